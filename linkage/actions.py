@@ -1,0 +1,124 @@
+"""What the parties do to an incident: one payload model per workflow update.
+
+Every model carries the actor, so that a workflow's validator can refuse an action taken by the
+wrong party (a unit acting on an order not dispatched to it) before anything changes.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from linkage.models import Actor, Owner, RevisitOutcome
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actor: Actor
+    note: str = Field(default="", max_length=1000)
+
+
+# --- the incident (parent) -------------------------------------------------------------------
+
+
+class ReviewAction(Action):
+    """Sending-side review (审核): the bureau approves a station's push or sends it back."""
+
+    approve: bool
+    reason: str = Field(default="", max_length=500)
+
+
+class ResubmitAction(Action):
+    """After a send-back: push again with a better reason, or withdraw and keep the case."""
+
+    withdraw: bool = False
+    divert_reason: str = Field(default="", max_length=500)
+
+
+class ReceiveAction(Action):
+    """Receiving-side review: accept the push, or dispute it with a reason (异议)."""
+
+    accept: bool
+    reason: str = Field(default="", max_length=500)
+
+
+class SettleAction(Action):
+    """The outcome of negotiation (协商): who handles it."""
+
+    owner: Owner
+
+
+# --- the police loop -------------------------------------------------------------------------
+
+
+class CommandAction(Action):
+    """110 commands a police unit to the scene (指令)."""
+
+    unit: str = Field(min_length=2, max_length=80)
+
+
+class ArriveAction(Action):
+    """The commanded unit reports arrival on the scene."""
+
+
+class PoliceFeedbackAction(Action):
+    """The unit reports what it did (反馈)."""
+
+    result: str = Field(min_length=2, max_length=2000)
+
+
+# --- the hotline loop ------------------------------------------------------------------------
+
+
+class DispatchAction(Action):
+    """The command centre dispatches the order to a unit (派遣)."""
+
+    unit: str = Field(min_length=2, max_length=80)
+
+
+class SignAction(Action):
+    """The unit acknowledges the order (签收)."""
+
+
+class ReturnAction(Action):
+    """The unit sends the order back as not its own (退单)."""
+
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ExtendAction(Action):
+    """The unit asks for more time (延期申请)."""
+
+    hours: float = Field(gt=0, le=24 * 90)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ExtensionDecision(Action):
+    """The command centre approves or refuses a pending extension request."""
+
+    approve: bool
+
+
+class FeedbackAction(Action):
+    """The unit reports its handling (办结反馈)."""
+
+    result: str = Field(min_length=2, max_length=2000)
+
+
+class ReplyAction(Action):
+    """The command centre replies to the citizen (回复)."""
+
+    message: str = Field(min_length=2, max_length=1000)
+
+
+class CloseAction(Action):
+    """The command centre closes the order (结案) or rejects the feedback back to handling."""
+
+    accept: bool
+    reason: str = Field(default="", max_length=500)
+
+
+class RevisitAction(Action):
+    """The outcome of a revisit call to the citizen (回访)."""
+
+    outcome: RevisitOutcome

@@ -1,0 +1,455 @@
+"""The client the platforms use: divert an incident, act on it, read its status, search the list.
+
+Actions are routed to the workflow that owns the step: review and negotiation to the incident,
+police steps to its PoliceLoop, 12345 steps to its HotlineLoop. A refused action raises
+ActionRefused with the workflow's own reason; nothing has changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from linkage import actions as act
+from linkage.config import Settings, format_validation_error
+from linkage.models import (
+    STAGE_LABELS,
+    IncidentReport,
+    Role,
+    Stage,
+    TimelineEntry,
+    incident_id_for,
+)
+from linkage.temporal import (
+    CATEGORY,
+    INCIDENT,
+    ORIGIN,
+    OVERDUE,
+    OWNER,
+    STAGE,
+    TOWNSHIP,
+    connect,
+)
+from workflows.hotline_loop import HotlineLoop, HotlineLoopState
+from workflows.incident import (
+    DivertedIncident,
+    IncidentInput,
+    IncidentState,
+    IncidentSummary,
+    loop_workflow_id,
+)
+from workflows.police_loop import PoliceLoop, PoliceLoopState
+
+
+class LinkageError(Exception):
+    """An error a person can act on; the message says what and why."""
+
+
+class ActionRefused(LinkageError):
+    pass
+
+
+class UnknownIncident(LinkageError):
+    pass
+
+
+def parse_report(data: Any) -> IncidentReport:
+    """Validate a report; a bad one raises LinkageError naming each field and its problem."""
+    try:
+        return IncidentReport.model_validate(data)
+    except ValidationError as err:
+        raise LinkageError(format_validation_error("report", err)) from None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """How a CLI action maps onto a workflow update."""
+
+    loop: str  # incident | police | hotline | by_role (feedback: the actor's side decides)
+    update: str
+    model: type[act.Action]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    help: str = ""
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    "review": ActionSpec(
+        "incident",
+        "review_push",
+        act.ReviewAction,
+        {"approve": True},
+        "bureau approves a station's push (审核通过)",
+    ),
+    "send-back": ActionSpec(
+        "incident",
+        "review_push",
+        act.ReviewAction,
+        {"approve": False},
+        "bureau sends a push back with --reason (退回)",
+    ),
+    "resubmit": ActionSpec(
+        "incident",
+        "resubmit",
+        act.ResubmitAction,
+        {"withdraw": False},
+        "push again with a revised --divert-reason (补正)",
+    ),
+    "withdraw": ActionSpec(
+        "incident",
+        "resubmit",
+        act.ResubmitAction,
+        {"withdraw": True},
+        "withdraw a sent-back push; the origin keeps it (撤回)",
+    ),
+    "accept": ActionSpec(
+        "incident",
+        "receive",
+        act.ReceiveAction,
+        {"accept": True},
+        "receiving side accepts the push (接收)",
+    ),
+    "dispute": ActionSpec(
+        "incident",
+        "receive",
+        act.ReceiveAction,
+        {"accept": False},
+        "receiving side disputes with --reason (异议)",
+    ),
+    "settle": ActionSpec(
+        "incident",
+        "settle",
+        act.SettleAction,
+        {},
+        "negotiation settled: --owner police|hotline|joint (协商)",
+    ),
+    "command": ActionSpec(
+        "police", "command", act.CommandAction, {}, "110 commands --unit to the scene (指令)"
+    ),
+    "arrive": ActionSpec("police", "arrive", act.ArriveAction, {}, "police unit on the scene"),
+    "dispatch": ActionSpec(
+        "hotline",
+        "dispatch",
+        act.DispatchAction,
+        {},
+        "centre dispatches the order to --unit (派遣)",
+    ),
+    "sign": ActionSpec("hotline", "sign", act.SignAction, {}, "unit signs for the order (签收)"),
+    "return": ActionSpec(
+        "hotline", "return", act.ReturnAction, {}, "unit returns the order with --reason (退单)"
+    ),
+    "extend": ActionSpec(
+        "hotline", "extend", act.ExtendAction, {}, "unit asks for --hours more with --reason (延期)"
+    ),
+    "approve-extension": ActionSpec(
+        "hotline",
+        "decide_extension",
+        act.ExtensionDecision,
+        {"approve": True},
+        "centre approves the extension",
+    ),
+    "refuse-extension": ActionSpec(
+        "hotline",
+        "decide_extension",
+        act.ExtensionDecision,
+        {"approve": False},
+        "centre refuses the extension",
+    ),
+    "feedback": ActionSpec(
+        "by_role",
+        "feedback",
+        act.FeedbackAction,
+        {},
+        "handling unit reports --result (反馈); police or 12345 by role",
+    ),
+    "reply": ActionSpec(
+        "hotline", "reply", act.ReplyAction, {}, "centre replies --message to the citizen (回复)"
+    ),
+    "close": ActionSpec(
+        "hotline", "close", act.CloseAction, {"accept": True}, "centre closes the order (结案)"
+    ),
+    "reject": ActionSpec(
+        "hotline",
+        "close",
+        act.CloseAction,
+        {"accept": False},
+        "centre rejects the feedback with --reason (驳回重办)",
+    ),
+    "revisit": ActionSpec(
+        "hotline",
+        "revisit",
+        act.RevisitAction,
+        {},
+        "revisit --outcome satisfied|basically_satisfied|dissatisfied|unreachable (回访)",
+    ),
+}
+
+
+class DivertResult(BaseModel):
+    incident_id: str
+    new: bool  # False: the incident already existed; this push joined it
+    closed: bool = False  # the incident was already closed; nothing started
+
+
+class IncidentStatus(BaseModel):
+    incident_id: str
+    running: bool
+    stage: Stage
+    incident: IncidentState | None = None
+    police: PoliceLoopState | None = None
+    hotline: HotlineLoopState | None = None
+    summary: IncidentSummary | None = None
+
+    def timeline(self) -> list[TimelineEntry]:
+        if self.summary is not None:
+            return self.summary.timeline
+        entries = list(self.incident.timeline if self.incident else [])
+        for loop in (self.police, self.hotline):
+            if loop is not None:
+                entries += loop.timeline
+        return sorted(entries, key=lambda e: e.at)
+
+
+class IncidentListing(BaseModel):
+    incident_id: str
+    status: str
+    stage: str
+    owner: str
+    origin: str
+    township: str
+    category: str
+    overdue: bool
+    started: str
+
+
+class LinkageClient:
+    def __init__(self, client: Client, task_queue: str = "linkage") -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    @classmethod
+    async def connect(cls, settings: Settings | None = None) -> LinkageClient:
+        settings = settings or Settings()
+        try:
+            client = await connect(settings)
+        except RuntimeError as err:
+            raise LinkageError(
+                f"cannot reach Temporal at {settings.temporal_address}: is the system running? "
+                f"({err})"
+            ) from None
+        return cls(client, settings.task_queue)
+
+    # --- divert -------------------------------------------------------------------------------
+
+    async def divert(self, report: IncidentReport | dict) -> DivertResult:
+        """Start the incident's workflow; a repeated push joins the one already there."""
+        if not isinstance(report, IncidentReport):
+            report = parse_report(report)
+        incident_id = report.incident_id
+        receiver = report.origin.other
+        where = f"{report.location.township} · {report.category or '待分类'}"
+        try:
+            await self.client.start_workflow(
+                DivertedIncident.run,
+                IncidentInput(report=report),
+                id=incident_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(INCIDENT, incident_id),
+                        SearchAttributePair(ORIGIN, report.origin.value),
+                        SearchAttributePair(TOWNSHIP, report.location.township),
+                        SearchAttributePair(CATEGORY, report.category or "uncategorised"),
+                        SearchAttributePair(OVERDUE, False),
+                    ]
+                ),
+                static_summary=(
+                    f"{report.origin.label} → {receiver.label} · {where} · {report.reference}"
+                ),
+                static_details=(
+                    f"**推送原因 reason**: {report.divert_reason}\n\n"
+                    f"**紧急程度 urgency**: {report.urgency.value}\n\n"
+                    f"**推送单位 from**: {report.originating_unit}"
+                ),
+            )
+            return DivertResult(incident_id=incident_id, new=True)
+        except WorkflowAlreadyStartedError:
+            pass
+        try:
+            await self.client.get_workflow_handle(incident_id).signal(
+                DivertedIncident.push_received, report
+            )
+            return DivertResult(incident_id=incident_id, new=False)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return DivertResult(incident_id=incident_id, new=False, closed=True)
+            raise
+
+    # --- status -------------------------------------------------------------------------------
+
+    def _handle(self, incident_id: str) -> WorkflowHandle[Any, IncidentSummary]:
+        return self.client.get_workflow_handle(incident_id, result_type=IncidentSummary)
+
+    async def result(self, incident_id: str) -> IncidentSummary:
+        """Wait for the incident to close and return its summary."""
+        return await self._handle(incident_id).result()
+
+    async def status(self, incident_id: str) -> IncidentStatus:
+        handle = self._handle(incident_id)
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                raise UnknownIncident(f"no incident {incident_id}") from None
+            raise
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            try:
+                summary = await handle.result()
+            except Exception as err:  # failed, terminated or cancelled: say so plainly
+                raise LinkageError(
+                    f"incident {incident_id} ended as {description.status.name}: {err}"
+                ) from None
+            return IncidentStatus(
+                incident_id=incident_id, running=False, stage=summary.stage, summary=summary
+            )
+        state: IncidentState = await handle.query(DivertedIncident.state)
+        police = hotline = None
+        if state.police_workflow_id:
+            police = await self._loop_state(state.police_workflow_id, PoliceLoop.state)
+        if state.hotline_workflow_id:
+            hotline = await self._loop_state(state.hotline_workflow_id, HotlineLoop.state)
+        return IncidentStatus(
+            incident_id=incident_id,
+            running=True,
+            stage=state.stage,
+            incident=state,
+            police=police,
+            hotline=hotline,
+        )
+
+    async def _loop_state(self, workflow_id: str, query):
+        try:
+            return await self.client.get_workflow_handle(workflow_id).query(query)
+        except RPCError:
+            return None
+
+    # --- actions ------------------------------------------------------------------------------
+
+    async def act(self, incident_id: str, action: str, payload: dict[str, Any]) -> BaseModel:
+        """Take a party's action; returns the workflow's new state or raises ActionRefused."""
+        spec = ACTIONS.get(action)
+        if spec is None:
+            raise LinkageError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
+        try:
+            model = spec.model.model_validate({**payload, **spec.fixed})
+        except ValidationError as err:
+            raise LinkageError(format_validation_error(action, err)) from None
+        loop = spec.loop
+        if loop == "by_role":
+            police_side = model.actor.role in (Role.police_unit, Role.police_bureau)
+            loop = "police" if police_side else "hotline"
+        workflow_id = incident_id if loop == "incident" else loop_workflow_id(incident_id, loop)
+        handle = self.client.get_workflow_handle(workflow_id)
+        for attempt in range(LOOP_START_POLLS + 1):
+            try:
+                return await handle.execute_update(spec.update, model, result_type=_STATE[loop])
+            except WorkflowUpdateFailedError as err:
+                cause = err.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+                raise ActionRefused(f"{action} refused: {message}") from None
+            except RPCError as err:
+                if err.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                why = await self._why_missing(incident_id, loop, action)
+                if why is not None or attempt == LOOP_START_POLLS:
+                    raise ActionRefused(
+                        why or f"{action} refused: incident {incident_id} has no {loop} loop"
+                    ) from None
+                await asyncio.sleep(0.2)  # the loop is starting: the incident entered handling
+        raise AssertionError("unreachable")
+
+    async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
+        """Why the loop an action needs is not there; None while it is about to start."""
+        try:
+            status = await self.status(incident_id)
+        except UnknownIncident:
+            return f"{action} refused: no incident {incident_id}"
+        stage = f"{STAGE_LABELS[status.stage]} ({status.stage.value})"
+        if not status.running:
+            return f"{action} refused: incident {incident_id} is already {stage}"
+        state = status.incident
+        assert state is not None
+        if state.owner is not None and state.owner.value in (loop, "joint"):
+            return None  # owner decided: the loop's workflow is being started
+        return (
+            f"{action} refused: incident {incident_id} has no {loop} loop running "
+            f"(stage {stage}, owner {state.owner.value if state.owner else 'not decided'})"
+        )
+
+    # --- the list -----------------------------------------------------------------------------
+
+    async def list(
+        self,
+        stage: str | None = None,
+        owner: str | None = None,
+        township: str | None = None,
+        overdue: bool = False,
+        running_only: bool = False,
+        limit: int = 100,
+    ) -> list[IncidentListing]:
+        clauses = ["WorkflowType = 'DivertedIncident'"]
+        for key, value in ((STAGE, stage), (OWNER, owner), (TOWNSHIP, township)):
+            if value:
+                clauses.append(f"{key.name} = '{_quote(value)}'")
+        if running_only:
+            clauses.append("ExecutionStatus = 'Running'")
+        if overdue:
+            late = {
+                wf.search_attributes.get(INCIDENT.name, [wf.id])[0]
+                async for wf in self.client.list_workflows(f"{OVERDUE.name} = true", limit=1000)
+            }
+            if not late:
+                return []
+            ids = ", ".join(f"'{_quote(i)}'" for i in sorted(late))
+            clauses.append(f"WorkflowId IN ({ids})")
+        listings = []
+        async for wf in self.client.list_workflows(" AND ".join(clauses), limit=limit):
+            attrs = wf.typed_search_attributes
+            listings.append(
+                IncidentListing(
+                    incident_id=wf.id,
+                    status=wf.status.name.lower() if wf.status else "unknown",
+                    stage=attrs.get(STAGE) or "",
+                    owner=attrs.get(OWNER) or "",
+                    origin=attrs.get(ORIGIN) or "",
+                    township=attrs.get(TOWNSHIP) or "",
+                    category=attrs.get(CATEGORY) or "",
+                    overdue=bool(attrs.get(OVERDUE)) or overdue,
+                    started=wf.start_time.isoformat(timespec="seconds"),
+                )
+            )
+        return listings
+
+
+LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
+
+_STATE = {"incident": IncidentState, "police": PoliceLoopState, "hotline": HotlineLoopState}
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+__all__ = ["ACTIONS", "ActionRefused", "LinkageClient", "LinkageError", "incident_id_for"]

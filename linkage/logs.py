@@ -1,0 +1,71 @@
+"""structlog JSON logs that carry the incident ID and never show a caller's personal data."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_PERSONAL_KEYS = {"caller_name", "caller_phone", "caller_id_number", "phone", "id_number", "name"}
+# Mainland mobile and landline numbers, and 18-digit resident ID numbers, wherever they appear.
+_ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
+_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3}-?)[0-9]{4}([0-9]{3,4})(?![0-9])")
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def mask_text(text: str) -> str:
+    text = _ID_NUMBER.sub(r"\1********\2", text)
+    text = _PHONE.sub(r"\1****\2", text)
+    return _LANDLINE.sub(r"\1****\2", text)
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_value(k, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(key, v) for v in value]
+    if not isinstance(value, str):
+        return value
+    if key in ("caller_name", "name"):
+        return mask_name(value)
+    if key in _PERSONAL_KEYS:
+        return mask_text(value) if value != mask_text(value) else "***"
+    return mask_text(value)
+
+
+def mask_personal_data(_logger: Any, _method: str, event_dict: dict) -> dict:
+    """structlog processor: mask names, phone and ID numbers in every field and the message."""
+    return {key: _mask_value(key, value) for key, value in event_dict.items()}
+
+
+def configure(level: str = "INFO") -> None:
+    level = os.environ.get("LINKAGE_LOG_LEVEL", level).upper()
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_personal_data,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger(**context: Any) -> structlog.stdlib.BoundLogger:
+    """A logger with the masking processor, whichever entry point runs first."""
+    if not structlog.is_configured():
+        configure()
+    return structlog.get_logger("linkage").bind(**context)

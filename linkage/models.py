@@ -1,0 +1,261 @@
+"""The data both platforms exchange, and the inputs and outputs of every workflow and activity.
+
+Everything that crosses the Temporal boundary is a pydantic model, so that a bad report is
+refused at the edge with the field and the problem named, and so that workflows replay the
+same typed values they were given.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Platform(StrEnum):
+    """The two platforms that hand incidents to each other."""
+
+    police = "police"  # 110 报警服务台 / 接处警平台
+    hotline = "hotline"  # 12345 政务服务便民热线
+
+    @property
+    def other(self) -> Platform:
+        return Platform.hotline if self is Platform.police else Platform.police
+
+    @property
+    def label(self) -> str:
+        return "110 平台 police" if self is Platform.police else "12345 热线 hotline"
+
+
+class Owner(StrEnum):
+    """Who handles an incident once review and negotiation are over."""
+
+    police = "police"
+    hotline = "hotline"
+    joint = "joint"  # 会同处置: both loops at once
+
+
+class Urgency(StrEnum):
+    routine = "routine"  # 一般
+    urgent = "urgent"  # 紧急
+    emergency = "emergency"  # 特急
+
+
+class Role(StrEnum):
+    """The parties who act on an incident; each action says which role may take it."""
+
+    police_bureau = "police_bureau"  # 区公安分局 (and its 110 dispatch desk)
+    police_unit = "police_unit"  # 派出所 / 警种部门
+    command_center = "command_center"  # 区集成指挥中心 (12345)
+    member_unit = "member_unit"  # 成员单位 / 职能部门 / 镇（街道）
+
+
+class Stage(StrEnum):
+    """Where a diverted incident stands; searchable as LinkageStage."""
+
+    sending_review = "sending_review"  # 推送审核
+    sent_back = "sent_back"  # 退回补正
+    receiving_review = "receiving_review"  # 接收审核
+    negotiation = "negotiation"  # 异议协商
+    handling = "handling"  # 处置中
+    pushing_back = "pushing_back"  # 结果回推
+    closed = "closed"  # 已办结
+    withdrawn = "withdrawn"  # 撤回（留原平台）
+
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.sending_review: "推送审核",
+    Stage.sent_back: "退回补正",
+    Stage.receiving_review: "接收审核",
+    Stage.negotiation: "异议协商",
+    Stage.handling: "处置中",
+    Stage.pushing_back: "结果回推",
+    Stage.closed: "已办结",
+    Stage.withdrawn: "已撤回",
+}
+
+
+class Satisfaction(StrEnum):
+    satisfied = "satisfied"  # 满意
+    basically_satisfied = "basically_satisfied"  # 基本满意
+    dissatisfied = "dissatisfied"  # 不满意
+    not_revisited = "not_revisited"  # 未回访（联系不上）
+
+
+class RevisitOutcome(StrEnum):
+    satisfied = "satisfied"
+    basically_satisfied = "basically_satisfied"
+    dissatisfied = "dissatisfied"
+    unreachable = "unreachable"  # 联系不上
+
+
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
+
+
+class Caller(BaseModel):
+    """The person who called. Kept in the records; masked in every log line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=64)
+    phone: str = Field(min_length=5, max_length=20)
+    id_number: str = Field(default="", max_length=32)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_digits(cls, value: str) -> str:
+        if not _PHONE.match(value.strip()):
+            raise ValueError("must be a telephone number of digits, spaces or dashes")
+        return value.strip()
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(min_length=2, max_length=200)
+    township: str = Field(min_length=2, max_length=40, description="镇（街道）或板块")
+
+
+class IncidentReport(BaseModel):
+    """One push from a platform: the data elements both platforms agreed to exchange."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    origin: Platform = Field(description="the platform that first received the call (首接平台)")
+    reference: str = Field(
+        min_length=3,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
+        description="the origin platform's own case or order number",
+    )
+    received_at: datetime = Field(description="when the origin platform received the call")
+    caller: Caller
+    location: Location
+    description: str = Field(min_length=4, max_length=4000)
+    divert_reason: str = Field(min_length=2, max_length=500, description="推送原因")
+    urgency: Urgency = Urgency.routine
+    originating_unit: str = Field(min_length=2, max_length=80, description="the unit that pushes")
+    category: str = Field(default="", max_length=40, description="联动事项大类, if known")
+    joint: bool = Field(default=False, description="needs both sides at once (会同处置)")
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2026-11-29T09:30:00+08:00")
+        return value
+
+    @property
+    def incident_id(self) -> str:
+        return incident_id_for(self.origin, self.reference)
+
+
+def incident_id_for(origin: Platform | str, reference: str) -> str:
+    """The workflow ID: one per origin platform and reference, so a repeated push finds it."""
+    return f"{Platform(origin).value}-{reference}"
+
+
+class Actor(BaseModel):
+    """Who takes an action: a role, the unit they act for, and the person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    unit: str = Field(min_length=2, max_length=80)
+    person: str = Field(default="", max_length=40)
+
+    def __str__(self) -> str:
+        who = f"{self.unit}/{self.person}" if self.person else self.unit
+        return f"{self.role.value}:{who}"
+
+
+class TimelineEntry(BaseModel):
+    """One step event: who did what, when, with a note. The audit trail both sides read."""
+
+    at: datetime
+    loop: str  # incident | police | hotline
+    step: str
+    action: str
+    actor: str = "system"
+    note: str = ""
+
+
+class DeadlineView(BaseModel):
+    """A running deadline as the status shows it."""
+
+    name: str
+    label: str
+    at: datetime
+    missed: bool
+    supervisions: int
+
+
+# --- time limits ------------------------------------------------------------------------------
+
+
+class ReviewLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sending_review_required: list[Platform]
+    sending_review_hours: float = Field(gt=0)
+    resubmit_hours: float = Field(gt=0)
+    receiving_review_hours: float = Field(gt=0)
+    negotiation_hours: float = Field(gt=0)
+
+
+class PoliceLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    command_minutes: float = Field(gt=0)
+    arrive_minutes: dict[Urgency, float]
+    feedback_hours: float = Field(gt=0)
+
+
+class SupervisionLimits(BaseModel):
+    """督办: repeated while a deadline stays missed, a bounded number of times."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every_hours: float = Field(gt=0)
+    max_times: int = Field(ge=1, le=20)
+
+
+class HotlineLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dispatch_hours: float = Field(gt=0)
+    sign_hours: float = Field(gt=0)
+    max_returns: int = Field(ge=0)
+    handle_hours: dict[Urgency, float]
+    remind_before_hours: list[float]
+    max_extension_hours: float = Field(gt=0)
+    reply_hours: float = Field(gt=0)
+    close_hours: float = Field(gt=0)
+    revisit_hours: float = Field(gt=0)
+    revisit_attempts: int = Field(ge=1)
+    max_reopens: int = Field(ge=0)
+
+
+class TimeLimits(BaseModel):
+    """The district's time-limit table (temporal-config/time-limits.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    review: ReviewLimits
+    supervision: SupervisionLimits
+    police: PoliceLimits
+    hotline: HotlineLimits
+
+    @field_validator("police", "hotline")
+    @classmethod
+    def _every_urgency(cls, value: PoliceLimits | HotlineLimits):
+        table = value.arrive_minutes if isinstance(value, PoliceLimits) else value.handle_hours
+        missing = [u.value for u in Urgency if u not in table]
+        if missing:
+            raise ValueError(f"needs a limit for every urgency; missing {', '.join(missing)}")
+        if any(v <= 0 for v in table.values()):
+            raise ValueError("every limit must be greater than zero")
+        return value

@@ -1,0 +1,144 @@
+"""Inputs of the record and gateway activities: what a workflow asks to be written or sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from linkage.models import IncidentReport, Platform, TimelineEntry
+
+
+class IncidentRecord(BaseModel):
+    id: str
+    origin: str
+    reference: str
+    received_at: datetime
+    township: str
+    address: str
+    category: str
+    urgency: str
+    description: str
+    divert_reason: str
+    originating_unit: str
+    caller_name: str
+    caller_phone: str
+    caller_id_number: str
+    stage: str
+    owner: str = ""
+    limits_version: str = ""
+    pushes: int = 1
+
+    @classmethod
+    def from_report(
+        cls, report: IncidentReport, stage: str, limits_version: str = "", pushes: int = 1
+    ) -> IncidentRecord:
+        return cls(
+            id=report.incident_id,
+            origin=report.origin.value,
+            reference=report.reference,
+            received_at=report.received_at,
+            township=report.location.township,
+            address=report.location.address,
+            category=report.category,
+            urgency=report.urgency.value,
+            description=report.description,
+            divert_reason=report.divert_reason,
+            originating_unit=report.originating_unit,
+            caller_name=report.caller.name,
+            caller_phone=report.caller.phone,
+            caller_id_number=report.caller.id_number,
+            stage=stage,
+            limits_version=limits_version,
+            pushes=pushes,
+        )
+
+
+class StepRecord(BaseModel):
+    id: str
+    incident_id: str
+    at: datetime
+    loop: str
+    step: str
+    action: str
+    actor: str
+    note: str
+
+    @classmethod
+    def of(cls, workflow_id: str, seq: int, incident_id: str, entry: TimelineEntry) -> StepRecord:
+        return cls(id=f"{workflow_id}#{seq}", incident_id=incident_id, **entry.model_dump())
+
+
+class PoliceCaseRecord(BaseModel):
+    case_no: str
+    incident_id: str
+    unit: str
+    step: str
+    overdue: bool
+    completed: bool
+    on_time: bool | None = None
+
+
+class WorkOrderRecord(BaseModel):
+    order_no: str
+    incident_id: str
+    unit: str
+    step: str
+    returns: int
+    reopens: int
+    overdue: bool
+    completed: bool
+    on_time: bool | None = None
+    satisfaction: str = ""
+
+
+class OpenIncidentInput(BaseModel):
+    """Write the incident (again, for a repeated push) and hand back the time-limit table."""
+
+    report: IncidentReport
+    stage: str
+    pushes: int
+
+
+class RecordStepInput(BaseModel):
+    """One step event, and whichever snapshot it changed."""
+
+    step: StepRecord
+    incident_stage: tuple[str, str] | None = None  # (stage, owner)
+    case: PoliceCaseRecord | None = None
+    order: WorkOrderRecord | None = None
+
+
+class OutboxEntry(BaseModel):
+    key: str  # idempotency key: the same message is never sent twice
+    target: str  # police | hotline | sms
+    kind: str  # incident | result | reply
+    incident_id: str
+    payload: dict[str, Any]
+
+
+class PushInput(BaseModel):
+    """A push to the other platform (双推送): the incident itself, or its result."""
+
+    key: str
+    target: Platform
+    kind: str
+    incident_id: str
+    payload: dict[str, Any]
+
+
+class ReplyInput(BaseModel):
+    """A reply to the citizen through the SMS gateway."""
+
+    key: str
+    incident_id: str
+    phone: str
+    message: str
+
+
+class DeliveryReceipt(BaseModel):
+    key: str
+    target: str
+    channel: str  # outbox | http
+    status: str  # pending (waiting in the outbox) | delivered

@@ -1,0 +1,223 @@
+"""The records: incidents, police cases, work orders, step events and the outbox.
+
+SQLite by default, PostgreSQL when given its URL. Every write is keyed by something the workflow
+decides deterministically (the incident ID, the case or order number, the workflow's own event
+sequence, the message's idempotency key), so an activity that retries writes the same row again
+instead of a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from linkage.records import (
+    IncidentRecord,
+    OutboxEntry,
+    PoliceCaseRecord,
+    StepRecord,
+    WorkOrderRecord,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Incident(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=60)
+    origin: str = Field(index=True, max_length=16)
+    reference: str = Field(max_length=40)
+    received_at: datetime
+    township: str = Field(index=True, max_length=40)
+    address: str = Field(max_length=200)
+    category: str = Field(default="", max_length=40)
+    urgency: str = Field(max_length=16)
+    description: str
+    divert_reason: str
+    originating_unit: str = Field(max_length=80)
+    caller_name: str = Field(default="", max_length=64)
+    caller_phone: str = Field(max_length=20)
+    caller_id_number: str = Field(default="", max_length=32)
+    stage: str = Field(index=True, max_length=24)
+    owner: str = Field(default="", max_length=16)
+    limits_version: str = Field(default="", max_length=40)
+    pushes: int = 1
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class PoliceCase(SQLModel, table=True):
+    case_no: str = Field(primary_key=True, max_length=60)
+    incident_id: str = Field(index=True, max_length=60)
+    unit: str = Field(default="", max_length=80)
+    step: str = Field(max_length=24)
+    overdue: bool = False
+    completed: bool = False
+    on_time: bool | None = None
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class WorkOrder(SQLModel, table=True):
+    order_no: str = Field(primary_key=True, max_length=60)
+    incident_id: str = Field(index=True, max_length=60)
+    unit: str = Field(default="", max_length=80)
+    step: str = Field(max_length=24)
+    returns: int = 0
+    reopens: int = 0
+    overdue: bool = False
+    completed: bool = False
+    on_time: bool | None = None
+    satisfaction: str = Field(default="", max_length=24)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class StepEvent(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=100)  # "<workflow id>#<sequence>"
+    incident_id: str = Field(index=True, max_length=60)
+    at: datetime
+    loop: str = Field(max_length=16)
+    step: str = Field(max_length=24)
+    action: str = Field(max_length=40)
+    actor: str = Field(max_length=200)
+    note: str = ""
+
+
+class OutboxMessage(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=120)  # the idempotency key
+    target: str = Field(index=True, max_length=16)  # police | hotline | sms
+    kind: str = Field(max_length=24)
+    incident_id: str = Field(index=True, max_length=60)
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=16)  # pending | delivered
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime = Field(default_factory=_now)
+    delivered_at: datetime | None = None
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+class Store:
+    """The records store; one per process, shared by the activities and the CLI."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def save_incident(self, record: IncidentRecord) -> None:
+        with Session(self.engine) as session:
+            row = session.get(Incident, record.id)
+            values = record.model_dump()
+            if row is None:
+                session.add(Incident(**values, updated_at=_now()))
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.updated_at = _now()
+            session.commit()
+
+    def record_step(
+        self,
+        step: StepRecord,
+        incident_stage: tuple[str, str] | None = None,
+        case: PoliceCaseRecord | None = None,
+        order: WorkOrderRecord | None = None,
+    ) -> None:
+        """Write one step event and the snapshot it changed, in one transaction."""
+        with Session(self.engine) as session:
+            if session.get(StepEvent, step.id) is None:
+                session.add(StepEvent(**step.model_dump()))
+            if incident_stage is not None:
+                incident = session.get(Incident, step.incident_id)
+                if incident is not None:
+                    incident.stage, incident.owner = incident_stage
+                    incident.updated_at = _now()
+            if case is not None:
+                session.merge(PoliceCase(**case.model_dump(), updated_at=_now()))
+            if order is not None:
+                session.merge(WorkOrder(**order.model_dump(), updated_at=_now()))
+            session.commit()
+
+    def timeline(self, incident_id: str) -> list[StepEvent]:
+        with Session(self.engine) as session:
+            query = select(StepEvent).where(StepEvent.incident_id == incident_id)
+            return list(session.exec(query.order_by(StepEvent.at, StepEvent.id)))
+
+    def get(self, table: type[SQLModel], key: str):
+        with Session(self.engine) as session:
+            return session.get(table, key)
+
+    # --- the outbox ---------------------------------------------------------------------------
+
+    def enqueue(self, entry: OutboxEntry) -> OutboxMessage:
+        """Add a message once; a retry with the same key returns the row already there."""
+        with Session(self.engine) as session:
+            row = session.get(OutboxMessage, entry.key)
+            if row is None:
+                row = OutboxMessage(
+                    id=entry.key,
+                    target=entry.target,
+                    kind=entry.kind,
+                    incident_id=entry.incident_id,
+                    payload=entry.payload,
+                )
+                session.add(row)
+                session.commit()
+                session.refresh(row)
+            return row
+
+    def mark_attempt(self, key: str, error: str | None) -> None:
+        with Session(self.engine) as session:
+            row = session.get(OutboxMessage, key)
+            if row is None:
+                return
+            row.attempts += 1
+            if error is None:
+                row.status, row.delivered_at, row.last_error = "delivered", _now(), ""
+            else:
+                row.last_error = error[:500]
+            session.commit()
+
+    def outbox(
+        self, target: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[OutboxMessage]:
+        with Session(self.engine) as session:
+            query = select(OutboxMessage)
+            if target:
+                query = query.where(OutboxMessage.target == target)
+            if status:
+                query = query.where(OutboxMessage.status == status)
+            query = query.order_by(OutboxMessage.created_at).limit(limit)
+            return list(session.exec(query))
+
+    def acknowledge(self, key: str) -> bool:
+        """The reading platform confirms it took a message; it is then delivered."""
+        with Session(self.engine) as session:
+            row = session.get(OutboxMessage, key)
+            if row is None:
+                return False
+            if row.status != "delivered":
+                row.status, row.delivered_at = "delivered", _now()
+                session.commit()
+            return True

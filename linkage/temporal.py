@@ -1,0 +1,45 @@
+"""The one place that builds the data converter and connects to Temporal.
+
+The worker and every client connect through here, so a payload codec (encryption of personal
+data at rest in Temporal) can later be added in this file alone.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from linkage.config import Settings
+
+DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+# Custom search attributes: supervisors filter on these in the Web UI and `linkage list`.
+INCIDENT = SearchAttributeKey.for_keyword("LinkageIncident")
+STAGE = SearchAttributeKey.for_keyword("LinkageStage")
+OWNER = SearchAttributeKey.for_keyword("LinkageOwner")
+ORIGIN = SearchAttributeKey.for_keyword("LinkageOrigin")
+CATEGORY = SearchAttributeKey.for_keyword("LinkageCategory")
+TOWNSHIP = SearchAttributeKey.for_keyword("LinkageTownship")
+OVERDUE = SearchAttributeKey.for_bool("LinkageOverdue")
+
+SEARCH_ATTRIBUTES = [INCIDENT, STAGE, OWNER, ORIGIN, CATEGORY, TOWNSHIP, OVERDUE]
+
+
+def search_attribute_flags() -> list[str]:
+    """`temporal server start-dev` flags that register every custom search attribute."""
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool"}
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
+    return flags
+
+
+async def connect(settings: Settings | None = None) -> Client:
+    settings = settings or Settings()
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.namespace,
+        data_converter=DATA_CONVERTER,
+    )

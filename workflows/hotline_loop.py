@@ -1,0 +1,475 @@
+"""HotlineLoop: the 12345 seven-step loop (受理 → 派遣 → 处置 → 反馈 → 回复 → 结案 → 回访).
+
+A child of DivertedIncident. The command centre and the handling unit act through updates; each
+validator refuses an action that does not fit the step or the party before anything changes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from linkage.actions import (
+        Action,
+        CloseAction,
+        DispatchAction,
+        ExtendAction,
+        ExtensionDecision,
+        FeedbackAction,
+        ReplyAction,
+        ReturnAction,
+        RevisitAction,
+        SignAction,
+    )
+    from linkage.models import (
+        DeadlineView,
+        Platform,
+        RevisitOutcome,
+        Role,
+        Satisfaction,
+        TimeLimits,
+        TimelineEntry,
+        Urgency,
+    )
+    from linkage.records import PushInput, ReplyInput, WorkOrderRecord
+
+from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
+
+
+class HotlineStep(StrEnum):
+    accept = "accept"  # 受理
+    dispatch = "dispatch"  # 派遣
+    sign = "sign"  # 签收
+    handle = "handle"  # 处置
+    reply = "reply"  # 回复
+    close = "close"  # 结案
+    revisit = "revisit"  # 回访
+    done = "done"  # 闭环
+
+
+STEP_LABELS = {
+    HotlineStep.accept: "受理",
+    HotlineStep.dispatch: "派遣",
+    HotlineStep.sign: "签收",
+    HotlineStep.handle: "处置",
+    HotlineStep.reply: "回复",
+    HotlineStep.close: "结案",
+    HotlineStep.revisit: "回访",
+    HotlineStep.done: "闭环",
+}
+
+
+class HotlineLoopInput(BaseModel):
+    incident_id: str
+    order_no: str
+    urgency: Urgency
+    township: str
+    brief: str  # what the unit is asked to handle
+    caller_phone: str  # where the reply goes
+    notify_police: bool  # police sent it: the reply goes to police too
+    limits: TimeLimits
+
+
+class HotlineLoopState(BaseModel):
+    order_no: str
+    step: HotlineStep
+    unit: str
+    returns: int
+    final_dispatch: bool  # the return limit is reached: the unit must take it
+    reopens: int
+    pending_extension: ExtendAction | None
+    feedback: str
+    reply: str
+    revisit_attempts: int
+    satisfaction: Satisfaction | None
+    sign_late: bool
+    handle_missed: bool
+    overdue: bool
+    deadlines: list[DeadlineView]
+    timeline: list[TimelineEntry]
+
+
+class HotlineLoopResult(BaseModel):
+    order_no: str
+    unit: str
+    completed: bool
+    on_time: bool
+    satisfaction: Satisfaction
+    returns: int
+    reopens: int
+    feedback: str
+    timeline: list[TimelineEntry]
+
+
+@workflow.defn
+class HotlineLoop(LinkageWorkflow):
+    loop = "hotline"
+
+    @workflow.init
+    def __init__(self, input: HotlineLoopInput) -> None:
+        self.input = input
+        self.limits = input.limits.hotline
+        self._init_base(input.incident_id, input.limits.supervision)
+        self.step = HotlineStep.accept
+        self.unit = ""
+        self.returns = 0
+        self.reopens = 0
+        self.pending_extension: ExtendAction | None = None
+        self.feedback = ""
+        self.reply_message = ""
+        self.revisit_attempts = 0
+        self.satisfaction: Satisfaction | None = None
+        self.completed = False
+        self.sign_late = False
+        self.handle_missed = False
+        self._enter(HotlineStep.dispatch)  # accepted on start: the centre can dispatch at once
+
+    @workflow.run
+    async def run(self, input: HotlineLoopInput) -> HotlineLoopResult:
+        await self.record("accept", "accept", note=f"工单 {input.order_no} 受理")
+        await self.run_until(lambda: self.step is HotlineStep.done)
+        return HotlineLoopResult(
+            order_no=input.order_no,
+            unit=self.unit,
+            completed=self.completed,
+            on_time=self.completed and not (self.sign_late or self.handle_missed),
+            satisfaction=self.satisfaction or Satisfaction.not_revisited,
+            returns=self.returns,
+            reopens=self.reopens,
+            feedback=self.feedback,
+            timeline=self.timeline,
+        )
+
+    # --- steps and their deadlines --------------------------------------------------------
+
+    def _enter(self, step: HotlineStep) -> None:
+        """Move to a step: its deadline replaces the previous step's."""
+        for name in list(self.deadlines):
+            self.clear_deadline(name)
+        self.step = step
+        lim = self.limits
+        if step is HotlineStep.dispatch:
+            self.set_deadline("dispatch", "派遣时限", hours(lim.dispatch_hours))
+        elif step is HotlineStep.sign:
+            self.set_deadline("sign", "签收时限", hours(lim.sign_hours))
+        elif step is HotlineStep.handle:
+            self.set_deadline(
+                "handle",
+                "处置时限",
+                hours(lim.handle_hours[self.input.urgency]),
+                remind_before=[hours(h) for h in lim.remind_before_hours],
+            )
+        elif step is HotlineStep.reply:
+            self.set_deadline("reply", "回复时限", hours(lim.reply_hours))
+        elif step is HotlineStep.close:
+            self.set_deadline("close", "结案时限", hours(lim.close_hours))
+        elif step is HotlineStep.revisit:
+            self.set_deadline("revisit", "回访时限", hours(lim.revisit_hours))
+        self.changed()
+
+    async def on_missed(self, deadline: Deadline) -> bool:
+        if deadline.name == "sign":
+            # Past the signing limit the order counts as signed, late, against the unit.
+            self.sign_late = True
+            self.mark_overdue()
+            self._enter(HotlineStep.handle)
+            await self.record("sign", "auto_sign", note=f"{self.unit} 超时未签收，视为签收并记录")
+            return False
+        if deadline.name == "revisit":
+            self.satisfaction = Satisfaction.not_revisited
+            self._enter(HotlineStep.done)
+            await self.record("revisit", "not_revisited", note="回访时限已过，按未回访结案")
+            return False
+        if deadline.name == "handle":
+            self.handle_missed = True
+        return True
+
+    def snapshot(self) -> dict:
+        return {
+            "order": WorkOrderRecord(
+                order_no=self.input.order_no,
+                incident_id=self.incident_id,
+                unit=self.unit,
+                step=self.step.value,
+                returns=self.returns,
+                reopens=self.reopens,
+                overdue=self.overdue,
+                completed=self.completed,
+                on_time=(not (self.sign_late or self.handle_missed)) if self.completed else None,
+                satisfaction=self.satisfaction.value if self.satisfaction else "",
+            )
+        }
+
+    def details(self) -> str:
+        unit = f" · 承办 {self.unit}" if self.unit else ""
+        late = " · 已超时 overdue" if self.overdue else ""
+        return (
+            f"12345 工单 {self.input.order_no}: {STEP_LABELS[self.step]} "
+            f"({self.step.value}){unit}{late}"
+        )
+
+    # --- checks shared by the validators --------------------------------------------------
+
+    def _at(self, *steps: HotlineStep) -> None:
+        if self.step not in steps:
+            wanted = " or ".join(f"{STEP_LABELS[s]} ({s.value})" for s in steps)
+            refuse(
+                f"order {self.input.order_no} is at {STEP_LABELS[self.step]} "
+                f"({self.step.value}); this action needs {wanted}"
+            )
+
+    def _own_unit(self, action: Action) -> None:
+        require_role(action.actor, Role.member_unit)
+        if action.actor.unit != self.unit:
+            refuse(
+                f"order {self.input.order_no} is dispatched to {self.unit or 'no unit yet'}, "
+                f"not to {action.actor.unit}"
+            )
+
+    # --- the command centre ---------------------------------------------------------------
+
+    @workflow.update
+    async def dispatch(self, action: DispatchAction) -> HotlineLoopState:
+        self.validate_dispatch(action)
+        self.unit = action.unit
+        self._enter(HotlineStep.sign)
+        final = " (退单已达上限，指定承办)" if self.final_dispatch else ""
+        await self.record(
+            "dispatch",
+            "dispatch",
+            action.actor,
+            f"派遣至 {action.unit}{final}" + (f": {action.note}" if action.note else ""),
+        )
+        return self.state()
+
+    @dispatch.validator
+    def validate_dispatch(self, action: DispatchAction) -> None:
+        self._at(HotlineStep.dispatch)
+        require_role(action.actor, Role.command_center)
+
+    @workflow.update
+    async def decide_extension(self, action: ExtensionDecision) -> HotlineLoopState:
+        self.validate_decide_extension(action)
+        request = self.pending_extension
+        assert request is not None
+        self.pending_extension = None
+        if action.approve:
+            deadline = self.extend_deadline("handle", hours(request.hours))
+            new = deadline.at.isoformat(timespec="minutes")
+            note = f"批准延期 {request.hours:g} 小时，新时限 {new}"
+        else:
+            self.changed()
+            note = f"不予延期: {action.note or '理由不充分'}"
+        await self.record(
+            "handle",
+            "extension_approved" if action.approve else "extension_refused",
+            action.actor,
+            note,
+        )
+        return self.state()
+
+    @decide_extension.validator
+    def validate_decide_extension(self, action: ExtensionDecision) -> None:
+        require_role(action.actor, Role.command_center)
+        self._at(HotlineStep.handle)
+        if self.pending_extension is None:
+            refuse(f"order {self.input.order_no} has no extension request to decide")
+
+    @workflow.update
+    async def reply(self, action: ReplyAction) -> HotlineLoopState:
+        self.validate_reply(action)
+        self.reply_message = action.message
+        self.send(
+            ReplyInput(
+                key=f"{self.input.order_no}:reply:{self.reopens}",
+                incident_id=self.incident_id,
+                phone=self.input.caller_phone,
+                message=action.message,
+            )
+        )
+        if self.input.notify_police:
+            self.send(
+                PushInput(
+                    key=f"{self.input.order_no}:reply-police:{self.reopens}",
+                    target=Platform.police,
+                    kind="reply",
+                    incident_id=self.incident_id,
+                    payload={
+                        "order_no": self.input.order_no,
+                        "unit": self.unit,
+                        "feedback": self.feedback,
+                        "reply": action.message,
+                    },
+                )
+            )
+        self._enter(HotlineStep.close)
+        await self.record("reply", "reply", action.actor, action.message)
+        return self.state()
+
+    @reply.validator
+    def validate_reply(self, action: ReplyAction) -> None:
+        self._at(HotlineStep.reply)
+        require_role(action.actor, Role.command_center)
+
+    @workflow.update
+    async def close(self, action: CloseAction) -> HotlineLoopState:
+        self.validate_close(action)
+        if action.accept:
+            self.completed = True
+            self._enter(HotlineStep.revisit)
+            await self.record("close", "close", action.actor, action.note or "结案")
+        else:
+            self.feedback = ""
+            self._enter(HotlineStep.handle)
+            await self.record(
+                "close", "reject", action.actor, f"反馈驳回，重新处置: {action.reason}"
+            )
+        return self.state()
+
+    @close.validator
+    def validate_close(self, action: CloseAction) -> None:
+        self._at(HotlineStep.close)
+        require_role(action.actor, Role.command_center)
+        if not action.accept and not action.reason:
+            refuse("rejecting feedback needs a reason")
+
+    @workflow.update
+    async def revisit(self, action: RevisitAction) -> HotlineLoopState:
+        self.validate_revisit(action)
+        outcome = action.outcome
+        if outcome is RevisitOutcome.unreachable:
+            self.revisit_attempts += 1
+            note = f"回访未联系上 (第 {self.revisit_attempts} 次)"
+            if self.revisit_attempts >= self.limits.revisit_attempts:
+                self.satisfaction = Satisfaction.not_revisited
+                self._enter(HotlineStep.done)
+                note += "，按未回访结案"
+            else:
+                self.changed()
+        elif outcome is RevisitOutcome.dissatisfied and self.reopens < self.limits.max_reopens:
+            self.reopens += 1
+            self.completed = False
+            self.feedback = ""
+            self._enter(HotlineStep.handle)
+            note = f"不满意，重办 (第 {self.reopens} 次)"
+        else:
+            self.satisfaction = Satisfaction(outcome.value)
+            self._enter(HotlineStep.done)
+            note = {
+                "satisfied": "满意",
+                "basically_satisfied": "基本满意",
+                "dissatisfied": "不满意 (重办次数已用完)",
+            }[outcome.value]
+        await self.record(
+            "revisit",
+            outcome.value,
+            action.actor,
+            note + (f": {action.note}" if action.note else ""),
+        )
+        return self.state()
+
+    @revisit.validator
+    def validate_revisit(self, action: RevisitAction) -> None:
+        self._at(HotlineStep.revisit)
+        require_role(action.actor, Role.command_center)
+
+    # --- the handling unit ----------------------------------------------------------------
+
+    @workflow.update
+    async def sign(self, action: SignAction) -> HotlineLoopState:
+        self.validate_sign(action)
+        self._enter(HotlineStep.handle)
+        await self.record("sign", "sign", action.actor, action.note or "签收")
+        return self.state()
+
+    @sign.validator
+    def validate_sign(self, action: SignAction) -> None:
+        self._at(HotlineStep.sign)
+        self._own_unit(action)
+
+    @workflow.update(name="return")
+    async def return_order(self, action: ReturnAction) -> HotlineLoopState:
+        self.validate_return_order(action)
+        self.returns += 1
+        unit, self.unit = self.unit, ""
+        self._enter(HotlineStep.dispatch)
+        await self.record(
+            "sign", "return", action.actor, f"{unit} 退单 (第 {self.returns} 次): {action.reason}"
+        )
+        return self.state()
+
+    @return_order.validator
+    def validate_return_order(self, action: ReturnAction) -> None:
+        self._at(HotlineStep.sign)
+        self._own_unit(action)
+        if self.final_dispatch:
+            refuse(
+                f"order {self.input.order_no} has been returned {self.returns} times, the "
+                f"limit; the centre's dispatch is final and {self.unit} must handle it"
+            )
+
+    @workflow.update
+    async def extend(self, action: ExtendAction) -> HotlineLoopState:
+        self.validate_extend(action)
+        self.pending_extension = action
+        self.changed()
+        await self.record(
+            "handle",
+            "extension_requested",
+            action.actor,
+            f"申请延期 {action.hours:g} 小时: {action.reason}",
+        )
+        return self.state()
+
+    @extend.validator
+    def validate_extend(self, action: ExtendAction) -> None:
+        self._at(HotlineStep.handle)
+        self._own_unit(action)
+        if self.pending_extension is not None:
+            refuse("an extension request is already waiting for the centre's decision")
+        if action.hours > self.limits.max_extension_hours:
+            refuse(f"hours: at most {self.limits.max_extension_hours:g} hours per request")
+
+    @workflow.update
+    async def feedback(self, action: FeedbackAction) -> HotlineLoopState:
+        self.validate_feedback(action)
+        self.feedback = action.result
+        self.pending_extension = None
+        self._enter(HotlineStep.reply)
+        await self.record("feedback", "feedback", action.actor, action.result)
+        return self.state()
+
+    @feedback.validator
+    def validate_feedback(self, action: FeedbackAction) -> None:
+        self._at(HotlineStep.handle)
+        self._own_unit(action)
+
+    # --- state ----------------------------------------------------------------------------
+
+    @property
+    def final_dispatch(self) -> bool:
+        return self.returns >= self.limits.max_returns
+
+    @workflow.query
+    def state(self) -> HotlineLoopState:
+        return HotlineLoopState(
+            order_no=self.input.order_no,
+            step=self.step,
+            unit=self.unit,
+            returns=self.returns,
+            final_dispatch=self.final_dispatch,
+            reopens=self.reopens,
+            pending_extension=self.pending_extension,
+            feedback=self.feedback,
+            reply=self.reply_message,
+            revisit_attempts=self.revisit_attempts,
+            satisfaction=self.satisfaction,
+            sign_late=self.sign_late,
+            handle_missed=self.handle_missed,
+            overdue=self.overdue,
+            deadlines=self.deadline_views(),
+            timeline=self.timeline,
+        )

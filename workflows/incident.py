@@ -1,0 +1,491 @@
+"""DivertedIncident: one incident handed from one platform to the other, seen through to the end.
+
+Sending-side review (a station's push is reviewed by the district bureau) → the push to the
+receiving platform → receiving-side review (accept or dispute) → negotiation when disputed
+(unsettled in time: the first receiver handles it first, 首接平台先行受理) → the owning side's
+loop as a child workflow, or both at once (会同处置) → the result pushed back (双推送) → a summary
+with the whole timeline and both sides' assessment figures (双考核).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
+    from linkage.actions import ReceiveAction, ResubmitAction, ReviewAction, SettleAction
+    from linkage.models import (
+        STAGE_LABELS,
+        DeadlineView,
+        IncidentReport,
+        Owner,
+        Platform,
+        Role,
+        Stage,
+        TimeLimits,
+        TimelineEntry,
+    )
+    from linkage.records import OpenIncidentInput, PushInput
+    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OWNER, STAGE, TOWNSHIP
+
+from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.hotline_loop import HotlineLoop, HotlineLoopInput, HotlineLoopResult
+from workflows.police_loop import PoliceLoop, PoliceLoopInput, PoliceLoopResult
+
+SIDE_ROLES = {
+    Platform.police: (Role.police_bureau, Role.police_unit),
+    Platform.hotline: (Role.command_center, Role.member_unit),
+}
+REVIEWER = {Platform.police: Role.police_bureau, Platform.hotline: Role.command_center}
+
+
+class IncidentInput(BaseModel):
+    report: IncidentReport
+
+
+class Assessment(BaseModel):
+    """One side's figures for the two-way assessment (双考核)."""
+
+    assessor: str  # police_bureau assesses police units; command_center assesses member units
+    loop: str
+    unit: str
+    completed: bool
+    on_time: bool
+    satisfaction: str = ""
+
+
+class IncidentState(BaseModel):
+    incident_id: str
+    origin: Platform
+    receiver: Platform
+    stage: Stage
+    owner: Owner | None
+    pushes: int
+    divert_reason: str
+    dispute_reason: str
+    first_receiver_handles: bool
+    limits_version: str
+    police_workflow_id: str
+    hotline_workflow_id: str
+    overdue: bool
+    deadlines: list[DeadlineView]
+    timeline: list[TimelineEntry]
+
+
+class IncidentSummary(BaseModel):
+    incident_id: str
+    origin: Platform
+    stage: Stage
+    owner: Owner | None
+    outcome: str
+    first_receiver_handles: bool
+    police: PoliceLoopResult | None
+    hotline: HotlineLoopResult | None
+    assessments: list[Assessment]
+    timeline: list[TimelineEntry]
+
+
+def police_case_no(report: IncidentReport) -> str:
+    return report.reference if report.origin is Platform.police else f"JQ-{report.reference}"
+
+
+def work_order_no(report: IncidentReport) -> str:
+    return report.reference if report.origin is Platform.hotline else f"GD-{report.reference}"
+
+
+def _brief(result: BaseModel | None) -> dict | None:
+    return result.model_dump(mode="json", exclude={"timeline"}) if result else None
+
+
+def loop_workflow_id(incident_id: str, loop: str) -> str:
+    return f"{incident_id}.{loop}"
+
+
+@workflow.defn
+class DivertedIncident(LinkageWorkflow):
+    @workflow.init
+    def __init__(self, input: IncidentInput) -> None:
+        self.report = input.report
+        self.origin = input.report.origin
+        self.receiver = self.origin.other
+        self._init_base(input.report.incident_id, None)
+        self.stage = Stage.sending_review
+        self.owner: Owner | None = None
+        self.pushes = 1  # the push that started it; repeats arrive as push_received
+        self.divert_reason = input.report.divert_reason
+        self.limits_version = ""
+        self.review: ReviewAction | None = None
+        self.resubmit_action: ResubmitAction | None = None
+        self.received: ReceiveAction | None = None
+        self.dispute_reason = ""
+        self.first_receiver_handles = False
+        self.started_loops: set[str] = set()
+        self.opened = False  # the incident is written and its time limits are loaded
+
+    @workflow.run
+    async def run(self, input: IncidentInput) -> IncidentSummary:
+        report = input.report
+        limits: TimeLimits = await workflow.execute_local_activity_method(
+            RecordActivities.open_incident,
+            OpenIncidentInput(report=report, stage=self.stage.value, pushes=self.pushes),
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        self._supervision = limits.supervision
+        self.limits_version = limits.version
+        review = limits.review
+        if self.origin not in review.sending_review_required:
+            self.stage = Stage.receiving_review
+        self.opened = True
+
+        if self.stage is Stage.sending_review and not await self._sending_review(limits):
+            return await self._finish("案件由原平台保留处置 (撤回推送)")
+
+        self.send(
+            PushInput(
+                key=f"{self.incident_id}:incident",
+                target=self.receiver,
+                kind="incident",
+                incident_id=self.incident_id,
+                payload={
+                    "report": report.model_dump(mode="json"),
+                    "divert_reason": self.divert_reason,
+                },
+            )
+        )
+        await self._stage(Stage.receiving_review, f"推送至{self.receiver.label}，待接收审核")
+        self.set_deadline("receiving_review", "接收审核时限", hours(review.receiving_review_hours))
+        await self.run_until(lambda: self.received is not None)
+        self.clear_deadline("receiving_review")
+
+        if self.received is not None and not self.received.accept:
+            await self._stage(Stage.negotiation, f"异议: {self.dispute_reason}")
+            self.set_deadline("negotiation", "协商时限", hours(review.negotiation_hours))
+            await self.run_until(lambda: self.owner is not None)
+            self.clear_deadline("negotiation")
+        elif self.owner is None:
+            self.owner = Owner.joint if report.joint else Owner(self.receiver.value)
+
+        await self._stage(Stage.handling, f"责任方 {self.owner.value}")
+        police, hotline = await self._run_loops(limits)
+
+        await self._stage(Stage.pushing_back, "办理结果回推")
+        target = self.receiver if self.owner.value == self.origin.value else self.origin
+        self.send(
+            PushInput(
+                key=f"{self.incident_id}:result",
+                target=target,
+                kind="result",
+                incident_id=self.incident_id,
+                payload={
+                    "owner": self.owner.value,
+                    "police": _brief(police),
+                    "hotline": _brief(hotline),
+                },
+            )
+        )
+        await self.run_until(lambda: True)
+        return await self._finish("双闭环完成", police, hotline)
+
+    # --- stages -----------------------------------------------------------------------------
+
+    async def _stage(self, stage: Stage, note: str) -> None:
+        self.stage = stage
+        workflow.upsert_search_attributes(
+            [STAGE.value_set(stage.value), OWNER.value_set(self.owner.value if self.owner else "")]
+        )
+        await self.record(stage.value, "enter", note=f"{STAGE_LABELS[stage]}: {note}")
+
+    async def _sending_review(self, limits: TimeLimits) -> bool:
+        """The bureau reviews a station's push; sent back, the station revises or withdraws."""
+        review = limits.review
+        while True:
+            await self._stage(Stage.sending_review, f"推送原因: {self.divert_reason}")
+            self.set_deadline("sending_review", "推送审核时限", hours(review.sending_review_hours))
+            await self.run_until(lambda: self.review is not None)
+            self.clear_deadline("sending_review")
+            if self.review is not None and self.review.approve:
+                return True
+            await self._stage(Stage.sent_back, "退回补正")
+            self.set_deadline("resubmit", "补正时限", hours(review.resubmit_hours))
+            await self.run_until(lambda: self.resubmit_action is not None)
+            self.clear_deadline("resubmit")
+            if self.resubmit_action is None or self.resubmit_action.withdraw:
+                return False
+            self.review, self.resubmit_action = None, None
+
+    async def _run_loops(
+        self, limits: TimeLimits
+    ) -> tuple[PoliceLoopResult | None, HotlineLoopResult | None]:
+        report = self.report
+        attrs = TypedSearchAttributes(
+            [
+                SearchAttributePair(INCIDENT, self.incident_id),
+                SearchAttributePair(ORIGIN, self.origin.value),
+                SearchAttributePair(TOWNSHIP, report.location.township),
+                SearchAttributePair(CATEGORY, report.category or "uncategorised"),
+            ]
+        )
+        brief = f"{report.location.township} {report.location.address}: {report.description}"
+        where = f"{report.location.township} · {report.category or '待分类'}"
+        loops: dict[str, asyncio.Future] = {}
+        if self.owner in (Owner.police, Owner.joint):
+            case_no = police_case_no(report)
+            loops["police"] = await workflow.start_child_workflow(
+                PoliceLoop.run,
+                PoliceLoopInput(
+                    incident_id=self.incident_id,
+                    case_no=case_no,
+                    urgency=report.urgency,
+                    township=report.location.township,
+                    brief=brief,
+                    limits=limits,
+                ),
+                id=loop_workflow_id(self.incident_id, "police"),
+                search_attributes=attrs,
+                parent_close_policy=ParentClosePolicy.TERMINATE,
+                static_summary=f"110 警单 {case_no} · {where}",
+            )
+        if self.owner in (Owner.hotline, Owner.joint):
+            order_no = work_order_no(report)
+            loops["hotline"] = await workflow.start_child_workflow(
+                HotlineLoop.run,
+                HotlineLoopInput(
+                    incident_id=self.incident_id,
+                    order_no=order_no,
+                    urgency=report.urgency,
+                    township=report.location.township,
+                    brief=brief,
+                    caller_phone=report.caller.phone,
+                    notify_police=self.origin is Platform.police,
+                    limits=limits,
+                ),
+                id=loop_workflow_id(self.incident_id, "hotline"),
+                search_attributes=attrs,
+                parent_close_policy=ParentClosePolicy.TERMINATE,
+                static_summary=f"12345 工单 {order_no} · {where}",
+            )
+        self.started_loops = set(loops)
+        workflow.set_current_details(self.details())
+        results = dict(zip(loops, await asyncio.gather(*loops.values()), strict=True))
+        return results.get("police"), results.get("hotline")
+
+    async def _finish(
+        self,
+        outcome: str,
+        police: PoliceLoopResult | None = None,
+        hotline: HotlineLoopResult | None = None,
+    ) -> IncidentSummary:
+        final = Stage.closed if self.owner is not None else Stage.withdrawn
+        await self._stage(final, outcome)
+        assessments = []
+        if police:
+            assessments.append(
+                Assessment(
+                    assessor="police_bureau",
+                    loop="police",
+                    unit=police.unit,
+                    completed=police.completed,
+                    on_time=police.on_time,
+                )
+            )
+        if hotline:
+            assessments.append(
+                Assessment(
+                    assessor="command_center",
+                    loop="hotline",
+                    unit=hotline.unit,
+                    completed=hotline.completed,
+                    on_time=hotline.on_time,
+                    satisfaction=hotline.satisfaction.value,
+                )
+            )
+        timeline = sorted(
+            self.timeline
+            + (police.timeline if police else [])
+            + (hotline.timeline if hotline else []),
+            key=lambda e: e.at,
+        )
+        return IncidentSummary(
+            incident_id=self.incident_id,
+            origin=self.origin,
+            stage=final,
+            owner=self.owner,
+            outcome=outcome,
+            first_receiver_handles=self.first_receiver_handles,
+            police=police,
+            hotline=hotline,
+            assessments=assessments,
+            timeline=timeline,
+        )
+
+    # --- deadlines --------------------------------------------------------------------------
+
+    async def on_missed(self, deadline: Deadline) -> bool:
+        if deadline.name == "resubmit":
+            await self.record("sent_back", "expired", note="补正时限已过，案件由原平台保留处置")
+            self.resubmit_action = ResubmitAction(
+                actor={"role": REVIEWER[self.origin], "unit": "system"}, withdraw=True
+            )
+            return False
+        if deadline.name == "receiving_review":
+            self.received = ReceiveAction(
+                actor={"role": REVIEWER[self.receiver], "unit": "system"}, accept=True
+            )
+            self.mark_overdue()
+            await self.record(
+                "receiving_review", "auto_accept", note="接收审核超时，视为接收并记录"
+            )
+            return False
+        if deadline.name == "negotiation":
+            self.owner = Owner(self.origin.value)
+            self.first_receiver_handles = True
+            await self.record(
+                "negotiation",
+                "first_receiver_handles",
+                note=f"协商未果，由首接平台{self.origin.label}先行受理，并督促承办单位反馈",
+            )
+            return False
+        return True
+
+    def snapshot(self) -> dict:
+        return {"incident_stage": (self.stage.value, self.owner.value if self.owner else "")}
+
+    def details(self) -> str:
+        owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
+        late = " · 已超时 overdue" if self.overdue else ""
+        return (
+            f"{self.origin.label} → {self.receiver.label} · 阶段 {STAGE_LABELS[self.stage]} "
+            f"({self.stage.value}){owner}{late}"
+        )
+
+    # --- repeated pushes --------------------------------------------------------------------
+
+    @workflow.signal
+    async def push_received(self, report: IncidentReport) -> None:
+        """A repeated push of this incident joins it here instead of starting another."""
+        self.pushes += 1
+        await self.record(
+            self.stage.value, "pushed_again", note=f"同一事项第 {self.pushes} 次推送，已并入本事件"
+        )
+
+    # --- the parties ------------------------------------------------------------------------
+
+    async def _opened(self) -> None:
+        """An action that arrives while the incident is still opening waits for it, then is
+        checked again against the stage the incident has reached."""
+        await workflow.wait_condition(lambda: self.opened)
+
+    def _at(self, stage: Stage) -> None:
+        if self.opened and self.stage is not stage:
+            refuse(
+                f"incident {self.incident_id} is at {STAGE_LABELS[self.stage]} "
+                f"({self.stage.value}); this action needs {STAGE_LABELS[stage]} ({stage.value})"
+            )
+
+    @workflow.update
+    async def review_push(self, action: ReviewAction) -> IncidentState:
+        await self._opened()
+        self.validate_review_push(action)
+        self.review = action
+        self.changed()
+        if action.approve:
+            await self.record("sending_review", "approve", action.actor, action.note or "审核通过")
+        else:
+            await self.record("sending_review", "send_back", action.actor, f"退回: {action.reason}")
+        return self.state()
+
+    @review_push.validator
+    def validate_review_push(self, action: ReviewAction) -> None:
+        self._at(Stage.sending_review)
+        require_role(action.actor, REVIEWER[self.origin])
+        if not action.approve and not action.reason:
+            refuse("sending a push back needs a reason")
+
+    @workflow.update
+    async def resubmit(self, action: ResubmitAction) -> IncidentState:
+        await self._opened()
+        self.validate_resubmit(action)
+        self.resubmit_action = action
+        if not action.withdraw:
+            self.divert_reason = action.divert_reason
+        self.changed()
+        note = "撤回推送" if action.withdraw else f"补正后重新推送: {action.divert_reason}"
+        await self.record(
+            "sent_back", "withdraw" if action.withdraw else "resubmit", action.actor, note
+        )
+        return self.state()
+
+    @resubmit.validator
+    def validate_resubmit(self, action: ResubmitAction) -> None:
+        self._at(Stage.sent_back)
+        require_role(action.actor, *SIDE_ROLES[self.origin])
+        if not action.withdraw and len(action.divert_reason) < 2:
+            refuse("divert_reason: a resubmitted push needs its revised reason (推送原因)")
+
+    @workflow.update
+    async def receive(self, action: ReceiveAction) -> IncidentState:
+        await self._opened()
+        self.validate_receive(action)
+        self.received = action
+        self.changed()
+        if action.accept:
+            await self.record("receiving_review", "accept", action.actor, action.note or "接收")
+        else:
+            self.dispute_reason = action.reason
+            await self.record("receiving_review", "dispute", action.actor, f"异议: {action.reason}")
+        return self.state()
+
+    @receive.validator
+    def validate_receive(self, action: ReceiveAction) -> None:
+        self._at(Stage.receiving_review)
+        require_role(action.actor, REVIEWER[self.receiver])
+        if not action.accept and not action.reason:
+            refuse("a dispute needs a reason")
+
+    @workflow.update
+    async def settle(self, action: SettleAction) -> IncidentState:
+        await self._opened()
+        self.validate_settle(action)
+        self.owner = action.owner
+        self.changed()
+        await self.record(
+            "negotiation",
+            "settle",
+            action.actor,
+            f"协商确定责任方 {action.owner.value}" + (f": {action.note}" if action.note else ""),
+        )
+        return self.state()
+
+    @settle.validator
+    def validate_settle(self, action: SettleAction) -> None:
+        self._at(Stage.negotiation)
+        require_role(action.actor, Role.police_bureau, Role.command_center)
+
+    @workflow.query
+    def state(self) -> IncidentState:
+        return IncidentState(
+            incident_id=self.incident_id,
+            origin=self.origin,
+            receiver=self.receiver,
+            stage=self.stage,
+            owner=self.owner,
+            pushes=self.pushes,
+            divert_reason=self.divert_reason,
+            dispute_reason=self.dispute_reason,
+            first_receiver_handles=self.first_receiver_handles,
+            limits_version=self.limits_version,
+            police_workflow_id=loop_workflow_id(self.incident_id, "police")
+            if "police" in self.started_loops
+            else "",
+            hotline_workflow_id=loop_workflow_id(self.incident_id, "hotline")
+            if "hotline" in self.started_loops
+            else "",
+            overdue=self.overdue,
+            deadlines=self.deadline_views(),
+            timeline=self.timeline,
+        )
