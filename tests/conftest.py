@@ -91,7 +91,7 @@ def make_report(origin: str = "police", **overrides) -> dict:
             description="来电反映邻居多次扬言要报复，两家矛盾激化，担心发生冲突",
             divert_reason="影响社会稳定的苗头信息，转110处置",
             originating_unit="区12345热线",
-            category="矛盾纠纷",
+            category="其他紧急求助",
         )
     report.update(overrides)
     return report

@@ -229,6 +229,10 @@ class LinkageWorkflow:
                     pass
             await self._time_points()
 
+    async def handlers_finished(self) -> None:
+        """Let every update handler finish (and its write land) before the workflow returns."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
     def send(self, message: PushInput | ReplyInput) -> None:
         self._outgoing.append(message)
 

@@ -131,6 +131,7 @@ class HotlineLoop(LinkageWorkflow):
     async def run(self, input: HotlineLoopInput) -> HotlineLoopResult:
         await self.record("accept", "accept", note=f"工单 {input.order_no} 受理")
         await self.run_until(lambda: self.step is HotlineStep.done)
+        await self.handlers_finished()
         return HotlineLoopResult(
             order_no=input.order_no,
             unit=self.unit,

@@ -280,6 +280,7 @@ class DivertedIncident(LinkageWorkflow):
         police: PoliceLoopResult | None = None,
         hotline: HotlineLoopResult | None = None,
     ) -> IncidentSummary:
+        await self.handlers_finished()
         final = Stage.closed if self.owner is not None else Stage.withdrawn
         await self._stage(final, outcome)
         assessments = []

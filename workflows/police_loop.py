@@ -87,6 +87,7 @@ class PoliceLoop(LinkageWorkflow):
     async def run(self, input: PoliceLoopInput) -> PoliceLoopResult:
         await self.record("receive", "receive", note=f"警单 {input.case_no} 接警")
         await self.run_until(lambda: self.step is PoliceStep.done)
+        await self.handlers_finished()
         return PoliceLoopResult(
             case_no=input.case_no,
             unit=self.unit,

@@ -1,0 +1,279 @@
+"""`linkage`: the command line for the platforms, the parties and the supervisors.
+
+Every command takes --json for machine-readable output. Errors go to stderr with what was wrong;
+the exit code is 1 for a refused or failed command and 2 for a usage mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from linkage.client import ACTIONS, LinkageClient, LinkageError
+from linkage.config import ConfigError, Settings
+from linkage.display import render_listing, render_outbox, render_status
+from linkage.models import Owner, RevisitOutcome, Role, Stage
+
+
+def _print_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        print(value.model_dump_json(indent=2))
+    else:
+        print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _read_json(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as err:
+        raise LinkageError(f"cannot read {source}: {err.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise LinkageError(f"{source}: not valid JSON: {err}") from None
+
+
+def parse_actor(value: str) -> dict:
+    """ROLE:UNIT[/PERSON], e.g. command_center:区集成指挥中心/张坐席."""
+    role, sep, rest = value.partition(":")
+    if not sep or not rest:
+        raise argparse.ArgumentTypeError(
+            f"--as must be ROLE:UNIT[/PERSON], e.g. member_unit:区城管局/钱科长 (got {value!r})"
+        )
+    if role not in Role.__members__:
+        raise argparse.ArgumentTypeError(
+            f"--as: unknown role {role!r}; one of {', '.join(Role.__members__)}"
+        )
+    unit, _, person = rest.partition("/")
+    return {"role": role, "unit": unit, "person": person}
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+async def cmd_divert(args, client: LinkageClient) -> int:
+    data = _read_json(args.file)
+    reports = data if isinstance(data, list) else [data]
+    results = []
+    for index, report in enumerate(reports):
+        try:
+            results.append(await client.divert(report))
+        except LinkageError as err:
+            where = f"report {index + 1}: " if len(reports) > 1 else ""
+            raise LinkageError(f"{where}{err}") from None
+    if args.json:
+        _print_json([r.model_dump() for r in results] if len(results) > 1 else results[0])
+        return 0
+    for result in results:
+        note = ""
+        if result.closed:
+            note = "  (already diverted and closed; nothing started)"
+        elif not result.new:
+            note = "  (already diverted; this push joined it)"
+        print(f"{result.incident_id}{note}")
+    return 0
+
+
+async def cmd_status(args, client: LinkageClient) -> int:
+    status = await client.status(args.id)
+    if args.json:
+        _print_json(status)
+    else:
+        print(render_status(status))
+    return 0
+
+
+async def cmd_act(args, client: LinkageClient) -> int:
+    payload: dict[str, Any] = {"actor": args.actor}
+    for option in (
+        "unit",
+        "reason",
+        "note",
+        "hours",
+        "result",
+        "message",
+        "outcome",
+        "owner",
+        "divert_reason",
+    ):
+        value = getattr(args, option)
+        if value is not None:
+            payload[option] = value
+    spec = ACTIONS[args.action]
+    unknown = set(payload) - set(spec.model.model_fields) - {"actor"}
+    if unknown:
+        options = ", ".join("--" + u.replace("_", "-") for u in sorted(unknown))
+        raise LinkageError(f"{args.action} does not take {options}")
+    state = await client.act(args.id, args.action, payload)
+    if args.json:
+        _print_json(state)
+    else:
+        step = getattr(state, "step", None) or getattr(state, "stage", None)
+        print(f"{args.id}: {args.action} done; now at {getattr(step, 'value', step)}")
+    return 0
+
+
+async def cmd_list(args, client: LinkageClient) -> int:
+    rows = await client.list(
+        stage=args.stage,
+        owner=args.owner,
+        township=args.township,
+        overdue=args.overdue,
+        running_only=args.running,
+        limit=args.limit,
+    )
+    if args.json:
+        _print_json([r.model_dump() for r in rows])
+    else:
+        print(render_listing(rows))
+    return 0
+
+
+def cmd_outbox(args) -> int:
+    from linkage.store import Store
+
+    store = Store(Settings().database_url)
+    if args.ack:
+        if not store.acknowledge(args.ack):
+            raise LinkageError(f"no outbox message {args.ack}")
+        if not args.json:
+            print(f"{args.ack}: delivered")
+            return 0
+    rows = store.outbox(target=args.target, status=args.status, limit=args.limit)
+    if args.json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+    else:
+        print(render_outbox(rows))
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linkage",
+        description="12345 热线 与 110 平台 对接联动: divert incidents and see each one through.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("up", help="run the system: Temporal dev server, Web UI and a worker")
+    p.add_argument("--port", type=int, default=7233, help="Temporal frontend port")
+    p.add_argument("--ui-port", type=int, default=8233, help="Web UI port")
+
+    sub.add_parser("worker", help="run a worker against a running Temporal server")
+
+    p = sub.add_parser("divert", parents=[json_flag], help="push an incident (分流推送)")
+    p.add_argument("file", help="a JSON report (or a list of them); - reads stdin")
+
+    p = sub.add_parser("status", parents=[json_flag], help="stage, loops, deadlines, timeline")
+    p.add_argument("id", help="incident ID, e.g. police-JJ20261129001")
+
+    actions_help = "\n".join(f"  {name:<18} {spec.help}" for name, spec in ACTIONS.items())
+    p = sub.add_parser(
+        "act",
+        parents=[json_flag],
+        help="take a party's action on an incident",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"actions:\n{actions_help}\n\nroles: {', '.join(Role.__members__)}",
+    )
+    p.add_argument("id", help="incident ID")
+    p.add_argument("action", choices=list(ACTIONS), metavar="ACTION", help="see below")
+    p.add_argument(
+        "--as",
+        dest="actor",
+        required=True,
+        type=parse_actor,
+        metavar="ROLE:UNIT[/PERSON]",
+        help="who acts",
+    )
+    p.add_argument("--unit", help="the unit to command or dispatch to")
+    p.add_argument("--reason", help="why (send-back, dispute, return, extend, reject)")
+    p.add_argument("--note", help="a note for the timeline")
+    p.add_argument("--hours", type=float, help="extension asked for")
+    p.add_argument("--result", help="what the handling unit did (feedback)")
+    p.add_argument("--message", help="the reply to the citizen")
+    p.add_argument("--outcome", choices=[o.value for o in RevisitOutcome], help="revisit result")
+    p.add_argument("--owner", choices=[o.value for o in Owner], help="who handles (settle)")
+    p.add_argument("--divert-reason", dest="divert_reason", help="revised push reason (resubmit)")
+
+    p = sub.add_parser("list", parents=[json_flag], help="search incidents (Temporal visibility)")
+    p.add_argument("--stage", choices=[s.value for s in Stage])
+    p.add_argument("--owner", choices=[o.value for o in Owner])
+    p.add_argument("--township", help="镇（街道）or zone, e.g. 黄埭镇")
+    p.add_argument("--overdue", action="store_true", help="only incidents with a missed deadline")
+    p.add_argument("--running", action="store_true", help="only incidents still open")
+    p.add_argument("--limit", type=int, default=100)
+
+    p = sub.add_parser(
+        "outbox", parents=[json_flag], help="messages to the platforms and the SMS gateway (双推送)"
+    )
+    p.add_argument("--target", choices=["police", "hotline", "sms"])
+    p.add_argument("--status", choices=["pending", "delivered"])
+    p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
+    p.add_argument("--limit", type=int, default=100)
+
+    p = sub.add_parser("demo", help="feed realistic incidents and play every party")
+    p.add_argument("--pace", type=float, default=2.0, help="seconds between a party's actions")
+    return parser
+
+
+async def _with_client(handler: Callable[..., Awaitable[int]], args) -> int:
+    client = await LinkageClient.connect()
+    return await handler(args, client)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            from linkage.devserver import run_system
+
+            return run_system(port=args.port, ui_port=args.ui_port)
+        if args.command == "worker":
+            from workers.main import main as worker_main
+
+            worker_main()
+            return 0
+        if args.command == "demo":
+            from linkage.demo import run_demo
+
+            return asyncio.run(run_demo(pace=args.pace))
+        if args.command == "outbox":
+            return cmd_outbox(args)
+        handler = {"divert": cmd_divert, "status": cmd_status, "act": cmd_act, "list": cmd_list}[
+            args.command
+        ]
+        return asyncio.run(_with_client(handler, args))
+    except (LinkageError, ConfigError) as err:
+        print(f"linkage: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def main() -> None:
+    """The `linkage` entry point.
+
+    It leaves with os._exit once output is flushed: the Temporal client's native threads can
+    abort CPython's interpreter teardown in a short-lived process (temporalio/sdk-python#300).
+    """
+    code = run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""How the CLI shows things to a person: Chinese terms beside the English, times in the district's
+zone, and no caller's personal data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from linkage.models import STAGE_LABELS, DeadlineView, TimelineEntry
+
+LOOP_LABELS = {"incident": "分流 incident", "police": "110 police", "hotline": "12345 hotline"}
+
+
+def district_zone() -> ZoneInfo:
+    return ZoneInfo(os.environ.get("LINKAGE_TZ", "Asia/Shanghai"))
+
+
+def local(at: datetime) -> str:
+    return at.astimezone(district_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _left(at: datetime) -> str:
+    seconds = (at - datetime.now(UTC)).total_seconds()
+    sign, seconds = ("overdue by ", -seconds) if seconds < 0 else ("in ", seconds)
+    days, rem = divmod(int(seconds), 86400)
+    hours, rem = divmod(rem, 3600)
+    text = f"{days}d {hours}h" if days else f"{hours}h {rem // 60}m"
+    return sign + text
+
+
+def _deadlines(deadlines: Iterable[DeadlineView]) -> str:
+    parts = []
+    for d in deadlines:
+        late = f", missed, supervised {d.supervisions}x" if d.missed else ""
+        parts.append(f"{d.label} {d.name} {local(d.at)} ({_left(d.at)}{late})")
+    return "; ".join(parts) or "none"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def render_timeline(entries: list[TimelineEntry]) -> str:
+    rows = [
+        [local(e.at), LOOP_LABELS.get(e.loop, e.loop), e.step, e.action, e.actor, e.note]
+        for e in entries
+    ]
+    return _table(["time 时间", "loop", "step 步骤", "action", "actor 操作方", "note 说明"], rows)
+
+
+def render_status(status) -> str:
+    stage = f"{STAGE_LABELS[status.stage]} {status.stage.value}"
+    lines = [f"Incident {status.incident_id}   stage 阶段: {stage}"]
+    if status.summary is not None:
+        summary = status.summary
+        owner = summary.owner.value if summary.owner else "-"
+        lines.append(f"  closed 已结束: {summary.outcome}   owner 责任方: {owner}")
+        if summary.first_receiver_handles:
+            lines.append("  首接平台先行受理 (dispute unsettled: the first receiver handled it)")
+        for a in summary.assessments:
+            satisfaction = f", satisfaction {a.satisfaction}" if a.satisfaction else ""
+            lines.append(
+                f"  assessment 考核 ({a.assessor}): {a.loop} loop, unit {a.unit}, "
+                f"completed {a.completed}, on time {a.on_time}{satisfaction}"
+            )
+    if status.incident is not None:
+        s = status.incident
+        owner = s.owner.value if s.owner else "not decided 未定"
+        lines.append(
+            f"  {s.origin.label} → {s.receiver.label}   owner 责任方: {owner}   "
+            f"pushes 推送次数: {s.pushes}   overdue 超时: {'yes' if s.overdue else 'no'}"
+        )
+        lines.append(f"  push reason 推送原因: {s.divert_reason}")
+        if s.dispute_reason:
+            lines.append(f"  dispute 异议: {s.dispute_reason}")
+        lines.append(f"  deadlines 时限: {_deadlines(s.deadlines)}")
+    if status.police is not None:
+        p = status.police
+        lines.append(
+            f"  110 loop 警单 {p.case_no}: step {p.step.value}, unit {p.unit or '-'}, "
+            f"arrived {p.arrived}; deadlines: {_deadlines(p.deadlines)}"
+        )
+    if status.hotline is not None:
+        h = status.hotline
+        extra = f", extension asked {h.pending_extension.hours:g}h" if h.pending_extension else ""
+        lines.append(
+            f"  12345 loop 工单 {h.order_no}: step {h.step.value}, unit {h.unit or '-'}, "
+            f"returns {h.returns}, reopens {h.reopens}{extra}; "
+            f"deadlines: {_deadlines(h.deadlines)}"
+        )
+    lines += ["", "Timeline 时间线", render_timeline(status.timeline())]
+    return "\n".join(lines)
+
+
+def render_listing(rows) -> str:
+    if not rows:
+        return "no incidents match"
+    return _table(
+        [
+            "incident",
+            "status",
+            "stage 阶段",
+            "owner",
+            "origin",
+            "township 属地",
+            "category",
+            "overdue",
+            "started",
+        ],
+        [
+            [
+                r.incident_id,
+                r.status,
+                r.stage,
+                r.owner or "-",
+                r.origin,
+                r.township,
+                r.category,
+                "yes" if r.overdue else "",
+                r.started,
+            ]
+            for r in rows
+        ],
+    )
+
+
+def render_outbox(rows) -> str:
+    if not rows:
+        return "the outbox is empty"
+    return _table(
+        ["key", "target", "kind", "status", "attempts", "created", "last error"],
+        [
+            [
+                r.id,
+                r.target,
+                r.kind,
+                r.status,
+                str(r.attempts),
+                local(r.created_at.replace(tzinfo=r.created_at.tzinfo or UTC)),
+                r.last_error,
+            ]
+            for r in rows
+        ],
+    )
