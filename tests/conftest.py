@@ -95,3 +95,19 @@ def make_report(origin: str = "police", **overrides) -> dict:
         )
     report.update(overrides)
     return report
+
+
+async def open_incident(env, linkage, origin: str = "police", **overrides) -> str:
+    """Divert a report with time skipping off, so the test decides when time passes."""
+    with env.with_time_skipping_disabled():
+        result = await linkage.divert(make_report(origin, **overrides))
+    assert result.new
+    return result.incident_id
+
+
+def loop_handle(env, incident_id: str, loop: str):
+    return env.client.get_workflow_handle(f"{incident_id}.{loop}")
+
+
+async def history_length(env, workflow_id: str) -> int:
+    return len((await env.client.get_workflow_handle(workflow_id).fetch_history()).events)

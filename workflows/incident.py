@@ -167,8 +167,6 @@ class DivertedIncident(LinkageWorkflow):
             self.set_deadline("negotiation", "协商时限", hours(review.negotiation_hours))
             await self.run_until(lambda: self.owner is not None)
             self.clear_deadline("negotiation")
-        elif self.owner is None:
-            self.owner = Owner.joint if report.joint else Owner(self.receiver.value)
 
         await self._stage(Stage.handling, f"责任方 {self.owner.value}")
         police, hotline = await self._run_loops(limits)
@@ -337,6 +335,7 @@ class DivertedIncident(LinkageWorkflow):
             self.received = ReceiveAction(
                 actor={"role": REVIEWER[self.receiver], "unit": "system"}, accept=True
             )
+            self.owner = self._receiver_owns()
             self.mark_overdue()
             await self.record(
                 "receiving_review", "auto_accept", note="接收审核超时，视为接收并记录"
@@ -352,6 +351,10 @@ class DivertedIncident(LinkageWorkflow):
             )
             return False
         return True
+
+    def _receiver_owns(self) -> Owner:
+        """An accepted push: the receiver handles it, with the sender too when both are needed."""
+        return Owner.joint if self.report.joint else Owner(self.receiver.value)
 
     def snapshot(self) -> dict:
         return {"incident_stage": (self.stage.value, self.owner.value if self.owner else "")}
@@ -435,6 +438,7 @@ class DivertedIncident(LinkageWorkflow):
         self.received = action
         self.changed()
         if action.accept:
+            self.owner = self._receiver_owns()
             await self.record("receiving_review", "accept", action.actor, action.note or "接收")
         else:
             self.dispute_reason = action.reason
