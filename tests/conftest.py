@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from linkage.client import LinkageClient
@@ -109,5 +110,34 @@ def loop_handle(env, incident_id: str, loop: str):
     return env.client.get_workflow_handle(f"{incident_id}.{loop}")
 
 
+async def started_loop(env, incident_id: str, loop: str):
+    """The loop's handle once the incident has started it (just after ownership is decided)."""
+    handle = loop_handle(env, incident_id, loop)
+
+    async def described():
+        try:
+            return await handle.describe()
+        except RPCError as err:
+            raise AssertionError(f"{handle.id} not started yet") from err
+
+    await eventually(described)
+    return handle
+
+
 async def history_length(env, workflow_id: str) -> int:
     return len((await env.client.get_workflow_handle(workflow_id).fetch_history()).events)
+
+
+async def eventually(check, seconds: float = 10.0):
+    """Poll an assertion that depends on something asynchronous (an activity, visibility)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
