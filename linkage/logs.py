@@ -46,9 +46,25 @@ def mask_personal_data(_logger: Any, _method: str, event_dict: dict) -> dict:
     return {key: _mask_value(key, value) for key, value in event_dict.items()}
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the moment; a failed write never reaches the caller,
+    so logging cannot fail an activity."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(level: str = "INFO") -> None:
     level = os.environ.get("LINKAGE_LOG_LEVEL", level).upper()
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    logger = logging.getLogger("linkage")
+    logger.handlers[:] = [_CurrentStderr()]
+    logger.setLevel(level)
+    logger.propagate = False
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -59,7 +75,7 @@ def configure(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 
 class Platform(StrEnum):
@@ -195,6 +196,18 @@ class DeadlineView(BaseModel):
 # --- time limits ------------------------------------------------------------------------------
 
 
+def _every_urgency(table: dict[Urgency, float]) -> dict[Urgency, float]:
+    missing = [u.value for u in Urgency if u not in table]
+    if missing:
+        raise ValueError(f"needs a limit for every urgency; missing {', '.join(missing)}")
+    if any(v <= 0 for v in table.values()):
+        raise ValueError("every limit must be greater than zero")
+    return table
+
+
+UrgencyTable = Annotated[dict[Urgency, float], AfterValidator(_every_urgency)]
+
+
 class ReviewLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -209,7 +222,7 @@ class PoliceLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     command_minutes: float = Field(gt=0)
-    arrive_minutes: dict[Urgency, float]
+    arrive_minutes: UrgencyTable
     feedback_hours: float = Field(gt=0)
 
 
@@ -228,7 +241,7 @@ class HotlineLimits(BaseModel):
     dispatch_hours: float = Field(gt=0)
     sign_hours: float = Field(gt=0)
     max_returns: int = Field(ge=0)
-    handle_hours: dict[Urgency, float]
+    handle_hours: UrgencyTable
     remind_before_hours: list[float]
     max_extension_hours: float = Field(gt=0)
     reply_hours: float = Field(gt=0)
@@ -248,14 +261,3 @@ class TimeLimits(BaseModel):
     supervision: SupervisionLimits
     police: PoliceLimits
     hotline: HotlineLimits
-
-    @field_validator("police", "hotline")
-    @classmethod
-    def _every_urgency(cls, value: PoliceLimits | HotlineLimits):
-        table = value.arrive_minutes if isinstance(value, PoliceLimits) else value.handle_hours
-        missing = [u.value for u in Urgency if u not in table]
-        if missing:
-            raise ValueError(f"needs a limit for every urgency; missing {', '.join(missing)}")
-        if any(v <= 0 for v in table.values()):
-            raise ValueError("every limit must be greater than zero")
-        return value

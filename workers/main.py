@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from activities.gateway import GatewayActivities
 from activities.records import RecordActivities
-from linkage.config import Settings, load_gateway_config, load_time_limits
+from linkage.config import GatewayConfig, Settings, load_gateway_config, load_time_limits
 from linkage.logs import configure, get_logger
 from linkage.store import Store
 from linkage.temporal import connect
@@ -23,12 +23,16 @@ WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop]
 
 
 def build_worker(
-    client: Client, store: Store, task_queue: str, executor: ThreadPoolExecutor
+    client: Client,
+    store: Store,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    gateway_config: GatewayConfig | None = None,
 ) -> Worker:
     """A worker with every workflow and activity; temporal-config/ is checked first."""
     load_time_limits()  # refuse to start on a time-limit table that does not validate
     records = RecordActivities(store)
-    gateway = GatewayActivities(store, load_gateway_config())
+    gateway = GatewayActivities(store, gateway_config or load_gateway_config())
     return Worker(
         client,
         task_queue=task_queue,

@@ -1,0 +1,64 @@
+"""The district's files are checked on load; logs never show a caller's personal data."""
+
+import json
+
+import pytest
+import structlog
+
+from linkage.config import ConfigError, config_dir, load_gateway_config, load_time_limits
+from linkage.logs import configure, get_logger, mask_text
+
+
+def test_the_shipped_time_limit_table_loads():
+    limits = load_time_limits()
+    assert limits.hotline.handle_hours["emergency"] < limits.hotline.handle_hours["routine"]
+    assert limits.review.sending_review_required == ["police"]
+
+
+def test_a_bad_time_limit_table_names_the_field_and_the_problem(tmp_path):
+    text = (config_dir() / "time-limits.toml").read_text()
+    broken = text.replace("sign_hours = 2 ", "sign_hours = -1 ").replace("emergency = 4\n", "")
+    path = tmp_path / "time-limits.toml"
+    path.write_text(broken)
+    with pytest.raises(ConfigError) as err:
+        load_time_limits(path)
+    message = str(err.value)
+    assert "hotline.sign_hours: Input should be greater than 0" in message
+    assert "missing emergency" in message
+
+    path.write_text("version = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_time_limits(path)
+    with pytest.raises(ConfigError, match="file not found"):
+        load_time_limits(tmp_path / "missing.toml")
+
+
+def test_the_gateway_file_is_checked(tmp_path):
+    assert load_gateway_config().endpoints["police"] == ""
+    path = tmp_path / "gateway.toml"
+    path.write_text('[endpoints]\npolice = ""\nfax = "http://x"\n')
+    with pytest.raises(ConfigError, match="unknown target"):
+        load_gateway_config(path)
+
+
+def test_personal_data_is_masked_in_every_log_line(capsys):
+    structlog.reset_defaults()
+    configure()
+    get_logger(incident_id="police-JJ1").info(
+        "incident opened 来电 13912345678 身份证 320507199001011234",
+        caller_name="王小明",
+        caller_phone="13912345678",
+        caller_id_number="320507199001011234",
+        note="联系电话 0512-65551234，请回电",
+    )
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json.loads(line)
+    for secret in ("13912345678", "320507199001011234", "小明", "65551234"):
+        assert secret not in line
+    assert record["caller_name"] == "王**" and record["incident_id"] == "police-JJ1"
+    assert record["caller_phone"] == "139****5678"
+
+
+def test_mask_text_leaves_other_numbers_alone():
+    assert mask_text("工单 GD20261129017 已派遣") == "工单 GD20261129017 已派遣"
+    assert mask_text("电话13812345678") == "电话138****5678"

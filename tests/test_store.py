@@ -1,0 +1,135 @@
+"""The records store on SQLite (the default) and PostgreSQL (what a district deploys)."""
+
+import asyncio
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from linkage.client import LinkageClient
+from linkage.models import IncidentReport, TimelineEntry
+from linkage.records import IncidentRecord, OutboxEntry, StepRecord, WorkOrderRecord
+from linkage.store import Incident, Store, WorkOrder
+from tests.conftest import make_report, open_incident
+from tests.parties import BUREAU, as_, police_loop
+from workers.main import build_worker
+
+POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module")
+def postgres_schema():
+    """A schema of its own for this run, dropped afterwards."""
+    schema = f"linkage_test_{uuid.uuid4().hex[:8]}"
+    try:
+        conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as err:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
+    conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, tmp_path) -> Store:
+    if request.param == "sqlite":
+        return Store(f"sqlite:///{tmp_path / 'records.db'}")
+    return Store(request.getfixturevalue("postgres_schema"))
+
+
+def report_record(stage: str = "sending_review") -> IncidentRecord:
+    report = IncidentReport.model_validate(make_report("police"))
+    return IncidentRecord.from_report(report, stage=stage, limits_version="v1")
+
+
+def step(incident_id: str, seq: int, action: str = "dispatch") -> StepRecord:
+    entry = TimelineEntry(
+        at=datetime.now(UTC),
+        loop="hotline",
+        step="dispatch",
+        action=action,
+        actor="command_center:区集成指挥中心",
+        note="派遣至 区城管局",
+    )
+    return StepRecord.of(f"{incident_id}.hotline", seq, incident_id, entry)
+
+
+def test_incident_written_twice_is_one_row_with_the_latest_values(any_store):
+    record = report_record()
+    any_store.save_incident(record)
+    any_store.save_incident(record.model_copy(update={"stage": "receiving_review", "pushes": 2}))
+    row = any_store.get(Incident, record.id)
+    assert row.stage == "receiving_review" and row.pushes == 2
+    assert row.caller_phone == "13912345678" and row.township == "黄埭镇"
+
+
+def test_a_retried_step_write_adds_nothing(any_store):
+    record = report_record()
+    any_store.save_incident(record)
+    order = WorkOrderRecord(
+        order_no=f"GD-{record.reference}",
+        incident_id=record.id,
+        unit="区城管局",
+        step="sign",
+        returns=0,
+        reopens=0,
+        overdue=False,
+        completed=False,
+    )
+    for _ in range(3):  # an activity retried after a lost acknowledgement
+        any_store.record_step(step(record.id, 1), ("handling", "hotline"), order=order)
+    any_store.record_step(
+        step(record.id, 2, "sign"), order=order.model_copy(update={"step": "handle"})
+    )
+    events = any_store.timeline(record.id)
+    assert [e.action for e in events] == ["dispatch", "sign"]
+    assert any_store.get(WorkOrder, order.order_no).step == "handle"
+    incident = any_store.get(Incident, record.id)
+    assert (incident.stage, incident.owner) == ("handling", "hotline")
+
+
+def test_outbox_keeps_each_message_once_until_it_is_taken(any_store):
+    entry = OutboxEntry(
+        key="police-JJ1:result",
+        target="police",
+        kind="result",
+        incident_id="police-JJ1",
+        payload={"owner": "hotline"},
+    )
+    first = any_store.enqueue(entry)
+    again = any_store.enqueue(entry.model_copy(update={"payload": {"changed": True}}))
+    assert first.id == again.id and again.payload == {"owner": "hotline"}
+    any_store.mark_attempt(entry.key, "ConnectError: refused")
+    pending = any_store.outbox(target="police", status="pending")
+    assert [m.id for m in pending] == [entry.key]
+    assert pending[0].attempts == 1 and "refused" in pending[0].last_error
+    assert any_store.acknowledge(entry.key)
+    assert not any_store.acknowledge("no-such-key")
+    assert any_store.outbox(status="pending") == []
+    assert any_store.outbox(status="delivered")[0].delivered_at is not None
+
+
+async def test_an_incident_runs_with_its_records_in_postgresql(env, postgres_schema):
+    store = Store(postgres_schema)
+    queue = "linkage-postgres"
+    client = LinkageClient(env.client, queue)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(env.client, store, queue, executor)
+        running = asyncio.create_task(worker.run())
+        try:
+            iid = await open_incident(env, client, "hotline")
+            await client.act(iid, "accept", as_(BUREAU))
+            await police_loop(client, iid)
+            summary = await client.result(iid)
+        finally:
+            await worker.shutdown()
+            await running
+    assert store.get(Incident, iid).stage == "closed"
+    assert len(store.timeline(iid)) == len(summary.timeline)
+    assert {m.kind for m in store.outbox(limit=100)} == {"incident", "result"}
