@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import httpx
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from linkage.config import GatewayConfig
 from linkage.logs import get_logger
 from linkage.records import DeliveryReceipt, OutboxEntry, PushInput, ReplyInput
-from linkage.store import Store
+from linkage.store import Incident, Store
 
 
 class GatewayActivities:
@@ -70,12 +71,18 @@ class GatewayActivities:
 
     @activity.defn
     def reply_to_citizen(self, input: ReplyInput) -> DeliveryReceipt:
+        incident = self.store.get(Incident, input.incident_id)
+        if incident is None:
+            raise ApplicationError(
+                f"no record of incident {input.incident_id}: cannot find the caller's number",
+                non_retryable=True,
+            )
         return self._deliver(
             OutboxEntry(
                 key=input.key,
                 target="sms",
                 kind="reply",
                 incident_id=input.incident_id,
-                payload={"phone": input.phone, "message": input.message},
+                payload={"phone": incident.caller_phone, "message": input.message},
             )
         )

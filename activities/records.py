@@ -40,7 +40,7 @@ class RecordActivities:
 
     @activity.defn
     def record_step(self, input: RecordStepInput) -> None:
-        self.store.record_step(input.step, input.incident_stage, input.case, input.order)
+        self.store.record_step(input.step, input.incident, input.case, input.order)
         get_logger(incident_id=input.step.incident_id).info(
             "step",
             loop=input.step.loop,

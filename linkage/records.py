@@ -101,11 +101,20 @@ class OpenIncidentInput(BaseModel):
     pushes: int
 
 
+class IncidentProgress(BaseModel):
+    """What an incident's step changes on its record."""
+
+    stage: str
+    owner: str
+    pushes: int
+    overdue: bool
+
+
 class RecordStepInput(BaseModel):
     """One step event, and whichever snapshot it changed."""
 
     step: StepRecord
-    incident_stage: tuple[str, str] | None = None  # (stage, owner)
+    incident: IncidentProgress | None = None
     case: PoliceCaseRecord | None = None
     order: WorkOrderRecord | None = None
 
@@ -129,11 +138,11 @@ class PushInput(BaseModel):
 
 
 class ReplyInput(BaseModel):
-    """A reply to the citizen through the SMS gateway."""
+    """A reply to the citizen through the SMS gateway; the number comes from the records, so it
+    does not travel through the loop's history."""
 
     key: str
     incident_id: str
-    phone: str
     message: str
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from linkage.records import (
+    IncidentProgress,
     IncidentRecord,
     OutboxEntry,
     PoliceCaseRecord,
@@ -46,6 +47,7 @@ class Incident(SQLModel, table=True):
     owner: str = Field(default="", max_length=16)
     limits_version: str = Field(default="", max_length=40)
     pushes: int = 1
+    overdue: bool = False
     updated_at: datetime = Field(default_factory=_now)
 
 
@@ -140,7 +142,7 @@ class Store:
     def record_step(
         self,
         step: StepRecord,
-        incident_stage: tuple[str, str] | None = None,
+        progress: IncidentProgress | None = None,
         case: PoliceCaseRecord | None = None,
         order: WorkOrderRecord | None = None,
     ) -> None:
@@ -148,10 +150,11 @@ class Store:
         with Session(self.engine) as session:
             if session.get(StepEvent, step.id) is None:
                 session.add(StepEvent(**step.model_dump()))
-            if incident_stage is not None:
+            if progress is not None:
                 incident = session.get(Incident, step.incident_id)
                 if incident is not None:
-                    incident.stage, incident.owner = incident_stage
+                    for key, value in progress.model_dump().items():
+                        setattr(incident, key, value)
                     incident.updated_at = _now()
             if case is not None:
                 session.merge(PoliceCase(**case.model_dump(), updated_at=_now()))

@@ -220,4 +220,5 @@ async def test_reply_goes_to_the_citizen_and_to_police(env, linkage, store):
     messages = await eventually(both_sent)
     sms = messages[f"{order_no}:reply:0"]
     assert sms.target == "sms" and sms.payload["message"] == "您反映的问题已处理"
+    assert sms.payload["phone"] == "13912345678"  # from the records, not the loop's history
     assert messages[f"{order_no}:reply-police:0"].target == "police"

@@ -183,7 +183,7 @@ async def test_joint_handling_runs_both_loops(env, linkage):
     assert summary.police.completed and summary.hotline.completed
 
 
-async def test_the_same_incident_pushed_twice_reaches_one_workflow(env, linkage):
+async def test_the_same_incident_pushed_twice_reaches_one_workflow(env, linkage, store):
     from tests.conftest import make_report
 
     report = make_report("police")
@@ -194,6 +194,7 @@ async def test_the_same_incident_pushed_twice_reaches_one_workflow(env, linkage)
     assert sorted([first.new, second.new]) == [False, True] and not third.new
     status = await linkage.status(first.incident_id)
     assert status.incident.pushes == 3
+    assert store.get(Incident, first.incident_id).pushes == 3
     runs = [wf async for wf in linkage.client.list_workflows(f"WorkflowId = '{first.incident_id}'")]
     assert len(runs) <= 1  # visibility may lag, but there is never a second run
 

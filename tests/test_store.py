@@ -11,7 +11,13 @@ import pytest
 
 from linkage.client import LinkageClient
 from linkage.models import IncidentReport, TimelineEntry
-from linkage.records import IncidentRecord, OutboxEntry, StepRecord, WorkOrderRecord
+from linkage.records import (
+    IncidentProgress,
+    IncidentRecord,
+    OutboxEntry,
+    StepRecord,
+    WorkOrderRecord,
+)
 from linkage.store import Incident, Store, WorkOrder
 from tests.conftest import make_report, open_incident
 from tests.parties import BUREAU, as_, police_loop
@@ -83,7 +89,8 @@ def test_a_retried_step_write_adds_nothing(any_store):
         completed=False,
     )
     for _ in range(3):  # an activity retried after a lost acknowledgement
-        any_store.record_step(step(record.id, 1), ("handling", "hotline"), order=order)
+        progress = IncidentProgress(stage="handling", owner="hotline", pushes=2, overdue=True)
+        any_store.record_step(step(record.id, 1), progress, order=order)
     any_store.record_step(
         step(record.id, 2, "sign"), order=order.model_copy(update={"step": "handle"})
     )
@@ -91,7 +98,12 @@ def test_a_retried_step_write_adds_nothing(any_store):
     assert [e.action for e in events] == ["dispatch", "sign"]
     assert any_store.get(WorkOrder, order.order_no).step == "handle"
     incident = any_store.get(Incident, record.id)
-    assert (incident.stage, incident.owner) == ("handling", "hotline")
+    assert (incident.stage, incident.owner, incident.pushes, incident.overdue) == (
+        "handling",
+        "hotline",
+        2,
+        True,
+    )
 
 
 def test_outbox_keeps_each_message_once_until_it_is_taken(any_store):

@@ -68,7 +68,6 @@ class HotlineLoopInput(BaseModel):
     urgency: Urgency
     township: str
     brief: str  # what the unit is asked to handle
-    caller_phone: str  # where the reply goes
     notify_police: bool  # police sent it: the reply goes to police too
     limits: TimeLimits
 
@@ -287,7 +286,6 @@ class HotlineLoop(LinkageWorkflow):
             ReplyInput(
                 key=f"{self.input.order_no}:reply:{self.reopens}",
                 incident_id=self.incident_id,
-                phone=self.input.caller_phone,
                 message=action.message,
             )
         )

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         TimeLimits,
         TimelineEntry,
     )
-    from linkage.records import OpenIncidentInput, PushInput
+    from linkage.records import IncidentProgress, OpenIncidentInput, PushInput
     from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OWNER, STAGE, TOWNSHIP
 
 from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, refuse, require_role
@@ -258,7 +258,6 @@ class DivertedIncident(LinkageWorkflow):
                     urgency=report.urgency,
                     township=report.location.township,
                     brief=brief,
-                    caller_phone=report.caller.phone,
                     notify_police=self.origin is Platform.police,
                     limits=limits,
                 ),
@@ -357,7 +356,14 @@ class DivertedIncident(LinkageWorkflow):
         return Owner.joint if self.report.joint else Owner(self.receiver.value)
 
     def snapshot(self) -> dict:
-        return {"incident_stage": (self.stage.value, self.owner.value if self.owner else "")}
+        return {
+            "incident": IncidentProgress(
+                stage=self.stage.value,
+                owner=self.owner.value if self.owner else "",
+                pushes=self.pushes,
+                overdue=self.overdue,
+            )
+        }
 
     def details(self) -> str:
         owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
