@@ -1,0 +1,30 @@
+"""Finding incidents: `linkage list` on Temporal visibility, by stage, owner, township, overdue."""
+
+from datetime import timedelta
+
+from tests.conftest import eventually, open_incident, started_loop
+from tests.parties import CENTRE, as_, divert_to_hotline
+
+
+async def test_list_filters_by_stage_owner_township_and_overdue(env, linkage):
+    township = "阳澄湖镇"
+    where = {"location": {"address": "阳澄湖镇湘石路1号", "township": township}}
+    waiting = await open_incident(env, linkage, "police", **where)
+    late = await open_incident(env, linkage, "police", **where)
+    await divert_to_hotline(linkage, late)
+    await linkage.act(late, "dispatch", as_(CENTRE, unit="阳澄湖镇政府"))
+    await env.fast_forward(await started_loop(env, late, "hotline"), timedelta(hours=2, minutes=1))
+
+    async def listed(**filters) -> list[str]:
+        return [row.incident_id for row in await linkage.list(township=township, **filters)]
+
+    async def check():
+        assert sorted(await listed()) == sorted([waiting, late])
+        assert await listed(stage="sending_review") == [waiting]
+        assert await listed(stage="handling", owner="hotline") == [late]
+        assert await listed(overdue=True) == [late]  # the order was signed late
+        assert await listed(owner="police") == []
+
+    await eventually(check, seconds=15)
+    rows = await linkage.list(township=township, overdue=True)
+    assert rows[0].overdue and rows[0].origin == "police" and rows[0].category == "市容管理"
