@@ -78,6 +78,7 @@ class PoliceCaseRecord(BaseModel):
     overdue: bool
     completed: bool
     on_time: bool | None = None
+    version: int = 0
 
 
 class WorkOrderRecord(BaseModel):
@@ -91,6 +92,7 @@ class WorkOrderRecord(BaseModel):
     completed: bool
     on_time: bool | None = None
     satisfaction: str = ""
+    version: int = 0
 
 
 class OpenIncidentInput(BaseModel):
@@ -108,6 +110,7 @@ class IncidentProgress(BaseModel):
     owner: str
     pushes: int
     overdue: bool
+    version: int = 0
 
 
 class RecordStepInput(BaseModel):

@@ -48,6 +48,7 @@ class Incident(SQLModel, table=True):
     limits_version: str = Field(default="", max_length=40)
     pushes: int = 1
     overdue: bool = False
+    version: int = 0  # sequence of the step that last wrote the progress fields
     updated_at: datetime = Field(default_factory=_now)
 
 
@@ -59,6 +60,7 @@ class PoliceCase(SQLModel, table=True):
     overdue: bool = False
     completed: bool = False
     on_time: bool | None = None
+    version: int = 0
     updated_at: datetime = Field(default_factory=_now)
 
 
@@ -73,6 +75,7 @@ class WorkOrder(SQLModel, table=True):
     completed: bool = False
     on_time: bool | None = None
     satisfaction: str = Field(default="", max_length=24)
+    version: int = 0
     updated_at: datetime = Field(default_factory=_now)
 
 
@@ -128,16 +131,11 @@ class Store:
         self.engine = make_engine(url)
 
     def save_incident(self, record: IncidentRecord) -> None:
+        """Write a new incident; a retried write finds it there and leaves its progress alone."""
         with Session(self.engine) as session:
-            row = session.get(Incident, record.id)
-            values = record.model_dump()
-            if row is None:
-                session.add(Incident(**values, updated_at=_now()))
-            else:
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.updated_at = _now()
-            session.commit()
+            if session.get(Incident, record.id) is None:
+                session.add(Incident(**record.model_dump(), updated_at=_now()))
+                session.commit()
 
     def record_step(
         self,
@@ -146,20 +144,28 @@ class Store:
         case: PoliceCaseRecord | None = None,
         order: WorkOrderRecord | None = None,
     ) -> None:
-        """Write one step event and the snapshot it changed, in one transaction."""
+        """Write one step event and the snapshot it changed, in one transaction.
+
+        Snapshots carry the step's sequence number as their version: writes from steps that ran
+        at the same moment may land in any order, and an older one never overwrites a newer.
+        """
         with Session(self.engine) as session:
             if session.get(StepEvent, step.id) is None:
                 session.add(StepEvent(**step.model_dump()))
-            if progress is not None:
-                incident = session.get(Incident, step.incident_id)
-                if incident is not None:
-                    for key, value in progress.model_dump().items():
-                        setattr(incident, key, value)
-                    incident.updated_at = _now()
-            if case is not None:
-                session.merge(PoliceCase(**case.model_dump(), updated_at=_now()))
-            if order is not None:
-                session.merge(WorkOrder(**order.model_dump(), updated_at=_now()))
+            for table, key, snapshot in (
+                (Incident, step.incident_id, progress),
+                (PoliceCase, case and case.case_no, case),
+                (WorkOrder, order and order.order_no, order),
+            ):
+                if snapshot is None:
+                    continue
+                row = session.get(table, key)
+                if row is None and table is not Incident:
+                    session.add(table(**snapshot.model_dump(), updated_at=_now()))
+                elif row is not None and row.version <= snapshot.version:
+                    for name, value in snapshot.model_dump().items():
+                        setattr(row, name, value)
+                    row.updated_at = _now()
             session.commit()
 
     def timeline(self, incident_id: str) -> list[StepEvent]:

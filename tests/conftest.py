@@ -12,6 +12,7 @@ import shutil
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,6 +66,29 @@ async def worker(env, store):
         yield running
         await running.shutdown()
         await task
+
+
+@asynccontextmanager
+async def own_worker(env, store: Store, queue: str, gateway_config=None):
+    """A worker of a test's own, on its own task queue, stopped when the block ends."""
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(env.client, store, queue, executor, gateway_config=gateway_config)
+        running = asyncio.create_task(worker.run())
+        try:
+            yield LinkageClient(env.client, queue)
+        finally:
+            await worker.shutdown()
+            await running
+
+
+async def police_handles_a_12345_push(env, client: LinkageClient):
+    """A 12345 push accepted by police and handled through the police loop; its summary."""
+    from tests.parties import BUREAU, as_, police_loop
+
+    iid = await open_incident(env, client, "hotline")
+    await client.act(iid, "accept", as_(BUREAU))
+    await police_loop(client, iid)
+    return iid, await client.result(iid)
 
 
 @pytest.fixture

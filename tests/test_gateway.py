@@ -1,23 +1,18 @@
 """Pushes over HTTP: retried with the same idempotency key, visible as pending until accepted."""
 
-import asyncio
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from activities.gateway import GatewayActivities
-from linkage.client import LinkageClient
 from linkage.config import GatewayConfig
 from linkage.models import Platform
 from linkage.records import PushInput
 from linkage.store import OutboxMessage
-from tests.conftest import open_incident
-from tests.parties import BUREAU, as_, police_loop
-from workers.main import build_worker
+from tests.conftest import own_worker, police_handles_a_12345_push
 
 
 class Platform110:
@@ -78,20 +73,9 @@ def test_a_failed_post_stays_pending_and_the_retry_uses_the_same_key(store, plat
 
 
 async def test_an_incident_waits_for_its_push_and_then_goes_on(env, store, platform):
-    queue = "linkage-http"
-    client = LinkageClient(env.client, queue)
     config = GatewayConfig(endpoints={"police": platform.url, "hotline": platform.url})
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(env.client, store, queue, executor, gateway_config=config)
-        running = asyncio.create_task(worker.run())
-        try:
-            iid = await open_incident(env, client, "hotline")
-            await client.act(iid, "accept", as_(BUREAU))
-            await police_loop(client, iid)
-            summary = await client.result(iid)
-        finally:
-            await worker.shutdown()
-            await running
+    async with own_worker(env, store, "linkage-http", config) as client:
+        iid, summary = await police_handles_a_12345_push(env, client)
     keys = [key for key, _ in platform.received]
     assert keys == [f"{iid}:incident", f"{iid}:incident", f"{iid}:result"]
     assert store.get(OutboxMessage, f"{iid}:incident").attempts == 2

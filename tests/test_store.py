@@ -1,15 +1,12 @@
 """The records store on SQLite (the default) and PostgreSQL (what a district deploys)."""
 
-import asyncio
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
-from linkage.client import LinkageClient
 from linkage.models import IncidentReport, TimelineEntry
 from linkage.records import (
     IncidentProgress,
@@ -19,9 +16,7 @@ from linkage.records import (
     WorkOrderRecord,
 )
 from linkage.store import Incident, Store, WorkOrder
-from tests.conftest import make_report, open_incident
-from tests.parties import BUREAU, as_, police_loop
-from workers.main import build_worker
+from tests.conftest import make_report, own_worker, police_handles_a_12345_push
 
 POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -66,13 +61,21 @@ def step(incident_id: str, seq: int, action: str = "dispatch") -> StepRecord:
     return StepRecord.of(f"{incident_id}.hotline", seq, incident_id, entry)
 
 
-def test_incident_written_twice_is_one_row_with_the_latest_values(any_store):
+def test_an_incident_written_again_keeps_its_progress(any_store):
     record = report_record()
     any_store.save_incident(record)
-    any_store.save_incident(record.model_copy(update={"stage": "receiving_review", "pushes": 2}))
+    progress = IncidentProgress(
+        stage="receiving_review", owner="", pushes=2, overdue=False, version=3
+    )
+    any_store.record_step(step(record.id, 3), progress)
+    any_store.save_incident(record)  # the opening write, retried
     row = any_store.get(Incident, record.id)
     assert row.stage == "receiving_review" and row.pushes == 2
     assert row.caller_phone == "13912345678" and row.township == "黄埭镇"
+    # A write from an earlier step that lands late changes nothing.
+    stale = progress.model_copy(update={"stage": "sending_review", "pushes": 1, "version": 2})
+    any_store.record_step(step(record.id, 2), stale)
+    assert any_store.get(Incident, record.id).pushes == 2
 
 
 def test_a_retried_step_write_adds_nothing(any_store):
@@ -129,19 +132,8 @@ def test_outbox_keeps_each_message_once_until_it_is_taken(any_store):
 
 async def test_an_incident_runs_with_its_records_in_postgresql(env, postgres_schema):
     store = Store(postgres_schema)
-    queue = "linkage-postgres"
-    client = LinkageClient(env.client, queue)
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(env.client, store, queue, executor)
-        running = asyncio.create_task(worker.run())
-        try:
-            iid = await open_incident(env, client, "hotline")
-            await client.act(iid, "accept", as_(BUREAU))
-            await police_loop(client, iid)
-            summary = await client.result(iid)
-        finally:
-            await worker.shutdown()
-            await running
+    async with own_worker(env, store, "linkage-postgres") as client:
+        iid, summary = await police_handles_a_12345_push(env, client)
     assert store.get(Incident, iid).stage == "closed"
     assert len(store.timeline(iid)) == len(summary.timeline)
     assert {m.kind for m in store.outbox(limit=100)} == {"incident", "result"}

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -101,11 +102,12 @@ class LinkageWorkflow:
         self.timeline.append(entry)
         self._changes += 1
         seq = len(self.timeline)
+        snapshot = {k: v.model_copy(update={"version": seq}) for k, v in self.snapshot().items()}
         await workflow.execute_local_activity_method(
             RecordActivities.record_step,
             RecordStepInput(
                 step=StepRecord.of(workflow.info().workflow_id, seq, self.incident_id, entry),
-                **self.snapshot(),
+                **snapshot,
             ),
             start_to_close_timeout=RECORD_TIMEOUT,
         )
@@ -183,8 +185,8 @@ class LinkageWorkflow:
             elif deadline.next_supervision is not None and deadline.next_supervision <= now:
                 await self._supervise(deadline)
 
-    def snapshot(self) -> dict:
-        """The record snapshot (case, order or incident stage) that step writes carry."""
+    def snapshot(self) -> dict[str, BaseModel]:
+        """The record snapshot (case, order or incident progress) that step writes carry."""
         return {}
 
     def details(self) -> str:

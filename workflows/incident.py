@@ -379,6 +379,7 @@ class DivertedIncident(LinkageWorkflow):
     async def push_received(self, report: IncidentReport) -> None:
         """A repeated push of this incident joins it here instead of starting another."""
         self.pushes += 1
+        await self._opened()  # its record lands after the incident's own
         await self.record(
             self.stage.value, "pushed_again", note=f"同一事项第 {self.pushes} 次推送，已并入本事件"
         )
