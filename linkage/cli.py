@@ -223,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
     p.add_argument("--limit", type=int, default=100)
 
-    p = sub.add_parser("demo", help="feed realistic incidents and play every party")
+    p = sub.add_parser(
+        "demo", parents=[json_flag], help="feed realistic incidents and play every party"
+    )
     p.add_argument("--pace", type=float, default=2.0, help="seconds between a party's actions")
     return parser
 
@@ -249,7 +251,7 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from linkage.demo import run_demo
 
-            return asyncio.run(run_demo(pace=args.pace))
+            return asyncio.run(run_demo(pace=args.pace, as_json=args.json))
         if args.command == "outbox":
             return cmd_outbox(args)
         handler = {"divert": cmd_divert, "status": cmd_status, "act": cmd_act, "list": cmd_list}[

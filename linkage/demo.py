@@ -10,10 +10,12 @@ handling.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 from linkage.client import ActionRefused, LinkageClient
+from workflows.incident import IncidentSummary
 
 CST = timezone(timedelta(hours=8))
 
@@ -195,40 +197,49 @@ def build_report(spec: dict, run: str, index: int) -> dict:
     }
 
 
-async def play(client: LinkageClient, index: int, run: str, pace: float) -> str:
+async def play(client: LinkageClient, index: int, run: str, pace: float, say) -> IncidentSummary:
     spec, steps = SCENARIOS[index]
     result = await client.divert(build_report(spec, run, index))
     incident = result.incident_id
-    print(f"[{incident}] diverted: {spec['description']}", flush=True)
+    say(f"[{incident}] diverted: {spec['description']}")
     for actor, action, fields in steps:
         await asyncio.sleep(pace)
         try:
             await client.act(incident, action, {"actor": actor, **fields})
         except ActionRefused as err:
-            print(f"[{incident}] {err}", flush=True)
+            say(f"[{incident}] {err}")
             raise
-        print(f"[{incident}] {actor['unit']}: {action}", flush=True)
-    summary = await client.result(incident)
-    return f"[{incident}] {summary.stage.value}: {summary.outcome}"
+        say(f"[{incident}] {actor['unit']}: {action}")
+    return await client.result(incident)
 
 
-async def run_demo(pace: float = 2.0) -> int:
+async def run_demo(pace: float = 2.0, as_json: bool = False) -> int:
+    """Play every scenario at once; with as_json, print one JSON summary line per incident."""
+
+    def say(line: str) -> None:
+        if not as_json:
+            print(line, flush=True)
+
     client = await LinkageClient.connect()
     run = datetime.now(CST).strftime("%m%d%H%M%S")
     started = time.monotonic()
-    print(f"Feeding {len(SCENARIOS)} incidents; watch them in the Web UI (http://localhost:8233)")
+    say(f"Feeding {len(SCENARIOS)} incidents; watch them in the Web UI (http://localhost:8233)")
     results = await asyncio.gather(
-        *(play(client, i, run, pace) for i in range(len(SCENARIOS))), return_exceptions=True
+        *(play(client, i, run, pace, say) for i in range(len(SCENARIOS))),
+        return_exceptions=True,
     )
     failed = [r for r in results if isinstance(r, BaseException)]
-    for line in results:
-        if not isinstance(line, BaseException):
-            print(line)
-    print(
+    for summary in results:
+        if isinstance(summary, BaseException):
+            continue
+        if as_json:
+            print(summary.model_dump_json(exclude={"timeline"}), flush=True)
+        else:
+            say(f"[{summary.incident_id}] {summary.stage.value}: {summary.outcome}")
+    say(
         f"{len(results) - len(failed)} of {len(results)} incidents closed in "
-        f"{time.monotonic() - started:.0f}s. Try: linkage list, linkage status ID, "
-        f"linkage outbox"
+        f"{time.monotonic() - started:.0f}s. Try: linkage list, linkage status ID, linkage outbox"
     )
     for err in failed:
-        print(f"failed: {err}")
+        print(f"linkage demo: failed: {err}", file=sys.stderr)
     return 1 if failed else 0

@@ -70,7 +70,9 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
     configure()
     log = get_logger()
     db_file = state_dir() / "temporal.db"
-    process = subprocess.Popen(dev_server_command(port, ui_port, db_file))
+    # Its own session, so that Ctrl-C reaches this process alone: the worker stops first, then
+    # the server it talks to.
+    process = subprocess.Popen(dev_server_command(port, ui_port, db_file), start_new_session=True)
     try:
         _wait_for_port(port, process)
         log.info("temporal dev server up", address=f"localhost:{port}", state=str(db_file))
@@ -82,9 +84,7 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
         )
         from workers.main import run_worker
 
-        settings = Settings(temporal_address=f"localhost:{port}")
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_worker(settings))
+        asyncio.run(run_worker(Settings(temporal_address=f"localhost:{port}")))
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, event
+from sqlalchemy import JSON, Column, event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
+from linkage.config import ConfigError
 from linkage.records import (
     IncidentProgress,
     IncidentRecord,
@@ -120,7 +121,27 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    _check_schema(engine)
     return engine
+
+
+class SchemaMismatch(ConfigError):
+    """The database holds tables of an older shape than this version of linkage writes."""
+
+
+def _check_schema(engine: Engine) -> None:
+    """Refuse at start, with what differs, rather than fail every record write later."""
+    inspector = inspect(engine)
+    missing = []
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    if missing:
+        raise SchemaMismatch(
+            f"the records database {engine.url.render_as_string()} lacks columns "
+            f"{', '.join(missing)}: it was made by an older version of linkage; "
+            f"migrate it, or point LINKAGE_DATABASE_URL at a new database"
+        )
 
 
 class Store:

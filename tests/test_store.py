@@ -15,7 +15,7 @@ from linkage.records import (
     StepRecord,
     WorkOrderRecord,
 )
-from linkage.store import Incident, Store, WorkOrder
+from linkage.store import Incident, SchemaMismatch, Store, WorkOrder
 from tests.conftest import make_report, own_worker, police_handles_a_12345_push
 
 POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -137,3 +137,13 @@ async def test_an_incident_runs_with_its_records_in_postgresql(env, postgres_sch
     assert store.get(Incident, iid).stage == "closed"
     assert len(store.timeline(iid)) == len(summary.timeline)
     assert {m.kind for m in store.outbox(limit=100)} == {"incident", "result"}
+
+
+def test_a_database_of_an_older_shape_is_refused_at_start(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE workorder (order_no TEXT PRIMARY KEY, incident_id TEXT)")
+    with pytest.raises(SchemaMismatch, match="lacks columns workorder.unit, workorder.step"):
+        Store(f"sqlite:///{path}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -49,25 +49,30 @@ def build_worker(
 
 
 async def run_worker(settings: Settings | None = None) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully: running activities finish."""
     settings = settings or Settings()
     configure()
     log = get_logger()
     client = await connect(settings)
     store = Store(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, store, settings.task_queue, executor)
-        log.info(
-            "worker started",
-            task_queue=settings.task_queue,
-            temporal=settings.temporal_address,
-            database=store.engine.url.render_as_string(),
-        )
-        await worker.run()
+        async with build_worker(client, store, settings.task_queue, executor):
+            log.info(
+                "worker started",
+                task_queue=settings.task_queue,
+                temporal=settings.temporal_address,
+                database=store.engine.url.render_as_string(),
+            )
+            await stop.wait()
+            log.info("worker stopping")
 
 
 def main() -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker())
+    asyncio.run(run_worker())
 
 
 if __name__ == "__main__":
