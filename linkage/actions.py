@@ -6,6 +6,8 @@ wrong party (a unit acting on an order not dispatched to it) before anything cha
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from linkage.models import Actor, Owner, RevisitOutcome
@@ -122,3 +124,37 @@ class RevisitAction(Action):
     """The outcome of a revisit call to the citizen (回访)."""
 
     outcome: RevisitOutcome
+
+
+# --- the whistle (“双哨”联处) and police linkage ----------------------------------------------
+
+
+class WhistleCall(BaseModel):
+    """A duty officer blows the whistle (吹哨): a signal, so it never waits on the workflow."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actor: Actor
+    reason: str = Field(min_length=2, max_length=500)
+    units: list[str] = Field(min_length=1, max_length=20)
+    deadline_hours: float | None = Field(default=None, gt=0, le=72)
+
+
+class ReportInAction(Action):
+    """A summoned unit reports in (应哨报到)."""
+
+
+class JointStepAction(Action):
+    """A step of the joint plan or the joint handling, recorded on the whistle."""
+
+    kind: Literal["plan", "handling"]
+
+
+class CloseWhistleAction(Action):
+    """The officer who blew the whistle closes it."""
+
+
+class PoliceLinkageAction(Action):
+    """A unit handling a 12345 order calls police to the scene (派警联动)."""
+
+    reason: str = Field(min_length=2, max_length=500)

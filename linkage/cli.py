@@ -112,12 +112,33 @@ async def cmd_act(args, client: LinkageClient) -> int:
     if unknown:
         options = ", ".join("--" + u.replace("_", "-") for u in sorted(unknown))
         raise LinkageError(f"{args.action} does not take {options}")
-    state = await client.act(args.id, args.action, payload)
+    state = await client.act(args.id, args.action, payload, whistle=args.whistle)
     if args.json:
         _print_json(state)
     else:
-        step = getattr(state, "step", None) or getattr(state, "stage", None)
-        print(f"{args.id}: {args.action} done; now at {getattr(step, 'value', step)}")
+        where = getattr(state, "step", None) or getattr(state, "stage", None)
+        if where is None and hasattr(state, "number"):  # a whistle
+            where = f"whistle #{state.number}, reported {len(state.reported)}/{len(state.units)}"
+        print(f"{args.id}: {args.action} done; now at {getattr(where, 'value', where)}")
+    return 0
+
+
+async def cmd_whistle(args, client: LinkageClient) -> int:
+    units = [u.strip() for u in args.units.replace("，", ",").split(",") if u.strip()]
+    call = {
+        "actor": args.actor,
+        "reason": args.reason,
+        "units": units,
+        "deadline_hours": args.deadline,
+    }
+    await client.whistle(args.id, call)
+    if args.json:
+        _print_json({"incident_id": args.id, "whistle": "blown", "units": units})
+    else:
+        print(
+            f"{args.id}: whistle blown; summoned {'、'.join(units)} to report in "
+            f"(linkage act {args.id} report-in --as member_unit:UNIT)"
+        )
     return 0
 
 
@@ -127,6 +148,7 @@ async def cmd_list(args, client: LinkageClient) -> int:
         owner=args.owner,
         township=args.township,
         overdue=args.overdue,
+        whistled=args.whistled,
         running_only=args.running,
         limit=args.limit,
     )
@@ -206,12 +228,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", choices=[o.value for o in RevisitOutcome], help="revisit result")
     p.add_argument("--owner", choices=[o.value for o in Owner], help="who handles (settle)")
     p.add_argument("--divert-reason", dest="divert_reason", help="revised push reason (resubmit)")
+    p.add_argument(
+        "--whistle",
+        type=int,
+        metavar="N",
+        help="the whistle to act on (default: the newest open one that summoned you)",
+    )
+
+    p = sub.add_parser(
+        "whistle",
+        parents=[json_flag],
+        help="blow the whistle (吹哨): summon units to report in and handle jointly",
+    )
+    p.add_argument("id", help="incident ID")
+    p.add_argument(
+        "--as",
+        dest="actor",
+        required=True,
+        type=parse_actor,
+        metavar="ROLE:UNIT[/PERSON]",
+        help="the duty officer who blows it",
+    )
+    p.add_argument("--reason", required=True, help="why (重大风险隐患、可能影响社会稳定 …)")
+    p.add_argument("--units", required=True, help="the units summoned, comma-separated")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        metavar="HOURS",
+        help="hours to report in (default: the time-limit table's)",
+    )
 
     p = sub.add_parser("list", parents=[json_flag], help="search incidents (Temporal visibility)")
     p.add_argument("--stage", choices=[s.value for s in Stage])
     p.add_argument("--owner", choices=[o.value for o in Owner])
     p.add_argument("--township", help="镇（街道）or zone, e.g. 黄埭镇")
     p.add_argument("--overdue", action="store_true", help="only incidents with a missed deadline")
+    p.add_argument("--whistled", action="store_true", help="only incidents with a whistle blown")
     p.add_argument("--running", action="store_true", help="only incidents still open")
     p.add_argument("--limit", type=int, default=100)
 
@@ -254,9 +306,13 @@ def run(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(pace=args.pace, as_json=args.json))
         if args.command == "outbox":
             return cmd_outbox(args)
-        handler = {"divert": cmd_divert, "status": cmd_status, "act": cmd_act, "list": cmd_list}[
-            args.command
-        ]
+        handler = {
+            "divert": cmd_divert,
+            "status": cmd_status,
+            "act": cmd_act,
+            "list": cmd_list,
+            "whistle": cmd_whistle,
+        }[args.command]
         return asyncio.run(_with_client(handler, args))
     except (LinkageError, ConfigError) as err:
         print(f"linkage: {err}", file=sys.stderr)

@@ -40,6 +40,7 @@ from linkage.temporal import (
     OWNER,
     STAGE,
     TOWNSHIP,
+    WHISTLE,
     connect,
 )
 from workflows.hotline_loop import HotlineLoop, HotlineLoopState
@@ -51,6 +52,7 @@ from workflows.incident import (
     loop_workflow_id,
 )
 from workflows.police_loop import PoliceLoop, PoliceLoopState
+from workflows.whistle import Whistle, WhistleState
 
 
 class LinkageError(Exception):
@@ -193,6 +195,33 @@ ACTIONS: dict[str, ActionSpec] = {
         {},
         "revisit --outcome satisfied|basically_satisfied|dissatisfied|unreachable (回访)",
     ),
+    "police-linkage": ActionSpec(
+        "hotline",
+        "call_police",
+        act.PoliceLinkageAction,
+        {},
+        "handling unit calls police to the scene with --reason (派警联动)",
+    ),
+    "report-in": ActionSpec(
+        "whistle", "report_in", act.ReportInAction, {}, "a summoned unit reports in (应哨报到)"
+    ),
+    "whistle-plan": ActionSpec(
+        "whistle",
+        "joint_step",
+        act.JointStepAction,
+        {"kind": "plan"},
+        "record the joint plan on the whistle, in --note (联合处置方案)",
+    ),
+    "whistle-handle": ActionSpec(
+        "whistle",
+        "joint_step",
+        act.JointStepAction,
+        {"kind": "handling"},
+        "record a step of the joint handling, in --note (联合处置)",
+    ),
+    "close-whistle": ActionSpec(
+        "whistle", "close", act.CloseWhistleAction, {}, "the officer who blew it closes it"
+    ),
 }
 
 
@@ -209,13 +238,14 @@ class IncidentStatus(BaseModel):
     incident: IncidentState | None = None
     police: PoliceLoopState | None = None
     hotline: HotlineLoopState | None = None
+    whistles: list[WhistleState] = []
     summary: IncidentSummary | None = None
 
     def timeline(self) -> list[TimelineEntry]:
         if self.summary is not None:
             return self.summary.timeline
         entries = list(self.incident.timeline if self.incident else [])
-        for loop in (self.police, self.hotline):
+        for loop in (self.police, self.hotline, *self.whistles):
             if loop is not None:
                 entries += loop.timeline
         return sorted(entries, key=lambda e: e.at)
@@ -230,6 +260,7 @@ class IncidentListing(BaseModel):
     township: str
     category: str
     overdue: bool
+    whistled: bool = False
     started: str
 
 
@@ -330,6 +361,11 @@ class LinkageClient:
             police = await self._loop_state(state.police_workflow_id, PoliceLoop.state)
         if state.hotline_workflow_id:
             hotline = await self._loop_state(state.hotline_workflow_id, HotlineLoop.state)
+        whistles = [
+            whistle
+            for brief in state.whistles
+            if (whistle := await self._loop_state(brief.workflow_id, Whistle.state)) is not None
+        ]
         return IncidentStatus(
             incident_id=incident_id,
             running=True,
@@ -337,6 +373,7 @@ class LinkageClient:
             incident=state,
             police=police,
             hotline=hotline,
+            whistles=whistles,
         )
 
     async def _loop_state(self, workflow_id: str, query):
@@ -347,8 +384,14 @@ class LinkageClient:
 
     # --- actions ------------------------------------------------------------------------------
 
-    async def act(self, incident_id: str, action: str, payload: dict[str, Any]) -> BaseModel:
-        """Take a party's action; returns the workflow's new state or raises ActionRefused."""
+    async def act(
+        self, incident_id: str, action: str, payload: dict[str, Any], whistle: int | None = None
+    ) -> BaseModel:
+        """Take a party's action; returns the workflow's new state or raises ActionRefused.
+
+        Whistle actions go to whistle number `whistle`, or else to the newest open whistle that
+        summoned the actor's unit (the newest open one when none did).
+        """
         spec = ACTIONS.get(action)
         if spec is None:
             raise LinkageError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
@@ -360,7 +403,12 @@ class LinkageClient:
         if loop == "by_role":
             police_side = model.actor.role in (Role.police_unit, Role.police_bureau)
             loop = "police" if police_side else "hotline"
-        workflow_id = incident_id if loop == "incident" else loop_workflow_id(incident_id, loop)
+        if loop == "whistle":
+            workflow_id = await self._whistle_for(incident_id, action, model.actor.unit, whistle)
+        elif loop == "incident":
+            workflow_id = incident_id
+        else:
+            workflow_id = loop_workflow_id(incident_id, loop)
         handle = self.client.get_workflow_handle(workflow_id)
         for attempt in range(LOOP_START_POLLS + 1):
             try:
@@ -379,6 +427,42 @@ class LinkageClient:
                     ) from None
                 await asyncio.sleep(0.2)  # the loop is starting: the incident entered handling
         raise AssertionError("unreachable")
+
+    async def _whistle_for(
+        self, incident_id: str, action: str, unit: str, number: int | None
+    ) -> str:
+        status = await self.status(incident_id)
+        whistles = status.incident.whistles if status.incident else []
+        if number is not None:
+            if not any(w.number == number for w in whistles):
+                raise ActionRefused(
+                    f"{action} refused: incident {incident_id} has no whistle #{number}"
+                )
+            return f"{incident_id}.whistle-{number}"
+        open_ones = [w for w in whistles if not w.closed]
+        if not open_ones:
+            raise ActionRefused(f"{action} refused: incident {incident_id} has no open whistle")
+        summoned = [w for w in open_ones if unit in w.units]
+        return (summoned or open_ones)[-1].workflow_id
+
+    async def whistle(self, incident_id: str, call: act.WhistleCall | dict) -> None:
+        """Blow the whistle on an open incident (a signal: it does not wait for the workflow)."""
+        try:
+            call = act.WhistleCall.model_validate(call)
+        except ValidationError as err:
+            raise LinkageError(format_validation_error("whistle", err)) from None
+        if call.actor.role not in (Role.police_bureau, Role.command_center):
+            raise ActionRefused(
+                "whistle refused: a duty officer blows the whistle "
+                "(police_bureau or command_center)"
+            )
+        status = await self.status(incident_id)
+        if not status.running:
+            raise ActionRefused(
+                f"whistle refused: incident {incident_id} is already "
+                f"{STAGE_LABELS[status.stage]} ({status.stage.value})"
+            )
+        await self._handle(incident_id).signal(DivertedIncident.blow_whistle, call)
 
     async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
         """Why the loop an action needs is not there; None while it is about to start."""
@@ -406,6 +490,7 @@ class LinkageClient:
         owner: str | None = None,
         township: str | None = None,
         overdue: bool = False,
+        whistled: bool = False,
         running_only: bool = False,
         limit: int = 100,
     ) -> list[IncidentListing]:
@@ -415,6 +500,8 @@ class LinkageClient:
                 clauses.append(f"{key.name} = '{_quote(value)}'")
         if running_only:
             clauses.append("ExecutionStatus = 'Running'")
+        if whistled:
+            clauses.append(f"{WHISTLE.name} = true")
         if overdue:
             late = {
                 wf.search_attributes.get(INCIDENT.name, [wf.id])[0]
@@ -437,6 +524,7 @@ class LinkageClient:
                     township=attrs.get(TOWNSHIP) or "",
                     category=attrs.get(CATEGORY) or "",
                     overdue=bool(attrs.get(OVERDUE)) or overdue,
+                    whistled=bool(attrs.get(WHISTLE)),
                     started=wf.start_time.isoformat(timespec="seconds"),
                 )
             )
@@ -445,7 +533,12 @@ class LinkageClient:
 
 LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
 
-_STATE = {"incident": IncidentState, "police": PoliceLoopState, "hotline": HotlineLoopState}
+_STATE = {
+    "incident": IncidentState,
+    "police": PoliceLoopState,
+    "hotline": HotlineLoopState,
+    "whistle": WhistleState,
+}
 
 
 def _quote(value: str) -> str:

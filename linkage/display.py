@@ -101,6 +101,21 @@ def render_status(status) -> str:
             f"returns {h.returns}, reopens {h.reopens}{extra}; "
             f"deadlines: {_deadlines(h.deadlines)}"
         )
+    for w in status.whistles:
+        state = "closed 已结束" if w.closed else "open 进行中"
+        waiting = [u for u in w.units if u not in w.reported]
+        lines.append(
+            f"  whistle 吹哨 #{w.number} ({state}): {w.reason}; reported 已报到 "
+            f"{len(w.reported)}/{len(w.units)}"
+            + (f", waiting 未报到 {'、'.join(waiting)}" if waiting else "")
+            + f"; deadlines: {_deadlines(w.deadlines)}"
+        )
+    if status.summary is not None:
+        for w in status.summary.whistles:
+            lines.append(
+                f"  whistle 吹哨 #{w.number}: {w.reason}; on time {'、'.join(w.on_time)}"
+                f"; late {'、'.join(w.late) or '-'}; missed {'、'.join(w.missed) or '-'}"
+            )
     lines += ["", "Timeline 时间线", render_timeline(status.timeline())]
     return "\n".join(lines)
 
@@ -118,6 +133,7 @@ def render_listing(rows) -> str:
             "township 属地",
             "category",
             "overdue",
+            "whistle",
             "started",
         ],
         [
@@ -130,6 +146,7 @@ def render_listing(rows) -> str:
                 r.township,
                 r.category,
                 "yes" if r.overdue else "",
+                "吹哨" if r.whistled else "",
                 r.started,
             ]
             for r in rows

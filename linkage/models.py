@@ -251,6 +251,40 @@ class HotlineLimits(BaseModel):
     max_reopens: int = Field(ge=0)
 
 
+class WhistleRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    summon: list[str] = Field(default_factory=list)
+
+
+WHISTLE_RULES = {
+    "return_limit": "工单退单次数达到上限",
+    "supervision_exhausted": "督办次数用完仍未办结",
+    "joint_handling": "事项涉及多部门、多板块，会同处置",
+}
+
+
+class WhistleLimits(BaseModel):
+    """“双哨”联处: how long summoned units have to report in, and the rules that blow it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    report_in_hours: float = Field(gt=0)
+    remind_before_hours: list[float]
+    rules: dict[str, WhistleRule] = Field(default_factory=dict)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, rules: dict[str, WhistleRule]) -> dict[str, WhistleRule]:
+        unknown = sorted(set(rules) - set(WHISTLE_RULES))
+        if unknown:
+            raise ValueError(
+                f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(WHISTLE_RULES)}"
+            )
+        return rules
+
+
 class TimeLimits(BaseModel):
     """The district's time-limit table (temporal-config/time-limits.toml)."""
 
@@ -261,3 +295,4 @@ class TimeLimits(BaseModel):
     supervision: SupervisionLimits
     police: PoliceLimits
     hotline: HotlineLimits
+    whistle: WhistleLimits

@@ -23,8 +23,9 @@ ORIGIN = SearchAttributeKey.for_keyword("LinkageOrigin")
 CATEGORY = SearchAttributeKey.for_keyword("LinkageCategory")
 TOWNSHIP = SearchAttributeKey.for_keyword("LinkageTownship")
 OVERDUE = SearchAttributeKey.for_bool("LinkageOverdue")
+WHISTLE = SearchAttributeKey.for_bool("LinkageWhistle")
 
-SEARCH_ATTRIBUTES = [INCIDENT, STAGE, OWNER, ORIGIN, CATEGORY, TOWNSHIP, OVERDUE]
+SEARCH_ATTRIBUTES = [INCIDENT, STAGE, OWNER, ORIGIN, CATEGORY, TOWNSHIP, OVERDUE, WHISTLE]
 
 
 def search_attribute_flags() -> list[str]:

@@ -68,8 +68,11 @@ async def test_return_and_redispatch_up_to_the_limit(env, linkage):
     await linkage.act(iid, "feedback", as_(CITY_MGMT, result="已处理"))
     await reply_and_close(linkage, iid)
     await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
+    # The return limit blew the whistle by rule; the incident closes once the whistle does.
+    await linkage.act(iid, "close-whistle", as_(CENTRE, note="职责已明确，由区城管局承办"))
     summary = await linkage.result(iid)
     assert summary.hotline.returns == 2 and summary.hotline.unit == "区城管局"
+    assert "退单次数达到上限" in summary.whistles[0].reason
     assert any("指定承办" in e.note for e in summary.timeline if e.action == "dispatch")
 
 

@@ -18,8 +18,9 @@ from linkage.temporal import connect
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
 from workflows.police_loop import PoliceLoop
+from workflows.whistle import Whistle
 
-WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop]
+WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle]
 
 
 def build_worker(

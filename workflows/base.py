@@ -164,6 +164,11 @@ class LinkageWorkflow:
             note += "，已达督办次数上限"
         self.mark_overdue()
         await self.record(deadline.name, "supervise", note=note)
+        if deadline.next_supervision is None:
+            await self.on_supervision_exhausted(deadline)
+
+    async def on_supervision_exhausted(self, deadline: Deadline) -> None:
+        """Supervised the most times and still missed: a whistle rule may apply."""
 
     def mark_overdue(self) -> None:
         if not self.overdue:

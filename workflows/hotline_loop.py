@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendAction,
         ExtensionDecision,
         FeedbackAction,
+        PoliceLinkageAction,
         ReplyAction,
         ReturnAction,
         RevisitAction,
@@ -37,6 +38,13 @@ with workflow.unsafe.imports_passed_through():
     from linkage.records import PushInput, ReplyInput, WorkOrderRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.signals import (
+    POLICE_LINKAGE,
+    RULE_TRIGGERED,
+    PoliceLinkageCall,
+    RuleEvent,
+    tell_incident,
+)
 
 
 class HotlineStep(StrEnum):
@@ -115,6 +123,7 @@ class HotlineLoop(LinkageWorkflow):
         self.step = HotlineStep.accept
         self.unit = ""
         self.returns = 0
+        self.returned_by: list[str] = []
         self.reopens = 0
         self.pending_extension: ExtendAction | None = None
         self.feedback = ""
@@ -186,6 +195,17 @@ class HotlineLoop(LinkageWorkflow):
         if deadline.name == "handle":
             self.handle_missed = True
         return True
+
+    async def on_supervision_exhausted(self, deadline: Deadline) -> None:
+        units = [self.unit] if self.unit else []
+        await tell_incident(
+            RULE_TRIGGERED,
+            RuleEvent(
+                rule="supervision_exhausted",
+                units=units,
+                note=f"工单 {self.input.order_no} {deadline.label}",
+            ),
+        )
 
     def snapshot(self) -> dict:
         return {
@@ -394,7 +414,17 @@ class HotlineLoop(LinkageWorkflow):
         self.validate_return_order(action)
         self.returns += 1
         unit, self.unit = self.unit, ""
+        self.returned_by.append(unit)
         self._enter(HotlineStep.dispatch)
+        if self.final_dispatch:
+            await tell_incident(
+                RULE_TRIGGERED,
+                RuleEvent(
+                    rule="return_limit",
+                    units=self.returned_by,
+                    note=f"工单 {self.input.order_no} 已退单 {self.returns} 次",
+                ),
+            )
         await self.record(
             "sign", "return", action.actor, f"{unit} 退单 (第 {self.returns} 次): {action.reason}"
         )
@@ -409,6 +439,19 @@ class HotlineLoop(LinkageWorkflow):
                 f"order {self.input.order_no} has been returned {self.returns} times, the "
                 f"limit; the centre's dispatch is final and {self.unit} must handle it"
             )
+
+    @workflow.update
+    async def call_police(self, action: PoliceLinkageAction) -> HotlineLoopState:
+        """派警联动: the dispute escalates or a crime appears; police join, this loop goes on."""
+        self.validate_call_police(action)
+        await self.record("handle", "police_linkage", action.actor, f"派警联动: {action.reason}")
+        await tell_incident(POLICE_LINKAGE, PoliceLinkageCall(unit=self.unit, reason=action.reason))
+        return self.state()
+
+    @call_police.validator
+    def validate_call_police(self, action: PoliceLinkageAction) -> None:
+        self._at(HotlineStep.handle)
+        self._own_unit(action)
 
     @workflow.update
     async def extend(self, action: ExtendAction) -> HotlineLoopState:

@@ -18,9 +18,17 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from linkage.actions import ReceiveAction, ResubmitAction, ReviewAction, SettleAction
+    from linkage.actions import (
+        ReceiveAction,
+        ResubmitAction,
+        ReviewAction,
+        SettleAction,
+        WhistleCall,
+    )
     from linkage.models import (
         STAGE_LABELS,
+        WHISTLE_RULES,
+        Actor,
         DeadlineView,
         IncidentReport,
         Owner,
@@ -31,11 +39,13 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from linkage.records import IncidentProgress, OpenIncidentInput, PushInput
-    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OWNER, STAGE, TOWNSHIP
+    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OWNER, STAGE, TOWNSHIP, WHISTLE
 
 from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.hotline_loop import HotlineLoop, HotlineLoopInput, HotlineLoopResult
 from workflows.police_loop import PoliceLoop, PoliceLoopInput, PoliceLoopResult
+from workflows.signals import POLICE_LINKAGE, RULE_TRIGGERED, PoliceLinkageCall, RuleEvent
+from workflows.whistle import Whistle, WhistleInput, WhistleResult
 
 SIDE_ROLES = {
     Platform.police: (Role.police_bureau, Role.police_unit),
@@ -59,6 +69,15 @@ class Assessment(BaseModel):
     satisfaction: str = ""
 
 
+class WhistleBrief(BaseModel):
+    number: int
+    workflow_id: str
+    reason: str
+    units: list[str]
+    blown_by: str
+    closed: bool = False
+
+
 class IncidentState(BaseModel):
     incident_id: str
     origin: Platform
@@ -73,6 +92,7 @@ class IncidentState(BaseModel):
     police_workflow_id: str
     hotline_workflow_id: str
     overdue: bool
+    whistles: list[WhistleBrief] = []
     deadlines: list[DeadlineView]
     timeline: list[TimelineEntry]
 
@@ -87,6 +107,7 @@ class IncidentSummary(BaseModel):
     police: PoliceLoopResult | None
     hotline: HotlineLoopResult | None
     assessments: list[Assessment]
+    whistles: list[WhistleResult] = []
     timeline: list[TimelineEntry]
 
 
@@ -125,7 +146,12 @@ class DivertedIncident(LinkageWorkflow):
         self.dispute_reason = ""
         self.first_receiver_handles = False
         self.started_loops: set[str] = set()
+        self.loop_results: dict[str, PoliceLoopResult | HotlineLoopResult] = {}
+        self._loop_tasks: list[asyncio.Task] = []
+        self.whistles: list[WhistleBrief] = []
+        self.whistle_results: list[WhistleResult] = []
         self.opened = False  # the incident is written and its time limits are loaded
+        self.limits: TimeLimits  # set when it opens; handlers wait for that
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentSummary:
@@ -135,6 +161,7 @@ class DivertedIncident(LinkageWorkflow):
             OpenIncidentInput(report=report, stage=self.stage.value, pushes=self.pushes),
             start_to_close_timeout=RECORD_TIMEOUT,
         )
+        self.limits = limits
         self._supervision = limits.supervision
         self.limits_version = limits.version
         review = limits.review
@@ -169,7 +196,7 @@ class DivertedIncident(LinkageWorkflow):
             self.clear_deadline("negotiation")
 
         await self._stage(Stage.handling, f"责任方 {self.owner.value}")
-        police, hotline = await self._run_loops(limits)
+        police, hotline = await self._run_loops()
 
         await self._stage(Stage.pushing_back, "办理结果回推")
         target = self.receiver if self.owner.value == self.origin.value else self.origin
@@ -216,10 +243,25 @@ class DivertedIncident(LinkageWorkflow):
                 return False
             self.review, self.resubmit_action = None, None
 
-    async def _run_loops(
-        self, limits: TimeLimits
-    ) -> tuple[PoliceLoopResult | None, HotlineLoopResult | None]:
-        report = self.report
+    async def _run_loops(self) -> tuple[PoliceLoopResult | None, HotlineLoopResult | None]:
+        """Run the owner's loop(s) until every loop started, now or later, has closed."""
+        if self.owner in (Owner.police, Owner.joint):
+            await self._start_loop("police")
+        if self.owner in (Owner.hotline, Owner.joint):
+            await self._start_loop("hotline")
+        if self.owner is Owner.joint:
+            await self._rule("joint_handling", [], note=f"责任方 {self.owner.value}")
+        await workflow.wait_condition(lambda: set(self.loop_results) == self.started_loops)
+        police = self.loop_results.get("police")
+        hotline = self.loop_results.get("hotline")
+        return police, hotline  # type: ignore[return-value]
+
+    async def _start_loop(self, loop: str) -> None:
+        """Start a loop as a child workflow; a task keeps its result when it closes."""
+        if loop in self.started_loops:
+            return
+        self.started_loops.add(loop)
+        report, limits = self.report, self.limits
         attrs = TypedSearchAttributes(
             [
                 SearchAttributePair(INCIDENT, self.incident_id),
@@ -230,10 +272,9 @@ class DivertedIncident(LinkageWorkflow):
         )
         brief = f"{report.location.township} {report.location.address}: {report.description}"
         where = f"{report.location.township} · {report.category or '待分类'}"
-        loops: dict[str, asyncio.Future] = {}
-        if self.owner in (Owner.police, Owner.joint):
+        if loop == "police":
             case_no = police_case_no(report)
-            loops["police"] = await workflow.start_child_workflow(
+            handle = await workflow.start_child_workflow(
                 PoliceLoop.run,
                 PoliceLoopInput(
                     incident_id=self.incident_id,
@@ -248,9 +289,9 @@ class DivertedIncident(LinkageWorkflow):
                 parent_close_policy=ParentClosePolicy.TERMINATE,
                 static_summary=f"110 警单 {case_no} · {where}",
             )
-        if self.owner in (Owner.hotline, Owner.joint):
+        else:
             order_no = work_order_no(report)
-            loops["hotline"] = await workflow.start_child_workflow(
+            handle = await workflow.start_child_workflow(
                 HotlineLoop.run,
                 HotlineLoopInput(
                     incident_id=self.incident_id,
@@ -266,10 +307,110 @@ class DivertedIncident(LinkageWorkflow):
                 parent_close_policy=ParentClosePolicy.TERMINATE,
                 static_summary=f"12345 工单 {order_no} · {where}",
             )
-        self.started_loops = set(loops)
         workflow.set_current_details(self.details())
-        results = dict(zip(loops, await asyncio.gather(*loops.values()), strict=True))
-        return results.get("police"), results.get("hotline")
+
+        async def keep_result() -> None:
+            self.loop_results[loop] = await handle
+
+        self._loop_tasks.append(asyncio.create_task(keep_result()))
+
+    # --- the whistle (“双哨”联处) and the rules that blow it ---------------------------------
+
+    @workflow.signal
+    async def blow_whistle(self, call: WhistleCall) -> None:
+        """A duty officer blows the whistle; the signal never waits, refusals are recorded."""
+        await self._opened()
+        if call.actor.role not in (Role.police_bureau, Role.command_center):
+            await self.record(
+                "whistle",
+                "refused",
+                call.actor,
+                f"吹哨须由值班人员发起 (police_bureau 或 command_center): {call.reason}",
+            )
+            return
+        hours_ = call.deadline_hours or self.limits.whistle.report_in_hours
+        await self._blow(call.reason, call.units, hours_, blower=call.actor)
+
+    @workflow.signal(name=RULE_TRIGGERED)
+    async def rule_triggered(self, event: RuleEvent) -> None:
+        """A loop reports that one of the district's whistle rules applies."""
+        await self._opened()
+        await self._rule(event.rule, event.units, event.note)
+
+    async def _rule(self, rule: str, about: list[str], note: str) -> None:
+        config = self.limits.whistle.rules.get(rule)
+        if config is None or not config.enabled:
+            return
+        units = list(dict.fromkeys([*config.summon, *about]))
+        reason = f"{WHISTLE_RULES[rule]}" + (f" ({note})" if note else "")
+        await self._blow(reason, units, self.limits.whistle.report_in_hours, rule=rule)
+
+    async def _blow(
+        self,
+        reason: str,
+        units: list[str],
+        report_in_hours: float,
+        blower: Actor | None = None,
+        rule: str = "",
+    ) -> None:
+        number = len(self.whistles) + 1
+        brief = WhistleBrief(
+            number=number,
+            workflow_id=f"{self.incident_id}.whistle-{number}",
+            reason=reason,
+            units=units,
+            blown_by=str(blower or f"rule:{rule}"),
+        )
+        self.whistles.append(brief)
+        if number == 1:
+            workflow.upsert_search_attributes([WHISTLE.value_set(True)])
+        await self.record(
+            "whistle",
+            "blow",
+            brief.blown_by,
+            f"吹哨 #{number}: {reason}；应哨单位: {'、'.join(units)}",
+        )
+        handle = await workflow.start_child_workflow(
+            Whistle.run,
+            WhistleInput(
+                incident_id=self.incident_id,
+                number=number,
+                blower=blower,
+                rule=rule,
+                reason=reason,
+                units=units,
+                report_in_hours=report_in_hours,
+                remind_before_hours=self.limits.whistle.remind_before_hours,
+                supervision=self.limits.supervision,
+            ),
+            id=brief.workflow_id,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(INCIDENT, self.incident_id)]
+            ),
+            parent_close_policy=ParentClosePolicy.TERMINATE,
+            static_summary=f"吹哨 whistle #{number} · {reason}",
+        )
+
+        async def keep_result() -> None:
+            self.whistle_results.append(await handle)
+            brief.closed = True
+
+        self._loop_tasks.append(asyncio.create_task(keep_result()))
+
+    # --- police linkage (派警联动) ---------------------------------------------------------
+
+    @workflow.signal(name=POLICE_LINKAGE)
+    async def police_linkage(self, call: PoliceLinkageCall) -> None:
+        """A 12345 unit called police to the scene: the police loop starts beside the 12345 one."""
+        await self._opened()
+        if "police" in self.started_loops:
+            await self.record(
+                "handling", "police_linkage", call.unit, f"派警联动 (110 已在处置): {call.reason}"
+            )
+            return
+        self.owner = Owner.joint
+        await self._stage(Stage.handling, f"派警联动，{call.unit}: {call.reason}")
+        await self._start_loop("police")
 
     async def _finish(
         self,
@@ -277,7 +418,10 @@ class DivertedIncident(LinkageWorkflow):
         police: PoliceLoopResult | None = None,
         hotline: HotlineLoopResult | None = None,
     ) -> IncidentSummary:
-        await self.handlers_finished()
+        # The incident cannot close while a whistle is open.
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(w.closed for w in self.whistles)
+        )
         final = Stage.closed if self.owner is not None else Stage.withdrawn
         await self._stage(final, outcome)
         assessments = []
@@ -302,10 +446,22 @@ class DivertedIncident(LinkageWorkflow):
                     satisfaction=hotline.satisfaction.value,
                 )
             )
+        for whistle in self.whistle_results:
+            for unit in whistle.units:
+                assessments.append(
+                    Assessment(
+                        assessor="whistle",
+                        loop=f"whistle-{whistle.number}",
+                        unit=unit,
+                        completed=unit not in whistle.missed,
+                        on_time=unit in whistle.on_time,
+                    )
+                )
         timeline = sorted(
             self.timeline
             + (police.timeline if police else [])
-            + (hotline.timeline if hotline else []),
+            + (hotline.timeline if hotline else [])
+            + [e for w in self.whistle_results for e in w.timeline],
             key=lambda e: e.at,
         )
         return IncidentSummary(
@@ -318,6 +474,7 @@ class DivertedIncident(LinkageWorkflow):
             police=police,
             hotline=hotline,
             assessments=assessments,
+            whistles=self.whistle_results,
             timeline=timeline,
         )
 
@@ -350,6 +507,9 @@ class DivertedIncident(LinkageWorkflow):
             )
             return False
         return True
+
+    async def on_supervision_exhausted(self, deadline: Deadline) -> None:
+        await self._rule("supervision_exhausted", [], deadline.label)
 
     def _receiver_owns(self) -> Owner:
         """An accepted push: the receiver handles it, with the sender too when both are needed."""
@@ -498,6 +658,7 @@ class DivertedIncident(LinkageWorkflow):
             if "hotline" in self.started_loops
             else "",
             overdue=self.overdue,
+            whistles=self.whistles,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.records import PoliceCaseRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.signals import RULE_TRIGGERED, RuleEvent, tell_incident
 
 
 class PoliceStep(StrEnum):
@@ -103,6 +104,17 @@ class PoliceLoop(LinkageWorkflow):
         elif deadline.name == "feedback":
             self.feedback_missed = True
         return True
+
+    async def on_supervision_exhausted(self, deadline: Deadline) -> None:
+        units = [self.unit] if self.unit else []
+        await tell_incident(
+            RULE_TRIGGERED,
+            RuleEvent(
+                rule="supervision_exhausted",
+                units=units,
+                note=f"警单 {self.input.case_no} {deadline.label}",
+            ),
+        )
 
     def snapshot(self) -> dict:
         done = self.step is PoliceStep.done

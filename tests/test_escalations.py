@@ -1,0 +1,172 @@
+"""Escalations: the whistle (双哨), by officer and by rule; police linkage (派警联动)."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from linkage.client import ActionRefused, LinkageError
+from linkage.models import Owner, Stage
+from tests.conftest import eventually, open_incident, started_loop
+from tests.parties import (
+    BUREAU,
+    CENTRE,
+    CITY_MGMT,
+    STATION,
+    TOWNSHIP,
+    WATER,
+    as_,
+    divert_to_hotline,
+    handle_order,
+    police_loop,
+    reply_and_close,
+)
+
+SUMMONED = ["区城管局", "黄埭镇政府", "区水务局"]
+
+
+async def whistle_state(linkage, iid: str, number: int = 1):
+    async def whistle():
+        status = await linkage.status(iid)
+        assert len(status.whistles) >= number, "whistle not started yet"
+        return status.whistles[number - 1]
+
+    return await eventually(whistle)
+
+
+async def test_a_whistle_summons_units_who_report_in_and_the_officer_closes_it(env, linkage):
+    iid = await open_incident(env, linkage, "police")
+    await divert_to_hotline(linkage, iid)
+    await linkage.whistle(
+        iid,
+        {
+            "actor": CENTRE,
+            "reason": "多次重复报警，群众情绪激动",
+            "units": SUMMONED,
+            "deadline_hours": 1,
+        },
+    )
+    state = await whistle_state(linkage, iid)
+    assert state.units == SUMMONED and state.deadlines[0].label == "应哨报到时限"
+
+    with pytest.raises(ActionRefused, match="区环保局 was not summoned by whistle #1"):
+        await linkage.act(iid, "report-in", as_({"role": "member_unit", "unit": "区环保局"}))
+    await linkage.act(iid, "report-in", as_(CITY_MGMT, note="科长带队到场"))
+    with pytest.raises(ActionRefused, match="already reported in"):
+        await linkage.act(iid, "report-in", as_(CITY_MGMT))
+    await linkage.act(iid, "report-in", as_(TOWNSHIP))
+    await linkage.act(iid, "whistle-plan", as_(CENTRE, note="城管清理摊位，镇政府安置摊贩"))
+    with pytest.raises(ActionRefused, match="say what was planned"):
+        await linkage.act(iid, "whistle-handle", as_(TOWNSHIP))
+    await linkage.act(iid, "whistle-handle", as_(TOWNSHIP, note="已在菜市场内安排临时摊位"))
+
+    # 区水务局 misses the deadline: recorded, reminded before, escalated after.
+    whistle = env.client.get_workflow_handle(f"{iid}.whistle-1")
+    await env.fast_forward(whistle, timedelta(hours=1, minutes=1))
+    state = await whistle_state(linkage, iid)
+    actions = [e.action for e in state.timeline]
+    assert "remind" in actions and "missed" in actions and "supervise" in actions
+    assert state.overdue
+    await linkage.act(iid, "report-in", as_(WATER))
+    assert (await whistle_state(linkage, iid)).late == ["区水务局"]
+
+    # The loops close, but the incident waits for the whistle.
+    await handle_order(linkage, iid)
+    await reply_and_close(linkage, iid)
+    await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
+    await asyncio.sleep(0.5)
+    assert (await linkage.status(iid)).running
+
+    with pytest.raises(ActionRefused, match="closed by whoever blew it"):
+        await linkage.act(iid, "close-whistle", as_(BUREAU))
+    await linkage.act(iid, "close-whistle", as_(CENTRE, note="联合处置完毕"))
+    summary = await linkage.result(iid)
+    assert summary.stage is Stage.closed
+    (result,) = summary.whistles
+    assert result.on_time == ["区城管局", "黄埭镇政府"] and result.late == ["区水务局"]
+    late = [a for a in summary.assessments if a.assessor == "whistle" and not a.on_time]
+    assert [a.unit for a in late] == ["区水务局"]
+    assert {"plan", "handling", "report_in"} <= {e.action for e in summary.timeline}
+
+
+async def test_only_a_duty_officer_blows_the_whistle(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    with pytest.raises(ActionRefused, match="duty officer"):
+        await linkage.whistle(iid, {"actor": CITY_MGMT, "reason": "想吹哨", "units": ["区城管局"]})
+    with pytest.raises(LinkageError, match="whistle: units: List should have at least 1 item"):
+        await linkage.whistle(iid, {"actor": BUREAU, "reason": "风险", "units": []})
+    with pytest.raises(ActionRefused, match="no open whistle"):
+        await linkage.act(iid, "report-in", as_(CITY_MGMT))
+    # A signal sent around the client is recorded as refused, and starts nothing.
+    await linkage.client.get_workflow_handle(iid).signal(
+        "blow_whistle", {"actor": STATION, "reason": "越权吹哨", "units": ["区城管局"]}
+    )
+
+    async def refused():
+        state = (await linkage.status(iid)).incident
+        assert "refused" in [e.action for e in state.timeline] and state.whistles == []
+
+    await eventually(refused)
+
+
+async def test_whistled_incidents_are_listed(env, linkage):
+    township = "望亭镇"
+    iid = await open_incident(
+        env, linkage, "hotline", location={"address": "望亭镇问渠路1号", "township": township}
+    )
+    quiet = await open_incident(
+        env, linkage, "hotline", location={"address": "望亭镇问渠路2号", "township": township}
+    )
+    await linkage.whistle(iid, {"actor": BUREAU, "reason": "群体性苗头", "units": ["望亭镇政府"]})
+
+    async def listed():
+        rows = await linkage.list(township=township, whistled=True)
+        assert [r.incident_id for r in rows] == [iid] and rows[0].whistled
+        assert quiet in [r.incident_id for r in await linkage.list(township=township)]
+
+    await eventually(listed, seconds=15)
+
+
+async def test_supervision_exhausted_blows_the_whistle_by_rule(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(iid, "arrive", as_(STATION))
+    await env.fast_forward(await started_loop(env, iid, "police"), timedelta(hours=24 * 4))
+    state = await whistle_state(linkage, iid)
+    assert state.blown_by == "rule:supervision_exhausted"
+    assert "督办次数用完仍未办结" in state.reason
+    assert state.units == ["区集成指挥中心", "区公安分局", "黄埭派出所"]
+    await linkage.act(iid, "report-in", as_(STATION))
+    await linkage.act(iid, "feedback", as_(STATION, result="已调解"))
+    with pytest.raises(ActionRefused, match="closed by a duty officer"):
+        await linkage.act(iid, "close-whistle", as_(STATION))
+    await linkage.act(iid, "close-whistle", as_(BUREAU))
+    summary = await linkage.result(iid)
+    missed = {a.unit for a in summary.assessments if a.assessor == "whistle" and not a.completed}
+    assert missed == {"区集成指挥中心", "区公安分局"}
+
+
+async def test_police_linkage_runs_the_police_loop_beside_the_12345_loop(env, linkage):
+    iid = await open_incident(env, linkage, "police")
+    await divert_to_hotline(linkage, iid)
+    await linkage.act(iid, "dispatch", as_(CENTRE, unit="区城管局"))
+    with pytest.raises(ActionRefused, match="needs 处置"):
+        await linkage.act(iid, "police-linkage", as_(CITY_MGMT, reason="摊贩扬言动手"))
+    await linkage.act(iid, "sign", as_(CITY_MGMT))
+    with pytest.raises(ActionRefused, match="dispatched to 区城管局, not to 区水务局"):
+        await linkage.act(iid, "police-linkage", as_(WATER, reason="冲突"))
+    await linkage.act(iid, "police-linkage", as_(CITY_MGMT, reason="执法受阻，摊贩扬言动手"))
+    await started_loop(env, iid, "police")
+    status = await linkage.status(iid)
+    assert status.incident.owner is Owner.joint and status.police is not None
+    assert status.hotline.step.value == "handle"  # the 12345 loop goes on
+
+    await police_loop(linkage, iid)
+    await linkage.act(iid, "feedback", as_(CITY_MGMT, result="在民警配合下完成清理"))
+    await reply_and_close(linkage, iid)
+    await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
+    summary = await linkage.result(iid)
+    assert summary.owner is Owner.joint
+    assert summary.police.completed and summary.hotline.completed
+    assert "police_linkage" in [e.action for e in summary.timeline]

@@ -1,0 +1,226 @@
+"""Whistle: the “双哨”联处 escalation, a child of the incident that runs beside its loops.
+
+A duty officer (or a rule) blows the whistle with a reason, the units summoned and a deadline to
+report in (应哨报到). Each summoned unit reports in through an update; units that miss the
+deadline are recorded, reminded and escalated, and count against them. The joint plan and the
+joint handling are recorded step by step, and the whistle closes when the officer who blew it
+closes it. The incident cannot finish while a whistle is open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from linkage.actions import CloseWhistleAction, JointStepAction, ReportInAction
+    from linkage.models import Actor, DeadlineView, Role, SupervisionLimits, TimelineEntry
+
+from workflows.base import Deadline, LinkageWorkflow, hours, refuse
+
+DUTY_ROLES = (Role.police_bureau, Role.command_center)
+
+
+class WhistleInput(BaseModel):
+    incident_id: str
+    number: int
+    blower: Actor | None  # None: blown by a rule
+    rule: str = ""
+    reason: str
+    units: list[str]
+    report_in_hours: float
+    remind_before_hours: list[float]
+    supervision: SupervisionLimits
+
+
+class WhistleState(BaseModel):
+    number: int
+    reason: str
+    blown_by: str
+    units: list[str]
+    reported: dict[str, datetime]
+    late: list[str]
+    closed: bool
+    overdue: bool
+    deadlines: list[DeadlineView]
+    timeline: list[TimelineEntry]
+
+
+class WhistleResult(BaseModel):
+    number: int
+    reason: str
+    blown_by: str
+    units: list[str]
+    on_time: list[str]
+    late: list[str]
+    missed: list[str]  # never reported in
+    closed_by: str
+    timeline: list[TimelineEntry]
+
+
+def blown_by(input: WhistleInput) -> str:
+    return str(input.blower) if input.blower else f"rule:{input.rule}"
+
+
+@workflow.defn
+class Whistle(LinkageWorkflow):
+    loop = "whistle"
+
+    @workflow.init
+    def __init__(self, input: WhistleInput) -> None:
+        self.input = input
+        self._init_base(input.incident_id, input.supervision)
+        self.reported: dict[str, datetime] = {}
+        self.late: list[str] = []
+        self.closed_by = ""
+        self.set_deadline(
+            "report_in",
+            "应哨报到时限",
+            hours(input.report_in_hours),
+            remind_before=[hours(h) for h in input.remind_before_hours],
+        )
+
+    @workflow.run
+    async def run(self, input: WhistleInput) -> WhistleResult:
+        await self.record(
+            "whistle",
+            "blow",
+            blown_by(input),
+            f"吹哨: {input.reason}；应哨单位: {'、'.join(input.units)}",
+        )
+        await self.run_until(lambda: bool(self.closed_by))
+        await self.handlers_finished()
+        return WhistleResult(
+            number=input.number,
+            reason=input.reason,
+            blown_by=blown_by(input),
+            units=input.units,
+            on_time=[u for u in self.reported if u not in self.late],
+            late=self.late,
+            missed=self._waiting(),
+            closed_by=self.closed_by,
+            timeline=self.timeline,
+        )
+
+    def _waiting(self) -> list[str]:
+        return [u for u in self.input.units if u not in self.reported]
+
+    async def on_reminder(self, deadline: Deadline) -> None:
+        await self.record(
+            "report_in", "remind", note=f"催报: {'、'.join(self._waiting())} 尚未应哨报到"
+        )
+
+    async def on_missed(self, deadline: Deadline) -> bool:
+        self.mark_overdue()
+        await self.record(
+            "report_in", "missed", note=f"应哨超时未报到: {'、'.join(self._waiting())}，计入考核"
+        )
+        return True  # escalated through supervision (督办) until they report or it closes
+
+    def details(self) -> str:
+        waiting = self._waiting()
+        return (
+            f"吹哨 whistle #{self.input.number}: {self.input.reason} · 已报到 reported "
+            f"{len(self.reported)}/{len(self.input.units)}"
+            + (f" · 未报到 waiting {'、'.join(waiting)}" if waiting else "")
+        )
+
+    # --- updates ----------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        if self.closed_by:
+            refuse(f"whistle #{self.input.number} is closed")
+
+    @workflow.update
+    async def report_in(self, action: ReportInAction) -> WhistleState:
+        self.validate_report_in(action)
+        unit = action.actor.unit
+        self.reported[unit] = workflow.now()
+        deadline = self.deadlines.get("report_in")
+        late = deadline is None or deadline.missed
+        if late:
+            self.late.append(unit)
+        if not self._waiting():
+            self.clear_deadline("report_in")
+        self.changed()
+        await self.record(
+            "report_in",
+            "report_in",
+            action.actor,
+            ("逾期报到" if late else "应哨报到") + (f": {action.note}" if action.note else ""),
+        )
+        return self.state()
+
+    @report_in.validator
+    def validate_report_in(self, action: ReportInAction) -> None:
+        self._open()
+        unit = action.actor.unit
+        if unit not in self.input.units:
+            refuse(
+                f"{unit} was not summoned by whistle #{self.input.number} "
+                f"(summoned: {'、'.join(self.input.units)})"
+            )
+        if unit in self.reported:
+            refuse(f"{unit} has already reported in")
+
+    @workflow.update
+    async def joint_step(self, action: JointStepAction) -> WhistleState:
+        self.validate_joint_step(action)
+        label = "联合处置方案" if action.kind == "plan" else "联合处置"
+        await self.record(action.kind, action.kind, action.actor, f"{label}: {action.note}")
+        return self.state()
+
+    @joint_step.validator
+    def validate_joint_step(self, action: JointStepAction) -> None:
+        self._open()
+        if not action.note:
+            refuse("note: say what was planned or done")
+        if action.actor.role not in DUTY_ROLES and action.actor.unit not in self.input.units:
+            refuse(
+                f"{action.actor.unit} is neither a duty officer nor summoned by whistle "
+                f"#{self.input.number}"
+            )
+
+    @workflow.update
+    async def close(self, action: CloseWhistleAction) -> WhistleState:
+        self.validate_close(action)
+        self.closed_by = str(action.actor)
+        self.clear_deadline("report_in")
+        waiting = self._waiting()
+        note = action.note or "联处结束"
+        if waiting:
+            note += f"；未报到: {'、'.join(waiting)}"
+        await self.record("whistle", "close", action.actor, note)
+        return self.state()
+
+    @close.validator
+    def validate_close(self, action: CloseWhistleAction) -> None:
+        self._open()
+        blower = self.input.blower
+        if blower is None:
+            if action.actor.role not in DUTY_ROLES:
+                refuse(
+                    "a rule's whistle is closed by a duty officer (police_bureau or command_center)"
+                )
+        elif (action.actor.role, action.actor.unit) != (blower.role, blower.unit):
+            refuse(
+                f"whistle #{self.input.number} is closed by whoever blew it "
+                f"({blower.role.value}:{blower.unit}), not {action.actor.unit}"
+            )
+
+    @workflow.query
+    def state(self) -> WhistleState:
+        return WhistleState(
+            number=self.input.number,
+            reason=self.input.reason,
+            blown_by=blown_by(self.input),
+            units=self.input.units,
+            reported=self.reported,
+            late=self.late,
+            closed=bool(self.closed_by),
+            overdue=self.overdue,
+            deadlines=self.deadline_views(),
+            timeline=self.timeline,
+        )
