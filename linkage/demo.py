@@ -3,8 +3,8 @@
 Each scenario diverts one incident and then acts for the bureau, the command centre, the units
 and the citizen with short pauses, so a person watching the Web UI sees incidents move through
 review, negotiation, both loops and the push back. The paths cover send-back, dispute, return,
-extension, rejected feedback, reopening after dissatisfaction, an unreachable citizen, and joint
-handling.
+extension, rejected feedback, reopening after dissatisfaction, an unreachable citizen, joint
+handling, a whistle (双哨联处) and police linkage (派警联动).
 """
 
 from __future__ import annotations
@@ -178,6 +178,44 @@ SCENARIOS: list[tuple[dict, list[tuple[dict, str, dict]]]] = [
             (CENTRE, "revisit", {"outcome": "unreachable"}),
         ],
     ),
+    (  # police → 12345, whistled: units report in, the unit calls police, joint handling
+        {
+            "origin": "police",
+            "township": "黄桥街道",
+            "address": "黄桥街道旺盛路菜场门口",
+            "category": "市容管理",
+            "description": "菜场门口摊贩占道，多次报警，摊贩与居民争吵",
+            "reason": "占道经营属城管职责，先期处置无治安问题",
+            "from": "黄桥派出所",
+        },
+        [
+            (BUREAU, "review", {}),
+            (CENTRE, "accept", {}),
+            (CENTRE, "dispatch", {"unit": "区城管局"}),
+            (unit("区城管局"), "sign", {}),
+            (
+                CENTRE,
+                "whistle",
+                {
+                    "reason": "重复报警，群众情绪激动，可能影响社会稳定",
+                    "units": ["区城管局", "黄桥街道办事处"],
+                },
+            ),
+            (unit("区城管局"), "report-in", {}),
+            (unit("黄桥街道办事处"), "report-in", {}),
+            (CENTRE, "whistle-plan", {"note": "城管清理占道，街道在菜场内安置摊位"}),
+            (unit("区城管局"), "police-linkage", {"reason": "执法受阻，摊贩扬言动手"}),
+            (BUREAU, "command", {"unit": "黄桥派出所"}),
+            (police("黄桥派出所"), "arrive", {}),
+            (police("黄桥派出所"), "feedback", {"result": "民警到场维持秩序，摊贩已配合"}),
+            (unit("黄桥街道办事处"), "whistle-handle", {"note": "已安置摊贩 6 户"}),
+            (CENTRE, "close-whistle", {"note": "联合处置完毕"}),
+            (unit("区城管局"), "feedback", {"result": "占道摊位已清理，消防通道畅通"}),
+            (CENTRE, "reply", {"message": "占道问题已由城管、街道和派出所联合处置"}),
+            (CENTRE, "close", {}),
+            (CENTRE, "revisit", {"outcome": "satisfied"}),
+        ],
+    ),
 ]
 
 
@@ -205,7 +243,10 @@ async def play(client: LinkageClient, index: int, run: str, pace: float, say) ->
     for actor, action, fields in steps:
         await asyncio.sleep(pace)
         try:
-            await client.act(incident, action, {"actor": actor, **fields})
+            if action == "whistle":
+                await client.whistle(incident, {"actor": actor, **fields})
+            else:
+                await client.act(incident, action, {"actor": actor, **fields})
         except ActionRefused as err:
             say(f"[{incident}] {err}")
             raise
