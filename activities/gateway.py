@@ -15,7 +15,13 @@ from temporalio.exceptions import ApplicationError
 
 from linkage.config import GatewayConfig
 from linkage.logs import get_logger
-from linkage.records import DeliveryReceipt, OutboxEntry, PushInput, ReplyInput
+from linkage.records import (
+    DeliveryReceipt,
+    EmergencyNotice,
+    OutboxEntry,
+    PushInput,
+    ReplyInput,
+)
 from linkage.store import Incident, Store
 
 
@@ -66,6 +72,23 @@ class GatewayActivities:
                 kind=input.kind,
                 incident_id=input.incident_id,
                 payload=input.payload,
+            )
+        )
+
+    @activity.defn
+    def notify_emergency_unit(self, input: EmergencyNotice) -> DeliveryReceipt:
+        return self._deliver(
+            OutboxEntry(
+                key=input.key,
+                target="emergency",
+                kind="emergency_notice",
+                incident_id=input.incident_id,
+                payload={
+                    "unit_code": input.unit_code,
+                    "unit_name": input.unit_name,
+                    "reason": input.reason,
+                    **input.payload,
+                },
             )
         )
 

@@ -158,3 +158,13 @@ class PoliceLinkageAction(Action):
     """A unit handling a 12345 order calls police to the scene (派警联动)."""
 
     reason: str = Field(min_length=2, max_length=500)
+
+
+class EmergencyLinkageAction(Action):
+    """A duty officer links emergency units to the incident (应急联动), by their codes."""
+
+    units: list[str] = Field(min_length=1, max_length=20)
+
+
+class AcknowledgeAction(Action):
+    """An emergency unit acknowledges its notice; actor.unit is the unit's code (119, gas …)."""

@@ -41,6 +41,10 @@ def _read_json(source: str) -> Any:
         raise LinkageError(f"{source}: not valid JSON: {err}") from None
 
 
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
+
+
 def parse_actor(value: str) -> dict:
     """ROLE:UNIT[/PERSON], e.g. command_center:区集成指挥中心/张坐席."""
     role, sep, rest = value.partition(":")
@@ -103,6 +107,7 @@ async def cmd_act(args, client: LinkageClient) -> int:
         "outcome",
         "owner",
         "divert_reason",
+        "units",
     ):
         value = getattr(args, option)
         if value is not None:
@@ -220,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="who acts",
     )
     p.add_argument("--unit", help="the unit to command or dispatch to")
+    p.add_argument("--units", type=_comma_list, help="emergency unit codes, e.g. 119,120,gas")
     p.add_argument("--reason", help="why (send-back, dispute, return, extend, reject)")
     p.add_argument("--note", help="a note for the timeline")
     p.add_argument("--hours", type=float, help="extension asked for")
@@ -270,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "outbox", parents=[json_flag], help="messages to the platforms and the SMS gateway (双推送)"
     )
-    p.add_argument("--target", choices=["police", "hotline", "sms"])
+    p.add_argument("--target", choices=["police", "hotline", "sms", "emergency"])
     p.add_argument("--status", choices=["pending", "delivered"])
     p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
     p.add_argument("--limit", type=int, default=100)

@@ -43,6 +43,7 @@ from linkage.temporal import (
     WHISTLE,
     connect,
 )
+from workflows.emergency import EmergencyLinkage, EmergencyState
 from workflows.hotline_loop import HotlineLoop, HotlineLoopState
 from workflows.incident import (
     DivertedIncident,
@@ -222,6 +223,20 @@ ACTIONS: dict[str, ActionSpec] = {
     "close-whistle": ActionSpec(
         "whistle", "close", act.CloseWhistleAction, {}, "the officer who blew it closes it"
     ),
+    "emergency-linkage": ActionSpec(
+        "incident",
+        "link_emergency",
+        act.EmergencyLinkageAction,
+        {},
+        "notify emergency units --units 119,120,gas … at once (应急联动)",
+    ),
+    "acknowledge": ActionSpec(
+        "emergency",
+        "acknowledge",
+        act.AcknowledgeAction,
+        {},
+        "an emergency unit (--as emergency_unit:CODE) acknowledges its notice",
+    ),
 }
 
 
@@ -239,13 +254,14 @@ class IncidentStatus(BaseModel):
     police: PoliceLoopState | None = None
     hotline: HotlineLoopState | None = None
     whistles: list[WhistleState] = []
+    emergencies: list[EmergencyState] = []
     summary: IncidentSummary | None = None
 
     def timeline(self) -> list[TimelineEntry]:
         if self.summary is not None:
             return self.summary.timeline
         entries = list(self.incident.timeline if self.incident else [])
-        for loop in (self.police, self.hotline, *self.whistles):
+        for loop in (self.police, self.hotline, *self.whistles, *self.emergencies):
             if loop is not None:
                 entries += loop.timeline
         return sorted(entries, key=lambda e: e.at)
@@ -366,6 +382,12 @@ class LinkageClient:
             for brief in state.whistles
             if (whistle := await self._loop_state(brief.workflow_id, Whistle.state)) is not None
         ]
+        emergencies = [
+            linkage
+            for brief in state.emergencies
+            if (linkage := await self._loop_state(brief.workflow_id, EmergencyLinkage.state))
+            is not None
+        ]
         return IncidentStatus(
             incident_id=incident_id,
             running=True,
@@ -374,6 +396,7 @@ class LinkageClient:
             police=police,
             hotline=hotline,
             whistles=whistles,
+            emergencies=emergencies,
         )
 
     async def _loop_state(self, workflow_id: str, query):
@@ -405,6 +428,8 @@ class LinkageClient:
             loop = "police" if police_side else "hotline"
         if loop == "whistle":
             workflow_id = await self._whistle_for(incident_id, action, model.actor.unit, whistle)
+        elif loop == "emergency":
+            workflow_id = await self._emergency_for(incident_id, action, model.actor.unit)
         elif loop == "incident":
             workflow_id = incident_id
         else:
@@ -444,6 +469,17 @@ class LinkageClient:
             raise ActionRefused(f"{action} refused: incident {incident_id} has no open whistle")
         summoned = [w for w in open_ones if unit in w.units]
         return (summoned or open_ones)[-1].workflow_id
+
+    async def _emergency_for(self, incident_id: str, action: str, code: str) -> str:
+        status = await self.status(incident_id)
+        linked = status.incident.emergencies if status.incident else []
+        waiting = [e for e in linked if not e.closed and code in e.units]
+        if not waiting:
+            raise ActionRefused(
+                f"{action} refused: incident {incident_id} has no open emergency "
+                f"linkage that notified {code}"
+            )
+        return waiting[-1].workflow_id
 
     async def whistle(self, incident_id: str, call: act.WhistleCall | dict) -> None:
         """Blow the whistle on an open incident (a signal: it does not wait for the workflow)."""
@@ -538,6 +574,7 @@ _STATE = {
     "police": PoliceLoopState,
     "hotline": HotlineLoopState,
     "whistle": WhistleState,
+    "emergency": EmergencyState,
 }
 
 

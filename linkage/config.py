@@ -89,7 +89,7 @@ def load_gateway_config(path: Path | None = None) -> GatewayConfig:
         config = GatewayConfig.model_validate(_read_toml(path))
     except ValidationError as err:
         raise ConfigError(format_validation_error(path.name, err)) from err
-    unknown = set(config.endpoints) - {"police", "hotline", "sms"}
+    unknown = set(config.endpoints) - {"police", "hotline", "sms", "emergency"}
     if unknown:
         raise ConfigError(f"{path.name}: endpoints: unknown target(s) {sorted(unknown)}")
     return config

@@ -110,7 +110,20 @@ def render_status(status) -> str:
             + (f", waiting 未报到 {'、'.join(waiting)}" if waiting else "")
             + f"; deadlines: {_deadlines(w.deadlines)}"
         )
+    for e in status.emergencies:
+        waiting = [n for c, n in e.units.items() if c not in e.acknowledged]
+        lines.append(
+            f"  emergency 应急联动 #{e.number}: acknowledged 已确认 "
+            f"{len(e.acknowledged)}/{len(e.units)}"
+            + (f", waiting 未确认 {'、'.join(waiting)}" if waiting else "")
+        )
     if status.summary is not None:
+        for e in status.summary.emergencies:
+            names = [e.units[c] for c in e.unacknowledged]
+            lines.append(
+                f"  emergency 应急联动 #{e.number}: {'、'.join(e.units.values())}; "
+                f"never acknowledged 未确认 {'、'.join(names) or '-'}"
+            )
         for w in status.summary.whistles:
             lines.append(
                 f"  whistle 吹哨 #{w.number}: {w.reason}; on time {'、'.join(w.on_time)}"

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Platform(StrEnum):
@@ -51,6 +51,7 @@ class Role(StrEnum):
     police_unit = "police_unit"  # 派出所 / 警种部门
     command_center = "command_center"  # 区集成指挥中心 (12345)
     member_unit = "member_unit"  # 成员单位 / 职能部门 / 镇（街道）
+    emergency_unit = "emergency_unit"  # 应急联动成员单位: 119, 120, 水电油气热
 
 
 class Stage(StrEnum):
@@ -285,6 +286,27 @@ class WhistleLimits(BaseModel):
         return rules
 
 
+class EmergencyLimits(BaseModel):
+    """应急联动: the emergency units, which categories notify them, and how fast they answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ack_minutes: float = Field(gt=0)
+    units: dict[str, str] = Field(min_length=1)
+    categories: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_units(self) -> EmergencyLimits:
+        for category, codes in self.categories.items():
+            unknown = [c for c in codes if c not in self.units]
+            if unknown:
+                raise ValueError(
+                    f"categories.{category}: unknown unit(s) {', '.join(unknown)}; "
+                    f"units are {', '.join(self.units)}"
+                )
+        return self
+
+
 class TimeLimits(BaseModel):
     """The district's time-limit table (temporal-config/time-limits.toml)."""
 
@@ -296,3 +318,4 @@ class TimeLimits(BaseModel):
     police: PoliceLimits
     hotline: HotlineLimits
     whistle: WhistleLimits
+    emergency: EmergencyLimits

@@ -149,6 +149,17 @@ class ReplyInput(BaseModel):
     message: str
 
 
+class EmergencyNotice(BaseModel):
+    """A notice to an emergency unit (应急联动): 119, 120, a utility or a department."""
+
+    key: str
+    incident_id: str
+    unit_code: str
+    unit_name: str
+    reason: str
+    payload: dict[str, Any]
+
+
 class DeliveryReceipt(BaseModel):
     key: str
     target: str

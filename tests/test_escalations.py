@@ -170,3 +170,91 @@ async def test_police_linkage_runs_the_police_loop_beside_the_12345_loop(env, li
     assert summary.owner is Owner.joint
     assert summary.police.completed and summary.hotline.completed
     assert "police_linkage" in [e.action for e in summary.timeline]
+
+
+def responder(code: str) -> dict:
+    return {"role": "emergency_unit", "unit": code}
+
+
+async def emergency_state(linkage, iid: str):
+    async def started():
+        status = await linkage.status(iid)
+        assert status.emergencies, "emergency linkage not started yet"
+        return status.emergencies[0]
+
+    return await eventually(started)
+
+
+async def test_a_hazard_notifies_the_emergency_units_at_once_beside_police(env, linkage, store):
+    iid = await open_incident(
+        env,
+        linkage,
+        "hotline",
+        category="抢险抗灾救援",
+        urgency="emergency",
+        description="小区门口燃气管道破裂，闻到很浓的煤气味",
+    )
+    await linkage.act(iid, "accept", as_(BUREAU))
+    state = await emergency_state(linkage, iid)
+    assert list(state.units) == ["119", "emergency", "water", "gas", "power"]
+
+    def notices() -> list:
+        sent = [m for m in store.outbox(target="emergency", limit=1000) if m.incident_id == iid]
+        assert len(sent) == 5
+        return sent
+
+    assert {m.payload["unit_code"] for m in await eventually(notices)} == set(state.units)
+
+    with pytest.raises(ActionRefused, match="no open emergency linkage that notified 区城管局"):
+        await linkage.act(iid, "acknowledge", as_(CITY_MGMT))
+    with pytest.raises(ActionRefused, match="for emergency_unit, not member_unit"):
+        await linkage.act(iid, "acknowledge", as_({"role": "member_unit", "unit": "gas"}))
+    with pytest.raises(ActionRefused, match="no open emergency linkage that notified 120"):
+        await linkage.act(iid, "acknowledge", as_(responder("120")))
+    for code in ("119", "gas", "emergency"):
+        await linkage.act(iid, "acknowledge", as_(responder(code), note="已出动"))
+    with pytest.raises(ActionRefused, match="already acknowledged"):
+        await linkage.act(iid, "acknowledge", as_(responder("gas")))
+
+    linkage_wf = env.client.get_workflow_handle(f"{iid}.emergency-1")
+    await env.fast_forward(linkage_wf, timedelta(minutes=11))
+    state = await emergency_state(linkage, iid)
+    actions = [e.action for e in state.timeline]
+    assert "unacknowledged" in actions and "supervise" in actions and state.overdue
+    for code in ("water", "power"):
+        await linkage.act(iid, "acknowledge", as_(responder(code)))
+
+    await police_loop(linkage, iid)
+    summary = await linkage.result(iid)
+    (result,) = summary.emergencies
+    assert set(result.acknowledged) == set(result.units) and result.unacknowledged == []
+
+
+async def test_a_unit_that_never_acknowledges_is_escalated_to_a_whistle(env, linkage):
+    iid = await open_incident(env, linkage, "hotline", category="治安灾害事故")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await emergency_state(linkage, iid)
+    for code in ("119", "emergency"):
+        await linkage.act(iid, "acknowledge", as_(responder(code)))
+    await env.fast_forward(
+        env.client.get_workflow_handle(f"{iid}.emergency-1"), timedelta(hours=24 * 3)
+    )
+    whistle = await whistle_state(linkage, iid)
+    assert whistle.blown_by == "rule:supervision_exhausted" and "区急救中心" in whistle.units
+    await police_loop(linkage, iid)
+    await linkage.act(iid, "report-in", as_({"role": "member_unit", "unit": "区急救中心"}))
+    await linkage.act(iid, "close-whistle", as_(BUREAU))
+    summary = await linkage.result(iid)
+    assert summary.emergencies[0].unacknowledged == ["120"]
+
+
+async def test_emergency_linkage_by_an_officer_names_unknown_units(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    with pytest.raises(ActionRefused, match="unknown emergency unit\\(s\\) 999"):
+        await linkage.act(iid, "emergency-linkage", as_(BUREAU, units=["119", "999"]))
+    with pytest.raises(ActionRefused, match="police_bureau or command_center"):
+        await linkage.act(iid, "emergency-linkage", as_(STATION, units=["119"]))
+    state = await linkage.act(
+        iid, "emergency-linkage", as_(BUREAU, units=["119", "120"], note="现场有人受伤")
+    )
+    assert state.emergencies[0].units == {"119": "区消防救援大队", "120": "区急救中心"}

@@ -12,7 +12,7 @@ from linkage.config import GatewayConfig
 from linkage.models import Platform
 from linkage.records import PushInput
 from linkage.store import OutboxMessage
-from tests.conftest import own_worker, police_handles_a_12345_push
+from tests.conftest import eventually, own_worker, police_handles_a_12345_push
 
 
 class Platform110:
@@ -81,3 +81,23 @@ async def test_an_incident_waits_for_its_push_and_then_goes_on(env, store, platf
     assert store.get(OutboxMessage, f"{iid}:incident").attempts == 2
     assert summary.stage.value == "closed"
     assert store.get(OutboxMessage, f"{iid}:result").status == "delivered"
+
+
+async def test_an_emergency_notice_that_fails_is_retried_and_the_others_go_at_once(
+    env, store, platform
+):
+    from tests.conftest import open_incident
+    from tests.parties import BUREAU, as_
+
+    config = GatewayConfig(endpoints={"emergency": platform.url})
+    async with own_worker(env, store, "linkage-emergency-http", config) as client:
+        iid = await open_incident(env, client, "hotline", category="治安灾害事故")
+        await client.act(iid, "accept", as_(BUREAU))
+
+        def all_delivered() -> list:
+            rows = [m for m in store.outbox(target="emergency", limit=1000) if m.incident_id == iid]
+            assert len(rows) == 3 and all(m.status == "delivered" for m in rows)
+            return rows
+
+        rows = await eventually(all_delivered, seconds=20)
+    assert sorted(m.attempts for m in rows) == [1, 1, 2]  # the first post failed, then went

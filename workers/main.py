@@ -15,12 +15,13 @@ from linkage.config import GatewayConfig, Settings, load_gateway_config, load_ti
 from linkage.logs import configure, get_logger
 from linkage.store import Store
 from linkage.temporal import connect
+from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
 from workflows.police_loop import PoliceLoop
 from workflows.whistle import Whistle
 
-WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle]
+WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage]
 
 
 def build_worker(
@@ -43,6 +44,7 @@ def build_worker(
             records.record_step,
             gateway.push_to_platform,
             gateway.reply_to_citizen,
+            gateway.notify_emergency_unit,
         ],
         activity_executor=executor,
         max_concurrent_activities=16,

@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from linkage.actions import (
+        EmergencyLinkageAction,
         ReceiveAction,
         ResubmitAction,
         ReviewAction,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OWNER, STAGE, TOWNSHIP, WHISTLE
 
 from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.emergency import EmergencyInput, EmergencyLinkage, EmergencyResult
 from workflows.hotline_loop import HotlineLoop, HotlineLoopInput, HotlineLoopResult
 from workflows.police_loop import PoliceLoop, PoliceLoopInput, PoliceLoopResult
 from workflows.signals import POLICE_LINKAGE, RULE_TRIGGERED, PoliceLinkageCall, RuleEvent
@@ -78,6 +80,13 @@ class WhistleBrief(BaseModel):
     closed: bool = False
 
 
+class EmergencyBrief(BaseModel):
+    number: int
+    workflow_id: str
+    units: dict[str, str]
+    closed: bool = False
+
+
 class IncidentState(BaseModel):
     incident_id: str
     origin: Platform
@@ -93,6 +102,7 @@ class IncidentState(BaseModel):
     hotline_workflow_id: str
     overdue: bool
     whistles: list[WhistleBrief] = []
+    emergencies: list[EmergencyBrief] = []
     deadlines: list[DeadlineView]
     timeline: list[TimelineEntry]
 
@@ -108,6 +118,7 @@ class IncidentSummary(BaseModel):
     hotline: HotlineLoopResult | None
     assessments: list[Assessment]
     whistles: list[WhistleResult] = []
+    emergencies: list[EmergencyResult] = []
     timeline: list[TimelineEntry]
 
 
@@ -150,6 +161,8 @@ class DivertedIncident(LinkageWorkflow):
         self._loop_tasks: list[asyncio.Task] = []
         self.whistles: list[WhistleBrief] = []
         self.whistle_results: list[WhistleResult] = []
+        self.emergencies: list[EmergencyBrief] = []
+        self.emergency_results: list[EmergencyResult] = []
         self.opened = False  # the incident is written and its time limits are loaded
         self.limits: TimeLimits  # set when it opens; handlers wait for that
 
@@ -313,6 +326,9 @@ class DivertedIncident(LinkageWorkflow):
             self.loop_results[loop] = await handle
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
+        codes = limits.emergency.categories.get(report.category, [])
+        if loop == "police" and codes and not self.emergencies:
+            await self._link_emergency(codes, f"{report.category}: 派警处置同时联动应急单位")
 
     # --- the whistle (“双哨”联处) and the rules that blow it ---------------------------------
 
@@ -397,6 +413,74 @@ class DivertedIncident(LinkageWorkflow):
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
 
+    # --- emergency linkage (应急联动) -------------------------------------------------------
+
+    async def _link_emergency(self, codes: list[str], reason: str) -> None:
+        number = len(self.emergencies) + 1
+        units = {code: self.limits.emergency.units[code] for code in codes}
+        brief = EmergencyBrief(
+            number=number, units=units, workflow_id=f"{self.incident_id}.emergency-{number}"
+        )
+        self.emergencies.append(brief)
+        report = self.report
+        handle = await workflow.start_child_workflow(
+            EmergencyLinkage.run,
+            EmergencyInput(
+                incident_id=self.incident_id,
+                number=number,
+                units=units,
+                reason=reason,
+                ack_minutes=self.limits.emergency.ack_minutes,
+                supervision=self.limits.supervision,
+                payload={
+                    "township": report.location.township,
+                    "address": report.location.address,
+                    "description": report.description,
+                    "urgency": report.urgency.value,
+                },
+            ),
+            id=brief.workflow_id,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(INCIDENT, self.incident_id)]
+            ),
+            parent_close_policy=ParentClosePolicy.TERMINATE,
+            static_summary=f"应急联动 emergency #{number} · {'、'.join(units.values())}",
+        )
+        await self.record(
+            "handling",
+            "emergency_linkage",
+            note=f"应急联动 #{number}: {reason}；通知 {'、'.join(units.values())}",
+        )
+
+        async def keep_result() -> None:
+            self.emergency_results.append(await handle)
+            brief.closed = True
+
+        self._loop_tasks.append(asyncio.create_task(keep_result()))
+
+    @workflow.update
+    async def link_emergency(self, action: EmergencyLinkageAction) -> IncidentState:
+        await self._opened()
+        self.validate_link_emergency(action)
+        await self._link_emergency(
+            list(dict.fromkeys(action.units)), action.note or f"{action.actor.unit} 发起应急联动"
+        )
+        return self.state()
+
+    @link_emergency.validator
+    def validate_link_emergency(self, action: EmergencyLinkageAction) -> None:
+        require_role(action.actor, Role.police_bureau, Role.command_center)
+        if self.stage in (Stage.closed, Stage.withdrawn):
+            refuse(f"incident {self.incident_id} is already {STAGE_LABELS[self.stage]}")
+        if self.opened:
+            known = self.limits.emergency.units
+            unknown = [u for u in action.units if u not in known]
+            if unknown:
+                refuse(
+                    f"units: unknown emergency unit(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(f'{c} ({n})' for c, n in known.items())}"
+                )
+
     # --- police linkage (派警联动) ---------------------------------------------------------
 
     @workflow.signal(name=POLICE_LINKAGE)
@@ -418,9 +502,12 @@ class DivertedIncident(LinkageWorkflow):
         police: PoliceLoopResult | None = None,
         hotline: HotlineLoopResult | None = None,
     ) -> IncidentSummary:
-        # The incident cannot close while a whistle is open.
+        # The incident cannot close while a whistle or an emergency linkage is open.
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and all(w.closed for w in self.whistles)
+            lambda: (
+                workflow.all_handlers_finished()
+                and all(w.closed for w in [*self.whistles, *self.emergencies])
+            )
         )
         final = Stage.closed if self.owner is not None else Stage.withdrawn
         await self._stage(final, outcome)
@@ -461,7 +548,8 @@ class DivertedIncident(LinkageWorkflow):
             self.timeline
             + (police.timeline if police else [])
             + (hotline.timeline if hotline else [])
-            + [e for w in self.whistle_results for e in w.timeline],
+            + [e for w in self.whistle_results for e in w.timeline]
+            + [e for x in self.emergency_results for e in x.timeline],
             key=lambda e: e.at,
         )
         return IncidentSummary(
@@ -475,6 +563,7 @@ class DivertedIncident(LinkageWorkflow):
             hotline=hotline,
             assessments=assessments,
             whistles=self.whistle_results,
+            emergencies=self.emergency_results,
             timeline=timeline,
         )
 
@@ -659,6 +748,7 @@ class DivertedIncident(LinkageWorkflow):
             else "",
             overdue=self.overdue,
             whistles=self.whistles,
+            emergencies=self.emergencies,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

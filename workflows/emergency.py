@@ -1,0 +1,168 @@
+"""EmergencyLinkage (应急联动): notify the emergency units at once, in parallel, beside police.
+
+Each notice is a gateway activity with retries, sent to all units at the same time. Each unit
+acknowledges through an update; units that have not acknowledged when the limit passes are
+recorded and escalated (督办), and when supervision runs out a whistle rule may apply. The
+linkage ends when every unit has acknowledged, or when escalation has run its course.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.gateway import GatewayActivities
+    from linkage.actions import AcknowledgeAction
+    from linkage.models import DeadlineView, Role, SupervisionLimits, TimelineEntry
+    from linkage.records import EmergencyNotice
+
+from workflows.base import GATEWAY_RETRY, Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.signals import RULE_TRIGGERED, RuleEvent, tell_incident
+
+
+class EmergencyInput(BaseModel):
+    incident_id: str
+    number: int
+    units: dict[str, str]  # code → name
+    reason: str
+    ack_minutes: float
+    supervision: SupervisionLimits
+    payload: dict[str, Any]
+
+
+class EmergencyState(BaseModel):
+    number: int
+    units: dict[str, str]
+    acknowledged: dict[str, datetime]
+    overdue: bool
+    deadlines: list[DeadlineView]
+    timeline: list[TimelineEntry]
+
+
+class EmergencyResult(BaseModel):
+    number: int
+    units: dict[str, str]
+    acknowledged: dict[str, datetime]
+    unacknowledged: list[str]
+    timeline: list[TimelineEntry]
+
+
+@workflow.defn
+class EmergencyLinkage(LinkageWorkflow):
+    loop = "emergency"
+
+    @workflow.init
+    def __init__(self, input: EmergencyInput) -> None:
+        self.input = input
+        self._init_base(input.incident_id, input.supervision)
+        self.acknowledged: dict[str, datetime] = {}
+        self.gave_up = False
+
+    @workflow.run
+    async def run(self, input: EmergencyInput) -> EmergencyResult:
+        await asyncio.gather(*(self._notify(code, name) for code, name in input.units.items()))
+        self.set_deadline("ack", "应急响应确认时限", hours(input.ack_minutes / 60))
+        await self.run_until(lambda: not self._waiting() or self.gave_up)
+        await self.handlers_finished()
+        return EmergencyResult(
+            number=input.number,
+            units=input.units,
+            acknowledged=self.acknowledged,
+            unacknowledged=self._waiting(),
+            timeline=self.timeline,
+        )
+
+    async def _notify(self, code: str, name: str) -> None:
+        receipt = await workflow.execute_activity_method(
+            GatewayActivities.notify_emergency_unit,
+            EmergencyNotice(
+                key=f"{self.incident_id}:emergency-{self.input.number}:{code}",
+                incident_id=self.incident_id,
+                unit_code=code,
+                unit_name=name,
+                reason=self.input.reason,
+                payload=self.input.payload,
+            ),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=GATEWAY_RETRY,
+            summary=f"应急联动 {name}",
+        )
+        await self.record("notify", "notified", note=f"已通知 {name} ({code}, {receipt.channel})")
+
+    def _waiting(self) -> list[str]:
+        return [code for code in self.input.units if code not in self.acknowledged]
+
+    def _names(self, codes: list[str]) -> str:
+        return "、".join(self.input.units[c] for c in codes)
+
+    async def on_missed(self, deadline: Deadline) -> bool:
+        self.mark_overdue()
+        await self.record(
+            "ack", "unacknowledged", note=f"未确认应急响应: {self._names(self._waiting())}"
+        )
+        return True
+
+    async def on_supervision_exhausted(self, deadline: Deadline) -> None:
+        waiting = [self.input.units[c] for c in self._waiting()]
+        await tell_incident(
+            RULE_TRIGGERED,
+            RuleEvent(
+                rule="supervision_exhausted",
+                units=waiting,
+                note=f"应急联动 {deadline.label}",
+            ),
+        )
+        self.gave_up = True
+        self.changed()
+
+    def details(self) -> str:
+        waiting = self._waiting()
+        return (
+            f"应急联动 emergency #{self.input.number}: 已确认 acknowledged "
+            f"{len(self.acknowledged)}/{len(self.input.units)}"
+            + (f" · 未确认 waiting {self._names(waiting)}" if waiting else "")
+        )
+
+    @workflow.update
+    async def acknowledge(self, action: AcknowledgeAction) -> EmergencyState:
+        self.validate_acknowledge(action)
+        code = action.actor.unit
+        self.acknowledged[code] = workflow.now()
+        if not self._waiting():
+            self.clear_deadline("ack")
+        self.changed()
+        await self.record(
+            "ack",
+            "acknowledge",
+            action.actor,
+            f"{self.input.units[code]} 确认响应" + (f": {action.note}" if action.note else ""),
+        )
+        return self.state()
+
+    @acknowledge.validator
+    def validate_acknowledge(self, action: AcknowledgeAction) -> None:
+        require_role(action.actor, Role.emergency_unit)
+        code = action.actor.unit
+        if code not in self.input.units:
+            refuse(
+                f"{code} was not notified by emergency linkage #{self.input.number} "
+                f"(notified: {', '.join(self.input.units)})"
+            )
+        if code in self.acknowledged:
+            refuse(f"{self.input.units[code]} has already acknowledged")
+
+    @workflow.query
+    def state(self) -> EmergencyState:
+        return EmergencyState(
+            number=self.input.number,
+            units=self.input.units,
+            acknowledged=self.acknowledged,
+            overdue=self.overdue,
+            deadlines=self.deadline_views(),
+            timeline=self.timeline,
+        )
