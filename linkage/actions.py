@@ -168,3 +168,10 @@ class EmergencyLinkageAction(Action):
 
 class AcknowledgeAction(Action):
     """An emergency unit acknowledges its notice; actor.unit is the unit's code (119, gas …)."""
+
+
+class PolicePushAction(Action):
+    """Police handling a case find it is not theirs, or needs other departments: they push it,
+    with a reason, to the bureau for review and diversion (推送分局审核)."""
+
+    reason: str = Field(min_length=2, max_length=500)

@@ -196,6 +196,27 @@ ACTIONS: dict[str, ActionSpec] = {
         {},
         "revisit --outcome satisfied|basically_satisfied|dissatisfied|unreachable (回访)",
     ),
+    "push-to-bureau": ActionSpec(
+        "police",
+        "push_to_bureau",
+        act.PolicePushAction,
+        {},
+        "police unit pushes the case it handles to the bureau with --reason (推送分局)",
+    ),
+    "approve-push": ActionSpec(
+        "incident",
+        "review_police_push",
+        act.ReviewAction,
+        {"approve": True},
+        "bureau approves a police push during handling; 12345 joins",
+    ),
+    "refuse-push": ActionSpec(
+        "incident",
+        "review_police_push",
+        act.ReviewAction,
+        {"approve": False},
+        "bureau sends a police push back with --reason",
+    ),
     "police-linkage": ActionSpec(
         "hotline",
         "call_police",

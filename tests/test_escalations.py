@@ -258,3 +258,57 @@ async def test_emergency_linkage_by_an_officer_names_unknown_units(env, linkage)
         iid, "emergency-linkage", as_(BUREAU, units=["119", "120"], note="现场有人受伤")
     )
     assert state.emergencies[0].units == {"119": "区消防救援大队", "120": "区急救中心"}
+
+
+async def test_police_push_a_case_that_is_not_theirs_to_the_bureau_during_handling(
+    env, linkage, store
+):
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    with pytest.raises(ActionRefused, match="no police push waiting"):
+        await linkage.act(iid, "approve-push", as_(BUREAU))
+    await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(iid, "arrive", as_(STATION))
+    reason = "现场核实为物业纠纷，不构成治安案件，需住建部门处理"
+    await linkage.act(iid, "push-to-bureau", as_(STATION, reason=reason))
+    with pytest.raises(ActionRefused, match="already been pushed"):
+        await linkage.act(iid, "push-to-bureau", as_(STATION, reason=reason))
+
+    async def pending():
+        state = (await linkage.status(iid)).incident
+        assert state.police_push_pending is not None
+        return state
+
+    assert (await eventually(pending)).police_push_pending.reason == reason
+    with pytest.raises(ActionRefused, match="for police_bureau, not command_center"):
+        await linkage.act(iid, "approve-push", as_(CENTRE))
+    state = await linkage.act(iid, "approve-push", as_(BUREAU))
+    assert state.owner is Owner.joint and state.police_push_pending is None
+
+    await handle_order(linkage, iid, unit=CITY_MGMT)
+    await linkage.act(iid, "feedback", as_(STATION, result="已移交12345，现场无治安问题"))
+    await reply_and_close(linkage, iid)
+    await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
+    summary = await linkage.result(iid)
+    assert summary.owner is Owner.joint
+    assert summary.police.completed and summary.hotline.completed
+    kinds = {(m.target, m.kind) for m in store.outbox(limit=1000) if m.incident_id == iid}
+    assert ("hotline", "incident") in kinds and ("police", "reply") in kinds
+
+
+async def test_the_bureau_can_keep_a_pushed_case_with_police(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(iid, "push-to-bureau", as_(STATION, reason="似乎不属于警务"))
+    await eventually(lambda: _assert_pending(linkage, iid))
+    state = await linkage.act(iid, "refuse-push", as_(BUREAU, reason="涉及人身威胁，属警务"))
+    assert state.owner is Owner.police and state.hotline_workflow_id == ""
+    await linkage.act(iid, "feedback", as_(STATION, result="已调解"))
+    summary = await linkage.result(iid)
+    assert summary.hotline is None
+    assert "police_push_sent_back" in [e.action for e in summary.timeline]
+
+
+async def _assert_pending(linkage, iid: str) -> None:
+    assert (await linkage.status(iid)).incident.police_push_pending is not None

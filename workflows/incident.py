@@ -46,7 +46,14 @@ from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, ref
 from workflows.emergency import EmergencyInput, EmergencyLinkage, EmergencyResult
 from workflows.hotline_loop import HotlineLoop, HotlineLoopInput, HotlineLoopResult
 from workflows.police_loop import PoliceLoop, PoliceLoopInput, PoliceLoopResult
-from workflows.signals import POLICE_LINKAGE, RULE_TRIGGERED, PoliceLinkageCall, RuleEvent
+from workflows.signals import (
+    POLICE_LINKAGE,
+    POLICE_PUSH,
+    RULE_TRIGGERED,
+    PoliceLinkageCall,
+    PolicePush,
+    RuleEvent,
+)
 from workflows.whistle import Whistle, WhistleInput, WhistleResult
 
 SIDE_ROLES = {
@@ -103,6 +110,7 @@ class IncidentState(BaseModel):
     overdue: bool
     whistles: list[WhistleBrief] = []
     emergencies: list[EmergencyBrief] = []
+    police_push_pending: PolicePush | None = None
     deadlines: list[DeadlineView]
     timeline: list[TimelineEntry]
 
@@ -162,6 +170,7 @@ class DivertedIncident(LinkageWorkflow):
         self.whistles: list[WhistleBrief] = []
         self.whistle_results: list[WhistleResult] = []
         self.emergencies: list[EmergencyBrief] = []
+        self.police_push_pending: PolicePush | None = None
         self.emergency_results: list[EmergencyResult] = []
         self.opened = False  # the incident is written and its time limits are loaded
         self.limits: TimeLimits  # set when it opens; handlers wait for that
@@ -312,7 +321,8 @@ class DivertedIncident(LinkageWorkflow):
                     urgency=report.urgency,
                     township=report.location.township,
                     brief=brief,
-                    notify_police=self.origin is Platform.police,
+                    # police sent it, or police are on it: replies reach them too
+                    notify_police=self.origin is Platform.police or "police" in self.started_loops,
                     limits=limits,
                 ),
                 id=loop_workflow_id(self.incident_id, "hotline"),
@@ -480,6 +490,58 @@ class DivertedIncident(LinkageWorkflow):
                     f"units: unknown emergency unit(s) {', '.join(unknown)}; "
                     f"known: {', '.join(f'{c} ({n})' for c, n in known.items())}"
                 )
+
+    # --- police push during handling (处置中推送分局) -----------------------------------------
+
+    @workflow.signal(name=POLICE_PUSH)
+    async def police_push(self, push: PolicePush) -> None:
+        """Police found during handling that the case is not theirs: the bureau reviews it."""
+        await self._opened()
+        self.police_push_pending = push
+        self.changed()
+        await self.record(
+            "handling", "police_push", push.unit, f"处置中推送分局审核: {push.reason}"
+        )
+
+    @workflow.update
+    async def review_police_push(self, action: ReviewAction) -> IncidentState:
+        self.validate_review_police_push(action)
+        push = self.police_push_pending
+        assert push is not None
+        self.police_push_pending = None
+        if not action.approve:
+            await self.record(
+                "handling",
+                "police_push_sent_back",
+                action.actor,
+                f"不予分流，继续由警方处置: {action.reason}",
+            )
+            return self.state()
+        self.owner = Owner.joint
+        self.send(
+            PushInput(
+                key=f"{self.incident_id}:incident-from-police",
+                target=Platform.hotline,
+                kind="incident",
+                incident_id=self.incident_id,
+                payload={
+                    "report": self.report.model_dump(mode="json"),
+                    "divert_reason": push.reason,
+                    "pushed_by": push.unit,
+                },
+            )
+        )
+        await self._stage(Stage.handling, f"分局审核通过，转12345: {push.reason}")
+        await self._start_loop("hotline")
+        return self.state()
+
+    @review_police_push.validator
+    def validate_review_police_push(self, action: ReviewAction) -> None:
+        require_role(action.actor, Role.police_bureau)
+        if self.police_push_pending is None:
+            refuse(f"incident {self.incident_id} has no police push waiting for review")
+        if not action.approve and not action.reason:
+            refuse("sending a push back needs a reason")
 
     # --- police linkage (派警联动) ---------------------------------------------------------
 
@@ -749,6 +811,7 @@ class DivertedIncident(LinkageWorkflow):
             overdue=self.overdue,
             whistles=self.whistles,
             emergencies=self.emergencies,
+            police_push_pending=self.police_push_pending,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

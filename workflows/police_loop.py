@@ -13,12 +13,18 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import Action, ArriveAction, CommandAction, PoliceFeedbackAction
+    from linkage.actions import (
+        Action,
+        ArriveAction,
+        CommandAction,
+        PoliceFeedbackAction,
+        PolicePushAction,
+    )
     from linkage.models import DeadlineView, Role, TimeLimits, TimelineEntry, Urgency
     from linkage.records import PoliceCaseRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
-from workflows.signals import RULE_TRIGGERED, RuleEvent, tell_incident
+from workflows.signals import POLICE_PUSH, RULE_TRIGGERED, PolicePush, RuleEvent, tell_incident
 
 
 class PoliceStep(StrEnum):
@@ -82,6 +88,7 @@ class PoliceLoop(LinkageWorkflow):
         self.arrived = False
         self.feedback = ""
         self.arrive_missed = False
+        self.pushed = False
         self.feedback_missed = False
 
     @workflow.run
@@ -190,6 +197,25 @@ class PoliceLoop(LinkageWorkflow):
         self._own_unit(action)
         if self.arrived:
             refuse(f"{self.unit} has already reported arrival")
+
+    @workflow.update
+    async def push_to_bureau(self, action: PolicePushAction) -> PoliceLoopState:
+        """Not a police matter, or other departments are needed: the bureau reviews a diversion.
+        The police loop goes on until the unit feeds back on its own part."""
+        self.validate_push_to_bureau(action)
+        self.pushed = True
+        await self.record(
+            "handle", "push_to_bureau", action.actor, f"推送分局审核: {action.reason}"
+        )
+        await tell_incident(POLICE_PUSH, PolicePush(unit=self.unit, reason=action.reason))
+        return self.state()
+
+    @push_to_bureau.validator
+    def validate_push_to_bureau(self, action: PolicePushAction) -> None:
+        self._at(PoliceStep.handle)
+        self._own_unit(action)
+        if self.pushed:
+            refuse(f"case {self.input.case_no} has already been pushed to the bureau")
 
     @workflow.update
     async def feedback(self, action: PoliceFeedbackAction) -> PoliceLoopState:

@@ -7,6 +7,7 @@ from temporalio import workflow
 
 RULE_TRIGGERED = "rule_triggered"
 POLICE_LINKAGE = "police_linkage"
+POLICE_PUSH = "police_push"
 
 
 class RuleEvent(BaseModel):
@@ -15,6 +16,13 @@ class RuleEvent(BaseModel):
     rule: str
     units: list[str]  # the units it is about; the rule's own list is summoned too
     note: str = ""
+
+
+class PolicePush(BaseModel):
+    """A police unit pushes the case it handles to the bureau for diversion to 12345."""
+
+    unit: str
+    reason: str
 
 
 class PoliceLinkageCall(BaseModel):
