@@ -39,6 +39,11 @@ class RecordActivities:
         return limits
 
     @activity.defn
+    def time_limits(self) -> TimeLimits:
+        """The district's table as it stands now (the intake reads it when it starts)."""
+        return load_time_limits()
+
+    @activity.defn
     def record_step(self, input: RecordStepInput) -> None:
         self.store.record_step(input.step, input.incident, input.case, input.order)
         get_logger(incident_id=input.step.incident_id).info(

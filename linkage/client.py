@@ -14,12 +14,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from linkage import actions as act
@@ -38,6 +39,7 @@ from linkage.temporal import (
     ORIGIN,
     OVERDUE,
     OWNER,
+    REPORTS,
     STAGE,
     TOWNSHIP,
     WHISTLE,
@@ -47,11 +49,11 @@ from workflows.emergency import EmergencyLinkage, EmergencyState
 from workflows.hotline_loop import HotlineLoop, HotlineLoopState
 from workflows.incident import (
     DivertedIncident,
-    IncidentInput,
     IncidentState,
     IncidentSummary,
     loop_workflow_id,
 )
+from workflows.intake import IntakeInput, ReportIntake, intake_id
 from workflows.police_loop import PoliceLoop, PoliceLoopState
 from workflows.whistle import Whistle, WhistleState
 
@@ -263,8 +265,11 @@ ACTIONS: dict[str, ActionSpec] = {
 
 class DivertResult(BaseModel):
     incident_id: str
-    new: bool  # False: the incident already existed; this push joined it
-    closed: bool = False  # the incident was already closed; nothing started
+    new: bool  # False: the report joined an incident already open
+    closed: bool = False  # the same push of an incident already closed: nothing started
+    reports: int = 1  # reports the incident has gathered, this one included
+    matched_by: str = ""  # reference | caller | place
+    harassment_case: str = ""  # a case opened for police: this caller abuses the lines
 
 
 class IncidentStatus(BaseModel):
@@ -298,6 +303,7 @@ class IncidentListing(BaseModel):
     category: str
     overdue: bool
     whistled: bool = False
+    reports: int = 1
     started: str
 
 
@@ -321,49 +327,34 @@ class LinkageClient:
     # --- divert -------------------------------------------------------------------------------
 
     async def divert(self, report: IncidentReport | dict) -> DivertResult:
-        """Start the incident's workflow; a repeated push joins the one already there."""
+        """Hand a report to the intake: it joins a matching open incident or starts a new one."""
         if not isinstance(report, IncidentReport):
             report = parse_report(report)
-        incident_id = report.incident_id
-        receiver = report.origin.other
-        where = f"{report.location.township} · {report.category or '待分类'}"
         try:
-            await self.client.start_workflow(
-                DivertedIncident.run,
-                IncidentInput(report=report),
-                id=incident_id,
-                task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(INCIDENT, incident_id),
-                        SearchAttributePair(ORIGIN, report.origin.value),
-                        SearchAttributePair(TOWNSHIP, report.location.township),
-                        SearchAttributePair(CATEGORY, report.category or "uncategorised"),
-                        SearchAttributePair(OVERDUE, False),
-                    ]
-                ),
-                static_summary=(
-                    f"{report.origin.label} → {receiver.label} · {where} · {report.reference}"
-                ),
-                static_details=(
-                    f"**推送原因 reason**: {report.divert_reason}\n\n"
-                    f"**紧急程度 urgency**: {report.urgency.value}\n\n"
-                    f"**推送单位 from**: {report.originating_unit}"
+            decision = await self.client.execute_update_with_start_workflow(
+                ReportIntake.submit,
+                report,
+                start_workflow_operation=WithStartWorkflowOperation(
+                    ReportIntake.run,
+                    IntakeInput(),
+                    id=intake_id(self.task_queue),
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    task_queue=self.task_queue,
+                    static_summary="受理登记 intake: 新报告并入匹配的事件或新建事件",
                 ),
             )
-            return DivertResult(incident_id=incident_id, new=True)
-        except WorkflowAlreadyStartedError:
-            pass
-        try:
-            await self.client.get_workflow_handle(incident_id).signal(
-                DivertedIncident.push_received, report
-            )
-            return DivertResult(incident_id=incident_id, new=False)
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                return DivertResult(incident_id=incident_id, new=False, closed=True)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "IncidentClosed":
+                return DivertResult(incident_id=report.incident_id, new=False, closed=True)
             raise
+        return DivertResult(
+            incident_id=decision.incident_id,
+            new=decision.new,
+            reports=decision.reports,
+            matched_by=decision.matched_by,
+            harassment_case=decision.harassment_case,
+        )
 
     # --- status -------------------------------------------------------------------------------
 
@@ -582,6 +573,7 @@ class LinkageClient:
                     category=attrs.get(CATEGORY) or "",
                     overdue=bool(attrs.get(OVERDUE)) or overdue,
                     whistled=bool(attrs.get(WHISTLE)),
+                    reports=attrs.get(REPORTS) or 1,
                     started=wf.start_time.isoformat(timespec="seconds"),
                 )
             )

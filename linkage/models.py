@@ -257,9 +257,11 @@ class WhistleRule(BaseModel):
 
     enabled: bool = True
     summon: list[str] = Field(default_factory=list)
+    threshold: int = Field(default=0, ge=0, description="for repeat_reports: reports needed")
 
 
 WHISTLE_RULES = {
+    "repeat_reports": "同一事项重复报警、高频诉求",
     "return_limit": "工单退单次数达到上限",
     "supervision_exhausted": "督办次数用完仍未办结",
     "joint_handling": "事项涉及多部门、多板块，会同处置",
@@ -307,6 +309,16 @@ class EmergencyLimits(BaseModel):
         return self
 
 
+class IntakeLimits(BaseModel):
+    """受理登记: when a report joins an open incident, and when a caller abuses the lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repeat_window_hours: float = Field(gt=0)
+    harassment_reports: int = Field(ge=2)
+    harassment_window_hours: float = Field(gt=0)
+
+
 class TimeLimits(BaseModel):
     """The district's time-limit table (temporal-config/time-limits.toml)."""
 
@@ -319,3 +331,4 @@ class TimeLimits(BaseModel):
     hotline: HotlineLimits
     whistle: WhistleLimits
     emergency: EmergencyLimits
+    intake: IntakeLimits

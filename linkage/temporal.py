@@ -24,13 +24,14 @@ CATEGORY = SearchAttributeKey.for_keyword("LinkageCategory")
 TOWNSHIP = SearchAttributeKey.for_keyword("LinkageTownship")
 OVERDUE = SearchAttributeKey.for_bool("LinkageOverdue")
 WHISTLE = SearchAttributeKey.for_bool("LinkageWhistle")
+REPORTS = SearchAttributeKey.for_int("LinkageReports")  # reports joined into the incident
 
-SEARCH_ATTRIBUTES = [INCIDENT, STAGE, OWNER, ORIGIN, CATEGORY, TOWNSHIP, OVERDUE, WHISTLE]
+SEARCH_ATTRIBUTES = [INCIDENT, STAGE, OWNER, ORIGIN, CATEGORY, TOWNSHIP, OVERDUE, WHISTLE, REPORTS]
 
 
 def search_attribute_flags() -> list[str]:
     """`temporal server start-dev` flags that register every custom search attribute."""
-    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool"}
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "INT": "Int"}
     flags: list[str] = []
     for key in SEARCH_ATTRIBUTES:
         flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]

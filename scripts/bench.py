@@ -34,12 +34,14 @@ STATION = {"role": "police_unit", "unit": "黄埭派出所"}
 
 
 def report(origin: str) -> dict:
+    """A report of its own caller and place, so that the intake starts an incident for each."""
+    unique = uuid.uuid4()
     return {
         "origin": origin,
-        "reference": f"BENCH{uuid.uuid4().hex[:12].upper()}",
+        "reference": f"BENCH{unique.hex[:12].upper()}",
         "received_at": "2026-11-29T09:30:00+08:00",
-        "caller": {"name": "测试", "phone": "13900000000"},
-        "location": {"address": "黄埭镇春申路88号", "township": "黄埭镇"},
+        "caller": {"name": "测试", "phone": f"139{unique.int % 10**8:08d}"},
+        "location": {"address": f"黄埭镇春申路{unique.int % 10**6}号", "township": "黄埭镇"},
         "description": "小区门口占道经营，堵塞消防通道",
         "divert_reason": "非警务类，属城管职责",
         "originating_unit": "黄埭派出所" if origin == "police" else "区12345热线",

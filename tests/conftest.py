@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -24,6 +25,7 @@ from linkage.client import LinkageClient
 from linkage.store import Store
 from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from workers.main import build_worker
+from workflows.intake import IntakeInput, ReportIntake, intake_id
 
 TASK_QUEUE = "linkage-test"
 CST = timezone(timedelta(hours=8))
@@ -63,6 +65,15 @@ async def worker(env, store):
     with ThreadPoolExecutor(max_workers=16) as executor:
         running = build_worker(env.client, store, TASK_QUEUE, executor)
         task = asyncio.create_task(running.run())
+        # The intake starts without time skipping, so the incidents it starts have none either.
+        with env.with_time_skipping_disabled():
+            await env.client.start_workflow(
+                ReportIntake.run,
+                IntakeInput(),
+                id=intake_id(TASK_QUEUE),
+                task_queue=TASK_QUEUE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
         yield running
         await running.shutdown()
         await task
@@ -98,13 +109,15 @@ def linkage(env, worker) -> LinkageClient:
 
 def make_report(origin: str = "police", **overrides) -> dict:
     """A realistic report; every call gets its own reference."""
-    reference = f"{'JJ' if origin == 'police' else 'GD'}{uuid.uuid4().hex[:10].upper()}"
+    unique = uuid.uuid4()
+    reference = f"{'JJ' if origin == 'police' else 'GD'}{unique.hex[:10].upper()}"
     report = {
         "origin": origin,
         "reference": reference,
         "received_at": datetime(2026, 11, 29, 9, 30, tzinfo=CST).isoformat(),
-        "caller": {"name": "王小明", "phone": "13912345678"},
-        "location": {"address": "黄埭镇春申路88号小区南门", "township": "黄埭镇"},
+        # a caller and a place of its own, so that reports of different tests never match
+        "caller": {"name": "王小明", "phone": f"139{unique.int % 10**8:08d}"},
+        "location": {"address": f"黄埭镇春申路{unique.int % 10**6}号", "township": "黄埭镇"},
         "description": "小区门口有人占道经营摆摊，堵住了消防通道，影响出行",
         "divert_reason": "非警务类：占道经营属城管职责，经先期处置无治安问题",
         "urgency": "routine",

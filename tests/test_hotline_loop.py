@@ -6,6 +6,7 @@ import pytest
 
 from linkage.client import ActionRefused, LinkageError
 from linkage.models import Satisfaction, Stage
+from linkage.store import Incident
 from tests.conftest import eventually, loop_handle, open_incident, started_loop
 from tests.parties import (
     CENTRE,
@@ -223,5 +224,6 @@ async def test_reply_goes_to_the_citizen_and_to_police(env, linkage, store):
     messages = await eventually(both_sent)
     sms = messages[f"{order_no}:reply:0"]
     assert sms.target == "sms" and sms.payload["message"] == "您反映的问题已处理"
-    assert sms.payload["phone"] == "13912345678"  # from the records, not the loop's history
+    phone = store.get(Incident, iid).caller_phone
+    assert phone.startswith("139") and sms.payload["phone"] == phone  # from the records
     assert messages[f"{order_no}:reply-police:0"].target == "police"

@@ -190,8 +190,11 @@ async def test_the_same_incident_pushed_twice_reaches_one_workflow(env, linkage,
         third = await linkage.divert(report)
     assert first.incident_id == second.incident_id == third.incident_id
     assert sorted([first.new, second.new]) == [False, True] and not third.new
-    status = await linkage.status(first.incident_id)
-    assert status.incident.pushes == 3
+
+    async def counted():
+        assert (await linkage.status(first.incident_id)).incident.pushes == 3
+
+    await eventually(counted)
 
     def recorded() -> None:
         assert store.get(Incident, first.incident_id).pushes == 3

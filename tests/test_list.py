@@ -8,9 +8,12 @@ from tests.parties import CENTRE, as_, divert_to_hotline
 
 async def test_list_filters_by_stage_owner_township_and_overdue(env, linkage):
     township = "阳澄湖镇"
-    where = {"location": {"address": "阳澄湖镇湘石路1号", "township": township}}
-    waiting = await open_incident(env, linkage, "police", **where)
-    late = await open_incident(env, linkage, "police", **where)
+    waiting = await open_incident(
+        env, linkage, "police", location={"address": "阳澄湖镇湘石路1号", "township": township}
+    )
+    late = await open_incident(
+        env, linkage, "police", location={"address": "阳澄湖镇湘石路9号", "township": township}
+    )
     await divert_to_hotline(linkage, late)
     await linkage.act(late, "dispatch", as_(CENTRE, unit="阳澄湖镇政府"))
     await env.fast_forward(await started_loop(env, late, "hotline"), timedelta(hours=2, minutes=1))

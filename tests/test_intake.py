@@ -1,0 +1,116 @@
+"""The intake: repeated reports join one incident; abuse of the lines becomes a police case."""
+
+import asyncio
+
+from linkage.models import Owner
+from linkage.store import Incident
+from tests.conftest import eventually, make_report
+from tests.parties import BUREAU, STATION, as_, police_loop
+
+
+async def divert_all(env, linkage, reports):
+    with env.with_time_skipping_disabled():
+        return await asyncio.gather(*(linkage.divert(r) for r in reports))
+
+
+async def test_two_reports_from_one_caller_at_the_same_moment_make_one_incident(env, linkage):
+    first = make_report("hotline")
+    second = make_report("police", caller=first["caller"])  # another platform, another number
+    a, b = await divert_all(env, linkage, [first, second])
+    assert a.incident_id == b.incident_id
+    assert sorted([a.new, b.new]) == [False, True]
+    joined = b if not b.new else a
+    assert joined.matched_by == "caller" and joined.reports == 2
+
+    async def counted():
+        rows = await linkage.list(township="黄埭镇", running_only=True)
+        row = next(r for r in rows if r.incident_id == a.incident_id)
+        assert row.reports == 2
+        state = (await linkage.status(a.incident_id)).incident
+        assert state.pushes == 2 and any("重复报告" in e.note for e in state.timeline)
+
+    await eventually(counted, seconds=15)
+
+
+async def test_the_same_place_and_category_joins_and_another_category_does_not(env, linkage):
+    place = {"address": "元和街道娄苑路7号", "township": "元和街道"}
+    first = make_report("police", location=place)
+    same = make_report("police", location=place)
+    other = make_report("police", location=place, category="施工管理")
+    results = []
+    for report in (first, same, other):
+        results += await divert_all(env, linkage, [report])
+    assert results[1].incident_id == results[0].incident_id
+    assert results[1].matched_by == "place"
+    assert results[2].new and results[2].incident_id != results[0].incident_id
+
+
+async def test_a_closed_incident_is_not_joined(env, linkage):
+    first = make_report("hotline")
+    (opened,) = await divert_all(env, linkage, [first])
+    await linkage.act(opened.incident_id, "accept", as_(BUREAU))
+    await police_loop(linkage, opened.incident_id)
+    await linkage.result(opened.incident_id)
+
+    async def starts_anew():
+        (again,) = await divert_all(env, linkage, [make_report("hotline", caller=first["caller"])])
+        return again
+
+    again = await starts_anew()
+    assert again.new and again.incident_id != opened.incident_id
+
+
+async def test_repeated_reports_blow_the_whistle_by_rule(env, linkage):
+    first = make_report("hotline")
+    reports = [first] + [make_report("hotline", caller=first["caller"]) for _ in range(2)]
+    results = []
+    for report in reports:
+        results += await divert_all(env, linkage, [report])
+    iid = results[0].incident_id
+    assert {r.incident_id for r in results} == {iid} and results[-1].reports == 3
+
+    async def whistled():
+        state = (await linkage.status(iid)).incident
+        assert state.whistles and state.whistles[0].blown_by == "rule:repeat_reports"
+        return state.whistles[0]
+
+    whistle = await eventually(whistled)
+    assert "重复报警" in whistle.reason
+    rows = await eventually(lambda: _listed_whistled(linkage, iid), seconds=15)
+    assert rows
+
+
+async def _listed_whistled(linkage, iid):
+    rows = await linkage.list(whistled=True, running_only=True)
+    assert iid in [r.incident_id for r in rows]
+    return rows
+
+
+async def test_a_caller_who_abuses_the_lines_is_handed_to_police(env, linkage, store):
+    first = make_report("hotline", description="我就是想找人聊天，你们快点来")
+    reports = [first] + [
+        make_report(
+            "police" if i % 2 else "hotline",
+            caller=first["caller"],
+            description="又打来了，还是那件事",
+        )
+        for i in range(7)
+    ]
+    results = []
+    for report in reports:
+        results += await divert_all(env, linkage, [report])
+    case_id = results[-1].harassment_case
+    assert case_id.startswith("hotline-SR")  # 8 reports within 24 hours: the configured rule
+    assert all(not r.harassment_case for r in results[:-1])
+
+    status = await linkage.status(case_id)
+    state = status.incident
+    assert state.origin.value == "hotline" and state.receiver.value == "police"
+    record = store.get(Incident, case_id)
+    assert record.description.startswith("恶意骚扰") and record.category == "违法犯罪类"
+    await linkage.act(case_id, "accept", as_(BUREAU))
+    await police_loop(linkage, case_id, STATION)
+    summary = await linkage.result(case_id)
+    assert summary.owner is Owner.police and summary.police.completed
+    # The caller's other reports still form one ordinary incident; the case did not swallow them.
+    assert len({r.incident_id for r in results}) == 1
