@@ -8,6 +8,7 @@ ActionRefused with the workflow's own reason; nothing has changed.
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,6 +331,18 @@ class LinkageClient:
         """Hand a report to the intake: it joins a matching open incident or starts a new one."""
         if not isinstance(report, IncidentReport):
             report = parse_report(report)
+        for attempt in range(INTAKE_ATTEMPTS):
+            try:
+                return await self._submit(report)
+            except RPCError as err:
+                # The intake takes a bounded number of reports at once; a burst waits its turn.
+                busy = err.status is RPCStatusCode.RESOURCE_EXHAUSTED or "in-flight" in str(err)
+                if not busy or attempt == INTAKE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    async def _submit(self, report: IncidentReport) -> DivertResult:
         try:
             decision = await self.client.execute_update_with_start_workflow(
                 ReportIntake.submit,
@@ -580,6 +593,7 @@ class LinkageClient:
         return listings
 
 
+INTAKE_ATTEMPTS = 40  # about 30 seconds of waiting for a turn at a busy intake
 LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
 
 _STATE = {

@@ -114,3 +114,35 @@ async def test_a_caller_who_abuses_the_lines_is_handed_to_police(env, linkage, s
     assert summary.owner is Owner.police and summary.police.completed
     # The caller's other reports still form one ordinary incident; the case did not swallow them.
     assert len({r.incident_id for r in results}) == 1
+
+
+async def test_the_intake_continues_as_new_and_still_knows_the_open_incidents(env, store):
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from tests.conftest import own_worker
+    from workflows.intake import IntakeInput, ReportIntake, intake_id
+
+    queue = "linkage-intake-can"
+    async with own_worker(env, store, queue) as client:
+        with env.with_time_skipping_disabled():
+            await env.client.start_workflow(
+                ReportIntake.run,
+                IntakeInput(continue_after=2),
+                id=intake_id(queue),
+                task_queue=queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        first = make_report("hotline")
+        results = []
+        for report in [
+            first,
+            make_report("hotline"),
+            make_report("hotline"),
+            make_report("hotline", caller=first["caller"]),
+        ]:
+            results += await divert_all(env, client, [report])
+        history = await env.client.get_workflow_handle(intake_id(queue)).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.continued_execution_run_id  # this run continued from an earlier one
+        assert results[-1].incident_id == results[0].incident_id  # matched after the new run
+        assert results[-1].matched_by == "caller"

@@ -36,9 +36,6 @@ def intake_id(task_queue: str) -> str:
     return f"intake-{task_queue}"
 
 
-CONTINUE_AFTER = 500  # submissions per run; the open entries carry over
-
-
 class IntakeEntry(BaseModel):
     incident_id: str
     caller: str  # a hash of the caller's number: no personal data in the intake's history
@@ -51,6 +48,7 @@ class IntakeInput(BaseModel):
     entries: list[IntakeEntry] = []
     calls: dict[str, list[datetime]] = {}  # caller hash → recent report times
     harassment_cases: dict[str, str] = {}  # caller hash → its open harassment case
+    continue_after: int = 500  # submissions per run; what it knows carries over
 
 
 class IntakeDecision(BaseModel):
@@ -90,7 +88,8 @@ class ReportIntake:
         self.limits = limits.intake
         await workflow.wait_condition(
             lambda: (
-                self.submissions >= CONTINUE_AFTER or workflow.info().is_continue_as_new_suggested()
+                self.submissions >= input.continue_after
+                or workflow.info().is_continue_as_new_suggested()
             )
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -99,6 +98,7 @@ class ReportIntake:
                 entries=list(self.entries.values()),
                 calls=self.calls,
                 harassment_cases=self.harassment_cases,
+                continue_after=input.continue_after,
             )
         )
 
