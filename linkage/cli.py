@@ -81,8 +81,18 @@ async def cmd_divert(args, client: LinkageClient) -> int:
         if result.closed:
             note = "  (already diverted and closed; nothing started)"
         elif not result.new:
-            note = "  (already diverted; this push joined it)"
+            how = {
+                "reference": "the same push again",
+                "caller": "the same caller",
+                "place": "the same place and category",
+            }.get(result.matched_by, "a match")
+            note = f"  (joined the open incident: {how}; {result.reports} reports now)"
         print(f"{result.incident_id}{note}")
+        if result.harassment_case:
+            print(
+                f"{result.harassment_case}  (恶意骚扰: this caller's reports passed the "
+                f"harassment rule; a case was opened for police)"
+            )
     return 0
 
 

@@ -134,3 +134,65 @@ async def test_outbox_lists_and_acknowledges(run_cli, linkage, env):
     assert key in out
     code, _, err = await run_cli("outbox", "--ack", "no-such-key")
     assert code == 1 and "no outbox message no-such-key" in err
+
+
+async def test_whistle_from_the_command_line(run_cli, linkage, env):
+    from tests.conftest import open_incident
+
+    iid = await open_incident(env, linkage, "hotline")
+    code, out, _ = await run_cli(
+        "whistle",
+        iid,
+        "--as",
+        "police_bureau:区公安分局/值班长",
+        "--reason",
+        "群体性事件苗头",
+        "--units",
+        "黄埭镇政府，区城管局",
+    )
+    assert code == 0 and "summoned 黄埭镇政府、区城管局" in out
+    code, _, err = await run_cli(
+        "whistle", iid, "--as", "member_unit:区城管局", "--reason", "想吹哨", "--units", "区城管局"
+    )
+    assert code == 1 and "duty officer" in err
+
+    async def reported():
+        code, out, err = await run_cli(
+            "act", iid, "report-in", "--as", "member_unit:区城管局", "--json"
+        )
+        assert code == 0, err
+        return json.loads(out)
+
+    state = await eventually(reported)
+    assert list(state["reported"]) == ["区城管局"]
+    code, _, err = await run_cli("act", iid, "report-in", "--as", "member_unit:区水务局")
+    assert code == 1 and "区水务局 was not summoned by whistle #1" in err
+    code, out, _ = await run_cli("status", iid)
+    assert (
+        "whistle 吹哨 #1 (open 进行中): 群体性事件苗头" in out
+        and "waiting 未报到 黄埭镇政府" in out
+    )
+
+
+async def test_a_district_can_turn_on_the_joint_handling_rule(env, linkage, tmp_path, monkeypatch):
+    import shutil
+
+    from linkage.config import config_dir
+    from tests.conftest import open_incident
+    from tests.parties import BUREAU, CENTRE, as_
+
+    shutil.copytree(config_dir(), tmp_path / "config")
+    table = tmp_path / "config" / "time-limits.toml"
+    text = table.read_text(encoding="utf-8")
+    table.write_text(text.replace("enabled = false", "enabled = true"), encoding="utf-8")
+    monkeypatch.setenv("LINKAGE_CONFIG_DIR", str(tmp_path / "config"))
+
+    iid = await open_incident(env, linkage, "police", joint=True)
+    await linkage.act(iid, "review", as_(BUREAU))
+    await linkage.act(iid, "accept", as_(CENTRE))
+
+    async def whistled():
+        state = (await linkage.status(iid)).incident
+        assert state.whistles and state.whistles[0].blown_by == "rule:joint_handling"
+
+    await eventually(whistled)
