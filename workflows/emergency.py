@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.records import EmergencyNotice
 
 from workflows.base import GATEWAY_RETRY, Deadline, LinkageWorkflow, hours, refuse, require_role
-from workflows.signals import RULE_TRIGGERED, RuleEvent, tell_incident
+from workflows.signals import supervision_exhausted
 
 
 class EmergencyInput(BaseModel):
@@ -109,14 +109,7 @@ class EmergencyLinkage(LinkageWorkflow):
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
         waiting = [self.input.units[c] for c in self._waiting()]
-        await tell_incident(
-            RULE_TRIGGERED,
-            RuleEvent(
-                rule="supervision_exhausted",
-                units=waiting,
-                note=f"应急联动 {deadline.label}",
-            ),
-        )
+        await supervision_exhausted(waiting, f"应急联动 {deadline.label}")
         self.gave_up = True
         self.changed()
 

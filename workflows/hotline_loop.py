@@ -43,6 +43,7 @@ from workflows.signals import (
     RULE_TRIGGERED,
     PoliceLinkageCall,
     RuleEvent,
+    supervision_exhausted,
     tell_incident,
 )
 
@@ -197,14 +198,8 @@ class HotlineLoop(LinkageWorkflow):
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
-        units = [self.unit] if self.unit else []
-        await tell_incident(
-            RULE_TRIGGERED,
-            RuleEvent(
-                rule="supervision_exhausted",
-                units=units,
-                note=f"工单 {self.input.order_no} {deadline.label}",
-            ),
+        await supervision_exhausted(
+            [self.unit] if self.unit else [], f"工单 {self.input.order_no} {deadline.label}"
         )
 
     def snapshot(self) -> dict:

@@ -10,6 +10,8 @@ with the whole timeline and both sides' assessment figures (双考核).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -405,7 +407,12 @@ class DivertedIncident(LinkageWorkflow):
             brief.blown_by,
             f"吹哨 #{number}: {reason}；应哨单位: {'、'.join(units)}",
         )
-        handle = await workflow.start_child_workflow(
+
+        def closed(result: WhistleResult) -> None:
+            self.whistle_results.append(result)
+            brief.closed = True
+
+        await self._start_beside(
             Whistle.run,
             WhistleInput(
                 incident_id=self.incident_id,
@@ -418,17 +425,33 @@ class DivertedIncident(LinkageWorkflow):
                 remind_before_hours=self.limits.whistle.remind_before_hours,
                 supervision=self.limits.supervision,
             ),
-            id=brief.workflow_id,
+            brief.workflow_id,
+            f"吹哨 whistle #{number} · {reason}",
+            closed,
+        )
+
+    async def _start_beside(
+        self,
+        run: Any,
+        arg: BaseModel,
+        workflow_id: str,
+        summary: str,
+        closed: Callable[[Any], None],
+    ) -> None:
+        """Start a whistle or an emergency linkage beside the loops; `closed` gets its result."""
+        handle = await workflow.start_child_workflow(
+            run,
+            arg,
+            id=workflow_id,
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(INCIDENT, self.incident_id)]
             ),
             parent_close_policy=ParentClosePolicy.TERMINATE,
-            static_summary=f"吹哨 whistle #{number} · {reason}",
+            static_summary=summary,
         )
 
         async def keep_result() -> None:
-            self.whistle_results.append(await handle)
-            brief.closed = True
+            closed(await handle)
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
 
@@ -442,7 +465,12 @@ class DivertedIncident(LinkageWorkflow):
         )
         self.emergencies.append(brief)
         report = self.report
-        handle = await workflow.start_child_workflow(
+
+        def closed(result: EmergencyResult) -> None:
+            self.emergency_results.append(result)
+            brief.closed = True
+
+        await self._start_beside(
             EmergencyLinkage.run,
             EmergencyInput(
                 incident_id=self.incident_id,
@@ -458,24 +486,15 @@ class DivertedIncident(LinkageWorkflow):
                     "urgency": report.urgency.value,
                 },
             ),
-            id=brief.workflow_id,
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(INCIDENT, self.incident_id)]
-            ),
-            parent_close_policy=ParentClosePolicy.TERMINATE,
-            static_summary=f"应急联动 emergency #{number} · {'、'.join(units.values())}",
+            brief.workflow_id,
+            f"应急联动 emergency #{number} · {'、'.join(units.values())}",
+            closed,
         )
         await self.record(
             "handling",
             "emergency_linkage",
             note=f"应急联动 #{number}: {reason}；通知 {'、'.join(units.values())}",
         )
-
-        async def keep_result() -> None:
-            self.emergency_results.append(await handle)
-            brief.closed = True
-
-        self._loop_tasks.append(asyncio.create_task(keep_result()))
 
     @workflow.update
     async def link_emergency(self, action: EmergencyLinkageAction) -> IncidentState:

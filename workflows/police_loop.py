@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.records import PoliceCaseRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
-from workflows.signals import POLICE_PUSH, RULE_TRIGGERED, PolicePush, RuleEvent, tell_incident
+from workflows.signals import POLICE_PUSH, PolicePush, supervision_exhausted, tell_incident
 
 
 class PoliceStep(StrEnum):
@@ -113,14 +113,8 @@ class PoliceLoop(LinkageWorkflow):
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
-        units = [self.unit] if self.unit else []
-        await tell_incident(
-            RULE_TRIGGERED,
-            RuleEvent(
-                rule="supervision_exhausted",
-                units=units,
-                note=f"警单 {self.input.case_no} {deadline.label}",
-            ),
+        await supervision_exhausted(
+            [self.unit] if self.unit else [], f"警单 {self.input.case_no} {deadline.label}"
         )
 
     def snapshot(self) -> dict:

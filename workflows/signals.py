@@ -37,3 +37,10 @@ async def tell_incident(signal: str, message: BaseModel) -> None:
     parent = workflow.info().parent
     if parent is not None:
         await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, message)
+
+
+async def supervision_exhausted(units: list[str], note: str) -> None:
+    """Tell the incident that a deadline stays missed after its last supervision (督办无果)."""
+    await tell_incident(
+        RULE_TRIGGERED, RuleEvent(rule="supervision_exhausted", units=units, note=note)
+    )
