@@ -45,7 +45,7 @@ SCENARIOS: list[tuple[dict, list[tuple[dict, str, dict]]]] = [
         {
             "origin": "police",
             "township": "黄埭镇",
-            "address": "春申路88号小区南门",
+            "address": "潘阳路12号小区东门",
             "category": "市容管理",
             "description": "小区门口有人占道摆摊，堵住消防通道",
             "reason": "占道经营属城管职责，先期处置无治安问题",
@@ -239,6 +239,11 @@ async def play(client: LinkageClient, index: int, run: str, pace: float, say) ->
     spec, steps = SCENARIOS[index]
     result = await client.divert(build_report(spec, run, index))
     incident = result.incident_id
+    if not result.new:  # the intake joined it to an incident someone else has open
+        raise ActionRefused(
+            f"[{incident}] the report joined an open incident ({result.matched_by}); "
+            f"this scenario is skipped"
+        )
     say(f"[{incident}] diverted: {spec['description']}")
     for actor, action, fields in steps:
         await asyncio.sleep(pace)
