@@ -312,3 +312,20 @@ async def test_the_bureau_can_keep_a_pushed_case_with_police(env, linkage):
 
 async def _assert_pending(linkage, iid: str) -> None:
     assert (await linkage.status(iid)).incident.police_push_pending is not None
+
+
+async def test_the_incident_waits_for_the_bureau_to_review_a_police_push(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(iid, "push-to-bureau", as_(STATION, reason="需城管部门处理"))
+    await linkage.act(iid, "feedback", as_(STATION, result="先期处置完毕"))  # police loop closes
+    await eventually(lambda: _assert_pending(linkage, iid))
+    await asyncio.sleep(0.3)
+    assert (await linkage.status(iid)).stage is Stage.handling  # still waiting for the bureau
+    await linkage.act(iid, "approve-push", as_(BUREAU))
+    await handle_order(linkage, iid)
+    await reply_and_close(linkage, iid)
+    await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
+    summary = await linkage.result(iid)
+    assert summary.owner is Owner.joint and summary.hotline.completed

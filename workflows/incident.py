@@ -284,7 +284,12 @@ class DivertedIncident(LinkageWorkflow):
             await self._start_loop("hotline")
         if self.owner is Owner.joint:
             await self._rule("joint_handling", [], note=f"责任方 {self.owner.value}")
-        await workflow.wait_condition(lambda: set(self.loop_results) == self.started_loops)
+        # Every loop closed, and no police push still waiting for the bureau's review.
+        await workflow.wait_condition(
+            lambda: (
+                set(self.loop_results) == self.started_loops and self.police_push_pending is None
+            )
+        )
         police = self.loop_results.get("police")
         hotline = self.loop_results.get("hotline")
         return police, hotline  # type: ignore[return-value]
@@ -536,8 +541,8 @@ class DivertedIncident(LinkageWorkflow):
         self.validate_review_police_push(action)
         push = self.police_push_pending
         assert push is not None
-        self.police_push_pending = None
         if not action.approve:
+            self.police_push_pending = None
             await self.record(
                 "handling",
                 "police_push_sent_back",
@@ -561,6 +566,8 @@ class DivertedIncident(LinkageWorkflow):
         )
         await self._stage(Stage.handling, f"分局审核通过，转12345: {push.reason}")
         await self._start_loop("hotline")
+        # Only now, with the 12345 loop among the started ones, may the incident move on.
+        self.police_push_pending = None
         return self.state()
 
     @review_police_push.validator
@@ -568,6 +575,7 @@ class DivertedIncident(LinkageWorkflow):
         require_role(action.actor, Role.police_bureau)
         if self.police_push_pending is None:
             refuse(f"incident {self.incident_id} has no police push waiting for review")
+        self._at(Stage.handling)
         if not action.approve and not action.reason:
             refuse("sending a push back needs a reason")
 
