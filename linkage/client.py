@@ -64,11 +64,11 @@ class LinkageError(Exception):
 
 
 class ActionRefused(LinkageError):
-    pass
+    """The workflow refused the action (wrong step, wrong party); nothing changed."""
 
 
 class UnknownIncident(LinkageError):
-    pass
+    """No incident has that ID."""
 
 
 def parse_report(data: Any) -> IncidentReport:

@@ -56,7 +56,7 @@ class _CurrentStderr(logging.StreamHandler):
 
     @stream.setter
     def stream(self, _value) -> None:
-        pass
+        """Ignored: the stream is always the current sys.stderr."""
 
 
 def configure(level: str = "INFO") -> None:

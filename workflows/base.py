@@ -228,13 +228,18 @@ class LinkageWorkflow:
             wake = min(points)
             label = next(d.label for d in self.deadlines.values() if d.next_point() == wake)
             delay = wake - workflow.now()
-            if delay > timedelta(0):
-                try:
-                    await workflow.wait_condition(woken, timeout=delay, timeout_summary=label)
-                    continue
-                except TimeoutError:
-                    pass
+            if delay > timedelta(0) and await self._woken_before(woken, delay, label):
+                continue
             await self._time_points()
+
+    @staticmethod
+    async def _woken_before(woken: Callable[[], bool], delay: timedelta, label: str) -> bool:
+        """Wait for a change, or for the delay (a timer named after the deadline) to pass."""
+        try:
+            await workflow.wait_condition(woken, timeout=delay, timeout_summary=label)
+        except TimeoutError:
+            return False
+        return True
 
     async def handlers_finished(self) -> None:
         """Let every update handler finish (and its write land) before the workflow returns."""

@@ -591,8 +591,8 @@ class DivertedIncident(LinkageWorkflow):
             )
             return
         self.owner = Owner.joint
+        await self._start_loop("police")  # counted among the loops at once
         await self._stage(Stage.handling, f"派警联动，{call.unit}: {call.reason}")
-        await self._start_loop("police")
 
     async def _finish(
         self,
