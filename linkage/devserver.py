@@ -78,7 +78,7 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
         log.info("temporal dev server up", address=f"localhost:{port}", state=str(db_file))
         print(
             f"\n  Temporal Web UI: http://localhost:{ui_port}\n"
-            f"  Try it in another terminal:  linkage demo\n"
+            f"  Try it in another terminal:  .venv/bin/linkage demo\n"
             f"  Stop everything with Ctrl-C.\n",
             flush=True,
         )
