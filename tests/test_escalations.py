@@ -300,6 +300,7 @@ async def test_the_bureau_can_keep_a_pushed_case_with_police(env, linkage):
     iid = await open_incident(env, linkage, "hotline")
     await linkage.act(iid, "accept", as_(BUREAU))
     await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(iid, "arrive", as_(STATION))
     await linkage.act(iid, "push-to-bureau", as_(STATION, reason="似乎不属于警务"))
     await eventually(lambda: _assert_pending(linkage, iid))
     state = await linkage.act(iid, "refuse-push", as_(BUREAU, reason="涉及人身威胁，属警务"))
@@ -318,6 +319,7 @@ async def test_the_incident_waits_for_the_bureau_to_review_a_police_push(env, li
     iid = await open_incident(env, linkage, "hotline")
     await linkage.act(iid, "accept", as_(BUREAU))
     await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(iid, "arrive", as_(STATION))
     await linkage.act(iid, "push-to-bureau", as_(STATION, reason="需城管部门处理"))
     await linkage.act(iid, "feedback", as_(STATION, result="先期处置完毕"))  # police loop closes
     await eventually(lambda: _assert_pending(linkage, iid))

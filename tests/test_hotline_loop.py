@@ -227,3 +227,20 @@ async def test_reply_goes_to_the_citizen_and_to_police(env, linkage, store):
     phone = store.get(Incident, iid).caller_phone
     assert phone.startswith("139") and sms.payload["phone"] == phone  # from the records
     assert messages[f"{order_no}:reply-police:0"].target == "police"
+
+
+async def test_a_second_reply_after_a_rejected_close_is_sent_too(env, linkage, store):
+    iid = await hotline_incident(env, linkage)
+    await handle_order(linkage, iid)
+    await linkage.act(iid, "reply", as_(CENTRE, message="初次答复"))
+    await linkage.act(iid, "reject", as_(CENTRE, reason="反馈不实"))
+    await linkage.act(iid, "feedback", as_(CITY_MGMT, result="重新处理完毕"))
+    await linkage.act(iid, "reply", as_(CENTRE, message="再次答复"))
+    order_no = f"GD-{iid.removeprefix('police-')}"
+
+    def both_replies() -> list[str]:
+        sms = [m for m in store.outbox(target="sms", limit=1000) if m.incident_id == iid]
+        assert {m.id for m in sms} == {f"{order_no}:reply:0", f"{order_no}:reply:1"}
+        return sorted(m.payload["message"] for m in sms)
+
+    assert await eventually(both_replies) == ["再次答复", "初次答复"]

@@ -259,3 +259,16 @@ async def test_records_hold_every_step_and_each_message_once(env, linkage, store
     keys = [m.id for m in store.outbox(limit=1000) if m.incident_id == iid]
     assert sorted(keys) == sorted({f"{iid}:incident", f"{iid}:result"})
     assert all(store.get(OutboxMessage, k).status == "pending" for k in keys)
+
+
+async def test_a_push_is_decided_once(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    first, second = await asyncio.gather(
+        linkage.act(iid, "accept", as_(BUREAU)),
+        linkage.act(iid, "dispute", as_(BUREAU, reason="不属警务")),
+        return_exceptions=True,
+    )
+    outcomes = [first, second]
+    refused = [o for o in outcomes if isinstance(o, ActionRefused)]
+    assert len(refused) == 1
+    assert "already been" in str(refused[0]) or "needs 接收审核" in str(refused[0])

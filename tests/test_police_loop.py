@@ -22,6 +22,8 @@ async def test_only_the_commanded_unit_acts_and_only_in_its_step(env, linkage):
     with pytest.raises(ActionRefused, match="for police_bureau, not command_center"):
         await linkage.act(iid, "command", as_(CENTRE, unit="黄埭派出所"))
     await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    with pytest.raises(ActionRefused, match="has not reported arrival"):
+        await linkage.act(iid, "feedback", as_(STATION, result="已处理"))
     other = {"role": "police_unit", "unit": "渭塘派出所"}
     with pytest.raises(ActionRefused, match="commanded to 黄埭派出所, not to 渭塘派出所"):
         await linkage.act(iid, "arrive", as_(other))

@@ -129,6 +129,12 @@ class LinkageWorkflow:
         self.changed()
         return deadline
 
+    def past(self, name: str) -> bool:
+        """Whether the named deadline has passed by the clock (an update may come before the
+        timer that marks it missed has been handled)."""
+        deadline = self.deadlines.get(name)
+        return deadline is not None and workflow.now() > deadline.at
+
     def clear_deadline(self, name: str) -> None:
         if self.deadlines.pop(name, None) is not None:
             self.changed()
@@ -164,7 +170,7 @@ class LinkageWorkflow:
             note += "，已达督办次数上限"
         self.mark_overdue()
         await self.record(deadline.name, "supervise", note=note)
-        if deadline.next_supervision is None:
+        if deadline.next_supervision is None and self._current(deadline):
             await self.on_supervision_exhausted(deadline)
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
@@ -185,10 +191,14 @@ class LinkageWorkflow:
                 continue
             if not deadline.missed and deadline.at <= now:
                 deadline.missed = True
-                if await self.on_missed(deadline):
+                if await self.on_missed(deadline) and self._current(deadline):
                     await self._supervise(deadline)
             elif deadline.next_supervision is not None and deadline.next_supervision <= now:
                 await self._supervise(deadline)
+
+    def _current(self, deadline: Deadline) -> bool:
+        """Still the deadline in force (an update may have met or replaced it during an await)."""
+        return self.deadlines.get(deadline.name) is deadline
 
     def snapshot(self) -> dict[str, BaseModel]:
         """The record snapshot (case, order or incident progress) that step writes carry."""

@@ -65,9 +65,15 @@ class EmergencyLinkage(LinkageWorkflow):
 
     @workflow.run
     async def run(self, input: EmergencyInput) -> EmergencyResult:
-        await asyncio.gather(*(self._notify(code, name) for code, name in input.units.items()))
+        # The clock starts with the notices: a unit that cannot be reached is escalated too.
         self.set_deadline("ack", "应急响应确认时限", hours(input.ack_minutes / 60))
+        notices = [
+            asyncio.create_task(self._notify(code, name)) for code, name in input.units.items()
+        ]
         await self.run_until(lambda: not self._waiting() or self.gave_up)
+        for notice in notices:
+            if not notice.done():
+                notice.cancel()
         await self.handlers_finished()
         return EmergencyResult(
             number=input.number,

@@ -124,6 +124,7 @@ class HotlineLoop(LinkageWorkflow):
         self.step = HotlineStep.accept
         self.unit = ""
         self.returns = 0
+        self.replies = 0  # each reply is a message of its own, even after a rejected close
         self.returned_by: list[str] = []
         self.reopens = 0
         self.pending_extension: ExtendAction | None = None
@@ -297,9 +298,10 @@ class HotlineLoop(LinkageWorkflow):
     async def reply(self, action: ReplyAction) -> HotlineLoopState:
         self.validate_reply(action)
         self.reply_message = action.message
+        self.replies += 1
         self.send(
             ReplyInput(
-                key=f"{self.input.order_no}:reply:{self.reopens}",
+                key=f"{self.input.order_no}:reply:{self.replies - 1}",
                 incident_id=self.incident_id,
                 message=action.message,
             )
@@ -307,7 +309,7 @@ class HotlineLoop(LinkageWorkflow):
         if self.input.notify_police:
             self.send(
                 PushInput(
-                    key=f"{self.input.order_no}:reply-police:{self.reopens}",
+                    key=f"{self.input.order_no}:reply-police:{self.replies - 1}",
                     target=Platform.police,
                     kind="reply",
                     incident_id=self.incident_id,
@@ -395,6 +397,9 @@ class HotlineLoop(LinkageWorkflow):
     @workflow.update
     async def sign(self, action: SignAction) -> HotlineLoopState:
         self.validate_sign(action)
+        if self.past("sign"):
+            self.sign_late = True
+            self.mark_overdue()
         self._enter(HotlineStep.handle)
         await self.record("sign", "sign", action.actor, action.note or "签收")
         return self.state()
@@ -473,6 +478,9 @@ class HotlineLoop(LinkageWorkflow):
     @workflow.update
     async def feedback(self, action: FeedbackAction) -> HotlineLoopState:
         self.validate_feedback(action)
+        if self.past("handle"):
+            self.handle_missed = True
+            self.mark_overdue()
         self.feedback = action.result
         self.pending_extension = None
         self._enter(HotlineStep.reply)

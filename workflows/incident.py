@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Owner,
         Platform,
         Role,
+        Satisfaction,
         Stage,
         TimeLimits,
         TimelineEntry,
@@ -151,6 +153,30 @@ def work_order_no(report: IncidentReport) -> str:
 
 def _brief(result: BaseModel | None) -> dict | None:
     return result.model_dump(mode="json", exclude={"timeline"}) if result else None
+
+
+def failed_loop(loop: str, report: IncidentReport) -> PoliceLoopResult | HotlineLoopResult:
+    """The result a loop that failed or was terminated counts as: not completed, not on time."""
+    if loop == "police":
+        return PoliceLoopResult(
+            case_no=police_case_no(report),
+            unit="",
+            completed=False,
+            on_time=False,
+            feedback="",
+            timeline=[],
+        )
+    return HotlineLoopResult(
+        order_no=work_order_no(report),
+        unit="",
+        completed=False,
+        on_time=False,
+        satisfaction=Satisfaction.not_revisited,
+        returns=0,
+        reopens=0,
+        feedback="",
+        timeline=[],
+    )
 
 
 def loop_workflow_id(incident_id: str, loop: str) -> str:
@@ -285,7 +311,7 @@ class DivertedIncident(LinkageWorkflow):
         if self.owner is Owner.joint:
             await self._rule("joint_handling", [], note=f"责任方 {self.owner.value}")
         # Every loop closed, and no police push still waiting for the bureau's review.
-        await workflow.wait_condition(
+        await self.run_until(
             lambda: (
                 set(self.loop_results) == self.started_loops and self.police_push_pending is None
             )
@@ -349,7 +375,11 @@ class DivertedIncident(LinkageWorkflow):
         workflow.set_current_details(self.details())
 
         async def keep_result() -> None:
-            self.loop_results[loop] = await handle
+            try:
+                self.loop_results[loop] = await handle
+            except ChildWorkflowError as err:  # failed or terminated: counted as not completed
+                self.loop_results[loop] = failed_loop(loop, report)
+                await self.record("handling", "loop_failed", note=f"{loop} 闭环异常终止: {err}")
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
         codes = limits.emergency.categories.get(report.category, [])
@@ -362,6 +392,11 @@ class DivertedIncident(LinkageWorkflow):
     async def blow_whistle(self, call: WhistleCall) -> None:
         """A duty officer blows the whistle; the signal never waits, refusals are recorded."""
         await self._opened()
+        if self.stage in (Stage.closed, Stage.withdrawn):
+            await self.record(
+                "whistle", "refused", call.actor, f"事件已结束，不再吹哨: {call.reason}"
+            )
+            return
         if call.actor.role not in (Role.police_bureau, Role.command_center):
             await self.record(
                 "whistle",
@@ -456,7 +491,15 @@ class DivertedIncident(LinkageWorkflow):
         )
 
         async def keep_result() -> None:
-            closed(await handle)
+            try:
+                closed(await handle)
+            except ChildWorkflowError as err:  # failed or terminated: no longer holds it open
+                for brief in [*self.whistles, *self.emergencies]:
+                    if brief.workflow_id == workflow_id:
+                        brief.closed = True
+                await self.record(
+                    "handling", "escalation_failed", note=f"{summary} 异常终止: {err}"
+                )
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
 
@@ -531,7 +574,9 @@ class DivertedIncident(LinkageWorkflow):
         """Police found during handling that the case is not theirs: the bureau reviews it."""
         await self._opened()
         self.police_push_pending = push
-        self.changed()
+        self.set_deadline(
+            "police_push", "分局审核时限", hours(self.limits.review.sending_review_hours)
+        )
         await self.record(
             "handling", "police_push", push.unit, f"处置中推送分局审核: {push.reason}"
         )
@@ -541,6 +586,7 @@ class DivertedIncident(LinkageWorkflow):
         self.validate_review_police_push(action)
         push = self.police_push_pending
         assert push is not None
+        self.clear_deadline("police_push")
         if not action.approve:
             self.police_push_pending = None
             await self.record(
@@ -585,14 +631,25 @@ class DivertedIncident(LinkageWorkflow):
     async def police_linkage(self, call: PoliceLinkageCall) -> None:
         """A 12345 unit called police to the scene: the police loop starts beside the 12345 one."""
         await self._opened()
-        if "police" in self.started_loops:
+        if self.stage is not Stage.handling or "police" in self.started_loops:
             await self.record(
-                "handling", "police_linkage", call.unit, f"派警联动 (110 已在处置): {call.reason}"
+                "handling",
+                "police_linkage",
+                call.unit,
+                f"派警联动 (110 已在处置或事件已办结，不再新建警单): {call.reason}",
             )
             return
         self.owner = Owner.joint
         await self._start_loop("police")  # counted among the loops at once
         await self._stage(Stage.handling, f"派警联动，{call.unit}: {call.reason}")
+
+    async def _quiet(self) -> None:
+        await workflow.wait_condition(
+            lambda: (
+                workflow.all_handlers_finished()
+                and all(b.closed for b in [*self.whistles, *self.emergencies])
+            )
+        )
 
     async def _finish(
         self,
@@ -601,19 +658,15 @@ class DivertedIncident(LinkageWorkflow):
         hotline: HotlineLoopResult | None = None,
     ) -> IncidentSummary:
         # The incident cannot close while a whistle or an emergency linkage is open.
-        await workflow.wait_condition(
-            lambda: (
-                workflow.all_handlers_finished()
-                and all(w.closed for w in [*self.whistles, *self.emergencies])
-            )
-        )
+        await self._quiet()
         final = Stage.closed if self.owner is not None else Stage.withdrawn
-        await self._stage(final, outcome)
         parent = workflow.info().parent
         if parent is not None:  # the intake: later reports about this start a new incident
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(
                 "incident_closed", self.incident_id
             )
+        await self._stage(final, outcome)
+        await self._quiet()  # anything that arrived meanwhile is handled before the end
         assessments = []
         if police:
             assessments.append(
@@ -674,12 +727,16 @@ class DivertedIncident(LinkageWorkflow):
 
     async def on_missed(self, deadline: Deadline) -> bool:
         if deadline.name == "resubmit":
+            if self.resubmit_action is not None:
+                return False
             await self.record("sent_back", "expired", note="补正时限已过，案件由原平台保留处置")
             self.resubmit_action = ResubmitAction(
                 actor={"role": REVIEWER[self.origin], "unit": "system"}, withdraw=True
             )
             return False
         if deadline.name == "receiving_review":
+            if self.received is not None:
+                return False
             self.received = ReceiveAction(
                 actor={"role": REVIEWER[self.receiver], "unit": "system"}, accept=True
             )
@@ -690,6 +747,8 @@ class DivertedIncident(LinkageWorkflow):
             )
             return False
         if deadline.name == "negotiation":
+            if self.owner is not None:
+                return False
             self.owner = Owner(self.origin.value)
             self.first_receiver_handles = True
             await self.record(
@@ -731,19 +790,20 @@ class DivertedIncident(LinkageWorkflow):
     async def push_received(self, report: IncidentReport) -> None:
         """A repeated push, or another report of the same matter, joins this incident."""
         self.pushes += 1
-        workflow.upsert_search_attributes([REPORTS.value_set(self.pushes)])
+        count = self.pushes  # this report's number, whatever arrives while we await
+        workflow.upsert_search_attributes([REPORTS.value_set(count)])
         await self._opened()  # its record lands after the incident's own
         if report.reference == self.report.reference:
-            note = f"同一事项第 {self.pushes} 次推送，已并入本事件"
+            note = f"同一事项第 {count} 次推送，已并入本事件"
         else:
             note = (
-                f"重复报告 (第 {self.pushes} 次): {report.origin.label} {report.reference}: "
+                f"重复报告 (第 {count} 次): {report.origin.label} {report.reference}: "
                 f"{report.description[:100]}"
             )
         await self.record(self.stage.value, "pushed_again", note=note)
         rule = self.limits.whistle.rules.get("repeat_reports")
-        if rule is not None and self.pushes == rule.threshold:
-            await self._rule("repeat_reports", [], f"已收到 {self.pushes} 次报告")
+        if rule is not None and count == rule.threshold:
+            await self._rule("repeat_reports", [], f"已收到 {count} 次报告")
 
     # --- the parties ------------------------------------------------------------------------
 
@@ -775,6 +835,9 @@ class DivertedIncident(LinkageWorkflow):
     def validate_review_push(self, action: ReviewAction) -> None:
         self._at(Stage.sending_review)
         require_role(action.actor, REVIEWER[self.origin])
+        if self.review is not None:
+            decided = "approved" if self.review.approve else "sent back"
+            refuse(f"this push has already been reviewed ({decided})")
         if not action.approve and not action.reason:
             refuse("sending a push back needs a reason")
 
@@ -796,6 +859,8 @@ class DivertedIncident(LinkageWorkflow):
     def validate_resubmit(self, action: ResubmitAction) -> None:
         self._at(Stage.sent_back)
         require_role(action.actor, *SIDE_ROLES[self.origin])
+        if self.resubmit_action is not None:
+            refuse("the sent-back push has already been resubmitted or withdrawn")
         if not action.withdraw and len(action.divert_reason) < 2:
             refuse("divert_reason: a resubmitted push needs its revised reason (推送原因)")
 
@@ -817,6 +882,10 @@ class DivertedIncident(LinkageWorkflow):
     def validate_receive(self, action: ReceiveAction) -> None:
         self._at(Stage.receiving_review)
         require_role(action.actor, REVIEWER[self.receiver])
+        if self.received is not None:
+            refuse(
+                f"the push has already been {'accepted' if self.received.accept else 'disputed'}"
+            )
         if not action.accept and not action.reason:
             refuse("a dispute needs a reason")
 
@@ -838,6 +907,8 @@ class DivertedIncident(LinkageWorkflow):
     def validate_settle(self, action: SettleAction) -> None:
         self._at(Stage.negotiation)
         require_role(action.actor, Role.police_bureau, Role.command_center)
+        if self.owner is not None:
+            refuse(f"the negotiation is settled already (owner {self.owner.value})")
 
     @workflow.query
     def state(self) -> IncidentState:

@@ -233,7 +233,10 @@ class ReportIntake:
             originating_unit="区12345热线",
             category="违法犯罪类",
         )
-        await self._start(case)
+        try:
+            await self._start(case)
+        except ApplicationError:  # such a case exists already: the report itself goes on
+            return ""
         self.harassment_cases[caller] = case.incident_id
         self.entries[case.incident_id] = IntakeEntry(
             incident_id=case.incident_id, caller=caller, place=place_key(case), opened_at=now

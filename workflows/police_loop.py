@@ -180,6 +180,9 @@ class PoliceLoop(LinkageWorkflow):
     @workflow.update
     async def arrive(self, action: ArriveAction) -> PoliceLoopState:
         self.validate_arrive(action)
+        if self.past("arrive"):
+            self.arrive_missed = True
+            self.mark_overdue()
         self.arrived = True
         self.clear_deadline("arrive")
         await self.record("handle", "arrive", action.actor, action.note or "到场")
@@ -214,6 +217,9 @@ class PoliceLoop(LinkageWorkflow):
     @workflow.update
     async def feedback(self, action: PoliceFeedbackAction) -> PoliceLoopState:
         self.validate_feedback(action)
+        if self.past("feedback"):
+            self.feedback_missed = True
+            self.mark_overdue()
         self.feedback = action.result
         self.step = PoliceStep.done
         for name in list(self.deadlines):
@@ -225,6 +231,8 @@ class PoliceLoop(LinkageWorkflow):
     def validate_feedback(self, action: PoliceFeedbackAction) -> None:
         self._at(PoliceStep.handle)
         self._own_unit(action)
+        if not self.arrived:
+            refuse(f"{self.unit} has not reported arrival on the scene (arrive) yet")
 
     @workflow.query
     def state(self) -> PoliceLoopState:

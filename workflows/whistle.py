@@ -139,7 +139,7 @@ class Whistle(LinkageWorkflow):
         unit = action.actor.unit
         self.reported[unit] = workflow.now()
         deadline = self.deadlines.get("report_in")
-        late = deadline is None or deadline.missed
+        late = deadline is None or deadline.missed or self.past("report_in")
         if late:
             self.late.append(unit)
         if not self._waiting():
