@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from linkage.client import ACTIONS, LinkageClient, LinkageError
 from linkage.config import ConfigError, Settings
@@ -35,6 +38,8 @@ def _read_json(source: str) -> Any:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as err:
         raise LinkageError(f"cannot read {source}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise LinkageError(f"{source}: not UTF-8 text; save the report as UTF-8") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -66,6 +71,8 @@ def parse_actor(value: str) -> dict:
 async def cmd_divert(args, client: LinkageClient) -> int:
     data = _read_json(args.file)
     reports = data if isinstance(data, list) else [data]
+    if not reports:
+        raise LinkageError(f"{args.file}: an empty list holds no report")
     results = []
     for index, report in enumerate(reports):
         try:
@@ -181,9 +188,11 @@ def cmd_outbox(args) -> int:
     if args.ack:
         if not store.acknowledge(args.ack):
             raise LinkageError(f"no outbox message {args.ack}")
-        if not args.json:
+        if args.json:
+            _print_json({"key": args.ack, "status": "delivered"})
+        else:
             print(f"{args.ack}: delivered")
-            return 0
+        return 0
     rows = store.outbox(target=args.target, status=args.status, limit=args.limit)
     if args.json:
         _print_json([r.model_dump(mode="json") for r in rows])
@@ -332,6 +341,23 @@ def run(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_client(handler, args))
     except (LinkageError, ConfigError) as err:
         print(f"linkage: {err}", file=sys.stderr)
+        return 1
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        print(
+            "linkage: no answer from the incident in time: is a worker running "
+            "(linkage up, or linkage worker)?",
+            file=sys.stderr,
+        )
+        return 1
+    except RPCError as err:
+        print(f"linkage: Temporal refused the request: {err}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as err:
+        print(
+            f"linkage: the records database is not available: {type(err).__name__}: "
+            f"{str(err).splitlines()[0]}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -331,22 +332,27 @@ class LinkageClient:
         """Hand a report to the intake: it joins a matching open incident or starts a new one."""
         if not isinstance(report, IncidentReport):
             report = parse_report(report)
+        # One update ID for every attempt: the server applies a submission at most once.
+        update_id = f"submit:{report.incident_id}:{uuid.uuid4().hex}"
         for attempt in range(INTAKE_ATTEMPTS):
             try:
-                return await self._submit(report)
+                return await self._submit(report, update_id)
             except RPCError as err:
-                # The intake takes a bounded number of reports at once; a burst waits its turn.
-                busy = err.status is RPCStatusCode.RESOURCE_EXHAUSTED or "in-flight" in str(err)
+                # The intake takes a bounded number of reports at once; a burst waits its turn,
+                # and an update the server aborted (it was not applied) is sent again.
+                busy = err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
+                busy = busy or "in-flight" in str(err) or "aborted" in str(err)
                 if not busy or attempt == INTAKE_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
-    async def _submit(self, report: IncidentReport) -> DivertResult:
+    async def _submit(self, report: IncidentReport, update_id: str) -> DivertResult:
         try:
             decision = await self.client.execute_update_with_start_workflow(
                 ReportIntake.submit,
                 report,
+                id=update_id,
                 start_workflow_operation=WithStartWorkflowOperation(
                     ReportIntake.run,
                     IntakeInput(),

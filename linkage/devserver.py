@@ -30,6 +30,18 @@ def temporal_binary() -> str:
     return found
 
 
+# The dev server's cost is history events written to SQLite; these pragmas triple it. Every
+# report passes one intake workflow, so it may hold more updates in flight than the default 10.
+DEV_SERVER_TUNING = [
+    "--sqlite-pragma",
+    "journal_mode=wal",
+    "--sqlite-pragma",
+    "synchronous=normal",
+    "--dynamic-config-value",
+    "history.maxInFlightUpdates=100",
+]
+
+
 def dev_server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
     return [
         temporal_binary(),
@@ -41,11 +53,9 @@ def dev_server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
         str(port),
         "--ui-port",
         str(ui_port),
-        # The dev server's cost is history events written to SQLite; these pragmas triple it.
-        "--sqlite-pragma",
-        "journal_mode=wal",
-        "--sqlite-pragma",
-        "synchronous=normal",
+        "--namespace",
+        Settings().namespace,
+        *DEV_SERVER_TUNING,
         "--log-level",
         "warn",
         *search_attribute_flags(),
@@ -75,6 +85,12 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
     process = subprocess.Popen(dev_server_command(port, ui_port, db_file), start_new_session=True)
     try:
         _wait_for_port(port, process)
+        time.sleep(0.5)
+        if process.poll() is not None:  # the port is someone else's: another server runs there
+            raise SystemExit(
+                f"port {port} is in use by another program; stop it, or run "
+                f"linkage up --port N --ui-port M"
+            )
         log.info("temporal dev server up", address=f"localhost:{port}", state=str(db_file))
         print(
             f"\n  Temporal Web UI: http://localhost:{ui_port}\n"

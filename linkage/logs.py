@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 from typing import Any
 
 import structlog
@@ -13,7 +14,7 @@ import structlog
 _PERSONAL_KEYS = {"caller_name", "caller_phone", "caller_id_number", "phone", "id_number", "name"}
 # Mainland mobile and landline numbers, and 18-digit resident ID numbers, wherever they appear.
 _ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
-_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_PHONE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9])")
 _LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3}-?)[0-9]{4}([0-9]{3,4})(?![0-9])")
 
 
@@ -59,12 +60,32 @@ class _CurrentStderr(logging.StreamHandler):
         """Ignored: the stream is always the current sys.stderr."""
 
 
+class MaskingFilter(logging.Filter):
+    """Masks personal data in log lines that do not come through structlog (the SDK's own)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text("".join(traceback.format_exception(*record.exc_info)))
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     level = os.environ.get("LINKAGE_LOG_LEVEL", level).upper()
     logger = logging.getLogger("linkage")
     logger.handlers[:] = [_CurrentStderr()]
     logger.setLevel(level)
     logger.propagate = False
+    # The SDK logs failed activities and workflow tasks itself: masked here as well.
+    sdk = logging.getLogger("temporalio")
+    if not any(isinstance(h, _CurrentStderr) for h in sdk.handlers):
+        handler = _CurrentStderr()
+        handler.addFilter(MaskingFilter())
+        sdk.addHandler(handler)
+    sdk.propagate = False
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -113,13 +113,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            url = "postgresql+psycopg://" + url.removeprefix(scheme)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # hide_parameters: a failed write's error names no caller's data
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     SQLModel.metadata.create_all(engine)
     _check_schema(engine)
     return engine
@@ -180,7 +182,8 @@ class Store:
             ):
                 if snapshot is None:
                     continue
-                row = session.get(table, key)
+                # locked (on PostgreSQL) so overlapping retries apply versions in order
+                row = session.get(table, key, with_for_update=True)
                 if row is None and table is not Incident:
                     session.add(table(**snapshot.model_dump(), updated_at=_now()))
                 elif row is not None and row.version <= snapshot.version:

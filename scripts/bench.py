@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -22,7 +24,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from linkage.client import LinkageClient
-from linkage.devserver import temporal_binary
+from linkage.devserver import DEV_SERVER_TUNING, temporal_binary
 from linkage.store import Store
 from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from workers.main import build_worker
@@ -94,12 +96,7 @@ async def main(incidents: int) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(workdir / "temporal.db"),
-        dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        dev_server_extra_args=DEV_SERVER_TUNING,
         data_converter=DATA_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
     )
@@ -132,3 +129,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=40, help="incidents per direction")
     asyncio.run(main(parser.parse_args().incidents))
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown, which the Temporal client's threads can abort

@@ -62,3 +62,18 @@ def test_personal_data_is_masked_in_every_log_line(capsys):
 def test_mask_text_leaves_other_numbers_alone():
     assert mask_text("工单 GD20261129017 已派遣") == "工单 GD20261129017 已派遣"
     assert mask_text("电话13812345678") == "电话138****5678"
+
+
+def test_the_sdk_own_log_lines_are_masked_too(capsys):
+    import logging
+
+    configure()
+    try:
+        raise ValueError("insert failed for caller phone 13912345678")
+    except ValueError:
+        logging.getLogger("temporalio.activity").warning(
+            "Completing activity as failed (caller 139-1234-5678)", exc_info=True
+        )
+    err = capsys.readouterr().err
+    assert "Completing activity as failed" in err and "ValueError" in err
+    assert "13912345678" not in err and "1234-5678" not in err

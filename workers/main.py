@@ -11,7 +11,13 @@ from temporalio.worker import Worker
 
 from activities.gateway import GatewayActivities
 from activities.records import RecordActivities
-from linkage.config import GatewayConfig, Settings, load_gateway_config, load_time_limits
+from linkage.config import (
+    ConfigError,
+    GatewayConfig,
+    Settings,
+    load_gateway_config,
+    load_time_limits,
+)
 from linkage.logs import configure, get_logger
 from linkage.store import Store
 from linkage.temporal import connect
@@ -58,7 +64,12 @@ async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     configure()
     log = get_logger()
-    client = await connect(settings)
+    try:
+        client = await connect(settings)
+    except RuntimeError as err:
+        raise ConfigError(
+            f"cannot reach Temporal at {settings.temporal_address}: is it running? ({err})"
+        ) from None
     store = Store(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
