@@ -55,7 +55,7 @@ from workflows.incident import (
     IncidentSummary,
     loop_workflow_id,
 )
-from workflows.intake import IntakeInput, ReportIntake, intake_id
+from workflows.intake import IntakeDecision, IntakeInput, ReportIntake, intake_id
 from workflows.police_loop import PoliceLoop, PoliceLoopState
 from workflows.whistle import Whistle, WhistleState
 
@@ -265,13 +265,11 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 
-class DivertResult(BaseModel):
-    incident_id: str
-    new: bool  # False: the report joined an incident already open
+class DivertResult(IntakeDecision):
+    """The intake's decision, as the platform that pushed the report sees it."""
+
+    reports: int = 1
     closed: bool = False  # the same push of an incident already closed: nothing started
-    reports: int = 1  # reports the incident has gathered, this one included
-    matched_by: str = ""  # reference | caller | place
-    harassment_case: str = ""  # a case opened for police: this caller abuses the lines
 
 
 class IncidentStatus(BaseModel):
@@ -367,13 +365,7 @@ class LinkageClient:
             if isinstance(cause, ApplicationError) and cause.type == "IncidentClosed":
                 return DivertResult(incident_id=report.incident_id, new=False, closed=True)
             raise
-        return DivertResult(
-            incident_id=decision.incident_id,
-            new=decision.new,
-            reports=decision.reports,
-            matched_by=decision.matched_by,
-            harassment_case=decision.harassment_case,
-        )
+        return DivertResult(**decision.model_dump())
 
     # --- status -------------------------------------------------------------------------------
 

@@ -72,7 +72,8 @@ class LinkageWorkflow:
 
     loop = "incident"
 
-    def _init_base(self, incident_id: str, supervision: SupervisionLimits) -> None:
+    def _init_base(self, incident_id: str, supervision: SupervisionLimits | None) -> None:
+        """`supervision` may come later (the incident loads it when it opens)."""
         self.incident_id = incident_id
         self.timeline: list[TimelineEntry] = []
         self.deadlines: dict[str, Deadline] = {}

@@ -10,7 +10,6 @@ with the whole timeline and both sides' assessment figures (双考核).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -448,10 +447,6 @@ class DivertedIncident(LinkageWorkflow):
             f"吹哨 #{number}: {reason}；应哨单位: {'、'.join(units)}",
         )
 
-        def closed(result: WhistleResult) -> None:
-            self.whistle_results.append(result)
-            brief.closed = True
-
         await self._start_beside(
             Whistle.run,
             WhistleInput(
@@ -465,24 +460,25 @@ class DivertedIncident(LinkageWorkflow):
                 remind_before_hours=self.limits.whistle.remind_before_hours,
                 supervision=self.limits.supervision,
             ),
-            brief.workflow_id,
+            brief,
+            self.whistle_results,
             f"吹哨 whistle #{number} · {reason}",
-            closed,
         )
 
     async def _start_beside(
         self,
         run: Any,
         arg: BaseModel,
-        workflow_id: str,
+        brief: WhistleBrief | EmergencyBrief,
+        results: list,
         summary: str,
-        closed: Callable[[Any], None],
     ) -> None:
-        """Start a whistle or an emergency linkage beside the loops; `closed` gets its result."""
+        """Start a whistle or an emergency linkage beside the loops. When it ends its result
+        joins `results` and its brief is closed, so it no longer holds the incident open."""
         handle = await workflow.start_child_workflow(
             run,
             arg,
-            id=workflow_id,
+            id=brief.workflow_id,
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(INCIDENT, self.incident_id)]
             ),
@@ -492,14 +488,13 @@ class DivertedIncident(LinkageWorkflow):
 
         async def keep_result() -> None:
             try:
-                closed(await handle)
-            except ChildWorkflowError as err:  # failed or terminated: no longer holds it open
-                for brief in [*self.whistles, *self.emergencies]:
-                    if brief.workflow_id == workflow_id:
-                        brief.closed = True
+                results.append(await handle)
+            except ChildWorkflowError as err:  # failed or terminated
                 await self.record(
                     "handling", "escalation_failed", note=f"{summary} 异常终止: {err}"
                 )
+            finally:
+                brief.closed = True
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
 
@@ -513,10 +508,6 @@ class DivertedIncident(LinkageWorkflow):
         )
         self.emergencies.append(brief)
         report = self.report
-
-        def closed(result: EmergencyResult) -> None:
-            self.emergency_results.append(result)
-            brief.closed = True
 
         await self._start_beside(
             EmergencyLinkage.run,
@@ -534,9 +525,9 @@ class DivertedIncident(LinkageWorkflow):
                     "urgency": report.urgency.value,
                 },
             ),
-            brief.workflow_id,
+            brief,
+            self.emergency_results,
             f"应急联动 emergency #{number} · {'、'.join(units.values())}",
-            closed,
         )
         await self.record(
             "handling",
