@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from linkage.models import Actor, Owner, RevisitOutcome
 
+Direction = Literal["police", "hotline", "both"]
+
 
 class Action(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -21,6 +23,15 @@ class Action(BaseModel):
 
 
 # --- the incident (parent) -------------------------------------------------------------------
+
+
+class TriageDecisionAction(Action):
+    """The linkage desk decides the direction (and, if triage got it wrong, the catalogue item)
+    of an incident triage left open, or overrides it; always with who and why."""
+
+    direction: Direction
+    subcategory: str = Field(default="", max_length=40, description="code or name, e.g. H02.07")
+    reason: str = Field(min_length=2, max_length=500)
 
 
 class ReviewAction(Action):
@@ -54,9 +65,9 @@ class SettleAction(Action):
 
 
 class CommandAction(Action):
-    """110 commands a police unit to the scene (指令)."""
+    """110 commands a police unit to the scene (指令); no unit: the one triage routed it to."""
 
-    unit: str = Field(min_length=2, max_length=80)
+    unit: str = Field(default="", max_length=80)
 
 
 class ArriveAction(Action):
@@ -73,9 +84,10 @@ class PoliceFeedbackAction(Action):
 
 
 class DispatchAction(Action):
-    """The command centre dispatches the order to a unit (派遣)."""
+    """The command centre dispatches the order to a unit (派遣); no unit: triage's route, on
+    the first dispatch only (after a return the centre names the unit)."""
 
-    unit: str = Field(min_length=2, max_length=80)
+    unit: str = Field(default="", max_length=80)
 
 
 class SignAction(Action):

@@ -125,6 +125,8 @@ async def cmd_act(args, client: LinkageClient) -> int:
         "owner",
         "divert_reason",
         "units",
+        "direction",
+        "subcategory",
     ):
         value = getattr(args, option)
         if value is not None:
@@ -179,6 +181,32 @@ async def cmd_list(args, client: LinkageClient) -> int:
     else:
         print(render_listing(rows))
     return 0
+
+
+def cmd_triage(args) -> int:
+    from linkage.display import render_triage
+    from linkage.triage import TriageRequest, load_triager, output_line, triage_json_line
+
+    triager = load_triager()
+    if args.text != "-":
+        try:
+            request = TriageRequest(text=args.text, township=args.township or "")
+        except ValueError as err:
+            raise LinkageError(f"text: {err}") from None
+        result = triager.triage(request)
+        if args.json:
+            _print_json(output_line(result))
+        else:
+            print(render_triage(result))
+        return 0
+    failed = 0
+    for number, raw in enumerate(sys.stdin, start=1):
+        if not raw.strip():
+            continue
+        line = triage_json_line(triager, raw, number)
+        failed += "error" in line
+        print(json.dumps(line, ensure_ascii=False), flush=False)
+    return 1 if failed else 0
 
 
 def cmd_outbox(args) -> int:
@@ -254,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", choices=[o.value for o in Owner], help="who handles (settle)")
     p.add_argument("--divert-reason", dest="divert_reason", help="revised push reason (resubmit)")
     p.add_argument(
+        "--direction", choices=["police", "hotline", "both"], help="triage-decide: who handles"
+    )
+    p.add_argument("--subcategory", help="triage-decide: catalogue item, e.g. H02.07 or 餐饮油烟")
+    p.add_argument(
         "--whistle",
         type=int,
         metavar="N",
@@ -291,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whistled", action="store_true", help="only incidents with a whistle blown")
     p.add_argument("--running", action="store_true", help="only incidents still open")
     p.add_argument("--limit", type=int, default=100)
+
+    p = sub.add_parser(
+        "triage",
+        parents=[json_flag],
+        help="classify a description: police or 12345, catalogue item, unit (非警务甄别)",
+        description="TEXT is one description; - reads JSON Lines "
+        '({"id": ..., "text": ..., "township": ...}) from stdin and writes one JSON line each.',
+    )
+    p.add_argument("text", help="the caller's description, or - for JSON Lines on stdin")
+    p.add_argument("--township", help="镇（街道）or zone, for the route")
 
     p = sub.add_parser(
         "outbox", parents=[json_flag], help="messages to the platforms and the SMS gateway (双推送)"
@@ -331,6 +373,8 @@ def run(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(pace=args.pace, as_json=args.json))
         if args.command == "outbox":
             return cmd_outbox(args)
+        if args.command == "triage":
+            return cmd_triage(args)
         handler = {
             "divert": cmd_divert,
             "status": cmd_status,

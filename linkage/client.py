@@ -92,6 +92,14 @@ class ActionSpec:
 
 
 ACTIONS: dict[str, ActionSpec] = {
+    "triage-decide": ActionSpec(
+        "incident",
+        "decide_triage",
+        act.TriageDecisionAction,
+        {},
+        "linkage desk decides or overrides triage: --direction police|hotline|both "
+        "[--subcategory CODE] --reason (分诊复核/改判)",
+    ),
     "review": ActionSpec(
         "incident",
         "review_push",

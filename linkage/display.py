@@ -76,6 +76,9 @@ def render_status(status) -> str:
                 f"  assessment 考核 ({a.assessor}): {a.loop} loop, unit {a.unit}, "
                 f"completed {a.completed}, on time {a.on_time}{satisfaction}"
             )
+    source = status.incident or status.summary
+    if source is not None and source.triage is not None:
+        lines += _triage_lines(source.triage, source.triage_override)
     if status.incident is not None:
         s = status.incident
         owner = s.owner.value if s.owner else "not decided 未定"
@@ -90,14 +93,18 @@ def render_status(status) -> str:
     if status.police is not None:
         p = status.police
         lines.append(
-            f"  110 loop 警单 {p.case_no}: step {p.step.value}, unit {p.unit or '-'}, "
+            f"  110 loop 警单 {p.case_no}: step {p.step.value}, unit {p.unit or '-'}"
+            + (f" (suggested {p.suggested_unit})" if not p.unit and p.suggested_unit else "")
+            + ", "
             f"arrived {p.arrived}; deadlines: {_deadlines(p.deadlines)}"
         )
     if status.hotline is not None:
         h = status.hotline
         extra = f", extension asked {h.pending_extension.hours:g}h" if h.pending_extension else ""
         lines.append(
-            f"  12345 loop 工单 {h.order_no}: step {h.step.value}, unit {h.unit or '-'}, "
+            f"  12345 loop 工单 {h.order_no}: step {h.step.value}, unit {h.unit or '-'}"
+            + (f" (suggested {h.suggested_unit})" if not h.unit and h.suggested_unit else "")
+            + ", "
             f"returns {h.returns}, reopens {h.reopens}{extra}; "
             f"deadlines: {_deadlines(h.deadlines)}"
         )
@@ -131,6 +138,24 @@ def render_status(status) -> str:
             )
     lines += ["", "Timeline 时间线", render_timeline(status.timeline())]
     return "\n".join(lines)
+
+
+def _triage_lines(triage, override) -> list[str]:
+    item = str(triage.subcategory) if triage.subcategory else "未分类 unclassified"
+    lines = [
+        f"  triage 分诊: {DIRECTION_LABELS[triage.direction]} · {item} · confidence "
+        f"{triage.confidence:.2f} · route 派往 {triage.route.unit} · catalogue "
+        f"{triage.catalogue_version}",
+        f"    reason 理由: {triage.reason}",
+    ]
+    if triage.safety:
+        lines.append(f"    safety floor 安全底线: {'、'.join(triage.safety)}")
+    if override is not None:
+        lines.append(
+            f"    override 人工改判 by {override.actor}: was {override.direction_before} "
+            f"{override.subcategory_before or '-'}; {override.reason}"
+        )
+    return lines
 
 
 def render_listing(rows) -> str:
@@ -185,3 +210,36 @@ def render_outbox(rows) -> str:
             for r in rows
         ],
     )
+
+
+DIRECTION_LABELS = {
+    "police": "110 警务 police",
+    "hotline": "12345 非警务 hotline",
+    "both": "110 与 12345 会同 both",
+}
+
+
+def render_triage(result) -> str:
+    """A triage result as a duty officer reads it."""
+    item = "未分类 unclassified"
+    if result.subcategory is not None:
+        item = f"{result.category.code} {result.category.name} / {result.subcategory}"
+    route = f"{result.route.unit} ({result.route.kind}"
+    route += f", {result.route.township})" if result.route.township else ")"
+    lines = [
+        f"direction 分流方向: {DIRECTION_LABELS[result.direction]}",
+        f"category 事项: {item}",
+        f"confidence 置信度: {result.confidence:.2f}   evidence 依据: "
+        f"{'、'.join(result.evidence) or '-'}",
+        f"route 派往: {route}",
+    ]
+    if result.safety:
+        units = "、".join(result.emergency_units) or "-"
+        lines.append(f"safety floor 安全底线: {'、'.join(result.safety)}; 应急联动 {units}")
+    review = "no"
+    if result.needs_review:
+        review = "yes 转对接联动专席 " + "；".join(result.review_reasons)
+    lines.append(f"needs review 人工复核: {review}")
+    lines.append(f"reason 理由: {result.reason}")
+    lines.append(f"catalogue 事项明细版本: {result.catalogue_version}")
+    return "\n".join(lines)

@@ -52,11 +52,13 @@ class Role(StrEnum):
     command_center = "command_center"  # 区集成指挥中心 (12345)
     member_unit = "member_unit"  # 成员单位 / 职能部门 / 镇（街道）
     emergency_unit = "emergency_unit"  # 应急联动成员单位: 119, 120, 水电油气热
+    linkage_desk = "linkage_desk"  # 对接联动专席: decides what triage leaves open
 
 
 class Stage(StrEnum):
     """Where a diverted incident stands; searchable as LinkageStage."""
 
+    triage_review = "triage_review"  # 分诊复核 at the linkage desk
     sending_review = "sending_review"  # 推送审核
     sent_back = "sent_back"  # 退回补正
     receiving_review = "receiving_review"  # 接收审核
@@ -68,6 +70,7 @@ class Stage(StrEnum):
 
 
 STAGE_LABELS: dict[Stage, str] = {
+    Stage.triage_review: "分诊复核",
     Stage.sending_review: "推送审核",
     Stage.sent_back: "退回补正",
     Stage.receiving_review: "接收审核",
@@ -212,6 +215,7 @@ UrgencyTable = Annotated[dict[Urgency, float], AfterValidator(_every_urgency)]
 class ReviewLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    triage_review_hours: float = Field(gt=0)
     sending_review_required: list[Platform]
     sending_review_hours: float = Field(gt=0)
     resubmit_hours: float = Field(gt=0)

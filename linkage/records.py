@@ -110,6 +110,15 @@ class IncidentProgress(BaseModel):
     owner: str
     pushes: int
     overdue: bool
+    category: str = ""
+    category_code: str = ""
+    subcategory: str = ""
+    direction: str = ""
+    triage_confidence: float | None = None
+    needs_review: bool = False
+    safety: bool = False
+    route_unit: str = ""
+    catalogue_version: str = ""
     version: int = 0
 
 

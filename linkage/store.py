@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, event, inspect
+from pydantic_core import PydanticUndefined
+from sqlalchemy import JSON, Column, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
@@ -49,6 +50,15 @@ class Incident(SQLModel, table=True):
     limits_version: str = Field(default="", max_length=40)
     pushes: int = 1
     overdue: bool = False
+    # triage (分诊): the catalogue item, the direction and the unit it was routed to
+    category_code: str = Field(default="", max_length=8)
+    subcategory: str = Field(default="", index=True, max_length=8)
+    direction: str = Field(default="", max_length=8)
+    triage_confidence: float | None = None
+    needs_review: bool = False
+    safety: bool = False
+    route_unit: str = Field(default="", max_length=80)
+    catalogue_version: str = Field(default="", max_length=40)
     version: int = 0  # sequence of the step that last wrote the progress fields
     updated_at: datetime = Field(default_factory=_now)
 
@@ -127,23 +137,49 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+TABLES: list[type[SQLModel]] = [Incident, PoliceCase, WorkOrder, StepEvent, OutboxMessage]
+
+
 class SchemaMismatch(ConfigError):
     """The database holds tables of an older shape than this version of linkage writes."""
 
 
 def _check_schema(engine: Engine) -> None:
-    """Refuse at start, with what differs, rather than fail every record write later."""
+    """Add the columns a newer linkage brought (each has a default, so old rows stay valid);
+    refuse at start, naming what differs, anything else, rather than fail writes later."""
     inspector = inspect(engine)
     missing = []
-    for table in SQLModel.metadata.sorted_tables:
+    for model in TABLES:
+        table = model.__table__
         present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+        for column in table.columns:
+            if column.name in present:
+                continue
+            field = model.model_fields.get(column.name)
+            default = None if field is None else field.default
+            if (default is None and not column.nullable) or default is PydanticUndefined:
+                missing.append(f"{table.name}.{column.name}")
+                continue
+            kind = column.type.compile(engine.dialect)
+            literal = "" if default is None else f" DEFAULT {_sql_literal(default)}"
+            with engine.begin() as connection:
+                connection.execute(
+                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{literal}')
+                )
     if missing:
         raise SchemaMismatch(
             f"the records database {engine.url.render_as_string()} lacks columns "
             f"{', '.join(missing)}: it was made by an older version of linkage; "
             f"migrate it, or point LINKAGE_DATABASE_URL at a new database"
         )
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 class Store:

@@ -25,8 +25,22 @@ TOWNSHIP = SearchAttributeKey.for_keyword("LinkageTownship")
 OVERDUE = SearchAttributeKey.for_bool("LinkageOverdue")
 WHISTLE = SearchAttributeKey.for_bool("LinkageWhistle")
 REPORTS = SearchAttributeKey.for_int("LinkageReports")  # reports joined into the incident
+SUBCATEGORY = SearchAttributeKey.for_keyword("LinkageSubcategory")  # catalogue code, e.g. H02.07
+SAFETY = SearchAttributeKey.for_bool("LinkageSafety")  # triage found a possible danger
 
-SEARCH_ATTRIBUTES = [INCIDENT, STAGE, OWNER, ORIGIN, CATEGORY, TOWNSHIP, OVERDUE, WHISTLE, REPORTS]
+SEARCH_ATTRIBUTES = [
+    INCIDENT,
+    STAGE,
+    OWNER,
+    ORIGIN,
+    CATEGORY,
+    SUBCATEGORY,
+    TOWNSHIP,
+    OVERDUE,
+    WHISTLE,
+    SAFETY,
+    REPORTS,
+]
 
 
 def search_attribute_flags() -> list[str]:

@@ -118,7 +118,7 @@ def make_report(origin: str = "police", **overrides) -> dict:
         # a caller and a place of its own, so that reports of different tests never match
         "caller": {"name": "王小明", "phone": f"139{unique.int % 10**8:08d}"},
         "location": {"address": f"黄埭镇春申路{unique.int % 10**6}号", "township": "黄埭镇"},
-        "description": "小区门口有人占道经营摆摊，堵住了消防通道，影响出行",
+        "description": "小区门口有人占道经营摆摊，堵住人行道，影响出行",
         "divert_reason": "非警务类：占道经营属城管职责，经先期处置无治安问题",
         "urgency": "routine",
         "originating_unit": "黄埭派出所",
@@ -126,7 +126,7 @@ def make_report(origin: str = "police", **overrides) -> dict:
     }
     if origin == "hotline":
         report.update(
-            description="来电反映邻居多次扬言要报复，两家矛盾激化，担心发生冲突",
+            description="来电反映小区门口几个人打架斗殴，还在打",
             divert_reason="影响社会稳定的苗头信息，转110处置",
             originating_unit="区12345热线",
             category="其他紧急求助",

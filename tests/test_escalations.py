@@ -224,8 +224,13 @@ async def test_a_hazard_notifies_the_emergency_units_at_once_beside_police(env, 
     for code in ("water", "power"):
         await linkage.act(iid, "acknowledge", as_(responder(code)))
 
+    # a gas leak is a public-facility danger (P06.01): police and 12345's departments together
     await police_loop(linkage, iid)
+    await handle_order(linkage, iid, WATER)
+    await reply_and_close(linkage, iid)
+    await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
     summary = await linkage.result(iid)
+    assert summary.owner.value == "joint" and summary.triage.subcategory.code == "P06.01"
     (result,) = summary.emergencies
     assert set(result.acknowledged) == set(result.units) and result.unacknowledged == []
 

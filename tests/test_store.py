@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from sqlalchemy import inspect
 
 from linkage.models import IncidentReport, TimelineEntry
 from linkage.records import (
@@ -145,5 +146,18 @@ def test_a_database_of_an_older_shape_is_refused_at_start(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE workorder (order_no TEXT PRIMARY KEY, incident_id TEXT)")
-    with pytest.raises(SchemaMismatch, match="lacks columns workorder.unit, workorder.step"):
+    with pytest.raises(SchemaMismatch, match="lacks columns workorder.step, workorder.updated_at"):
         Store(f"sqlite:///{path}")
+
+
+def test_columns_a_newer_version_added_with_defaults_are_added_to_an_old_database(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "before-triage.db"
+    Store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # as the records looked before triage existed
+        conn.execute("ALTER TABLE incident DROP COLUMN route_unit")
+        conn.execute("ALTER TABLE incident DROP COLUMN safety")
+    store = Store(f"sqlite:///{path}")
+    columns = {c["name"] for c in inspect(store.engine).get_columns("incident")}
+    assert {"route_unit", "safety"} <= columns

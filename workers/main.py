@@ -11,6 +11,8 @@ from temporalio.worker import Worker
 
 from activities.gateway import GatewayActivities
 from activities.records import RecordActivities
+from activities.triage import TriageActivities
+from linkage.catalogue import check_emergency_units
 from linkage.config import (
     ConfigError,
     GatewayConfig,
@@ -21,6 +23,7 @@ from linkage.config import (
 from linkage.logs import configure, get_logger
 from linkage.store import Store
 from linkage.temporal import connect
+from linkage.triage import Triager, load_triager
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
@@ -37,9 +40,13 @@ def build_worker(
     task_queue: str,
     executor: ThreadPoolExecutor,
     gateway_config: GatewayConfig | None = None,
+    triager: Triager | None = None,
 ) -> Worker:
     """A worker with every workflow and activity; temporal-config/ is checked first."""
-    load_time_limits()  # refuse to start on a time-limit table that does not validate
+    limits = load_time_limits()  # refuse to start on a table that does not validate
+    triager = triager or load_triager()  # the catalogue and the routing table, likewise
+    check_emergency_units(triager.catalogue, limits.emergency.units)
+    triage = TriageActivities(triager)
     records = RecordActivities(store)
     gateway = GatewayActivities(store, gateway_config or load_gateway_config())
     return Worker(
@@ -50,6 +57,8 @@ def build_worker(
             records.open_incident,
             records.record_step,
             records.time_limits,
+            triage.triage,
+            triage.override,
             gateway.push_to_platform,
             gateway.reply_to_citizen,
             gateway.notify_emergency_unit,

@@ -79,12 +79,14 @@ class HotlineLoopInput(BaseModel):
     brief: str  # what the unit is asked to handle
     notify_police: bool  # police sent it: the reply goes to police too
     limits: TimeLimits
+    suggested_unit: str = ""  # where triage routed it (a department or the township)
 
 
 class HotlineLoopState(BaseModel):
     order_no: str
     step: HotlineStep
     unit: str
+    suggested_unit: str
     returns: int
     final_dispatch: bool  # the return limit is reached: the unit must take it
     reopens: int
@@ -250,14 +252,14 @@ class HotlineLoop(LinkageWorkflow):
     @workflow.update
     async def dispatch(self, action: DispatchAction) -> HotlineLoopState:
         self.validate_dispatch(action)
-        self.unit = action.unit
+        self.unit = action.unit or self.input.suggested_unit
         self._enter(HotlineStep.sign)
         final = " (退单已达上限，指定承办)" if self.final_dispatch else ""
         await self.record(
             "dispatch",
             "dispatch",
             action.actor,
-            f"派遣至 {action.unit}{final}" + (f": {action.note}" if action.note else ""),
+            f"派遣至 {self.unit}{final}" + (f": {action.note}" if action.note else ""),
         )
         return self.state()
 
@@ -265,6 +267,13 @@ class HotlineLoop(LinkageWorkflow):
     def validate_dispatch(self, action: DispatchAction) -> None:
         self._at(HotlineStep.dispatch)
         require_role(action.actor, Role.command_center)
+        if not action.unit and (self.returns or not self.input.suggested_unit):
+            refuse(
+                "unit: name the unit to dispatch to"
+                + ("; the order was returned" if self.returns else "; triage suggested none")
+            )
+        if action.unit and len(action.unit) < 2:
+            refuse("unit: a unit name has at least 2 characters")
 
     @workflow.update
     async def decide_extension(self, action: ExtensionDecision) -> HotlineLoopState:
@@ -504,6 +513,7 @@ class HotlineLoop(LinkageWorkflow):
             order_no=self.input.order_no,
             step=self.step,
             unit=self.unit,
+            suggested_unit=self.input.suggested_unit,
             returns=self.returns,
             final_dispatch=self.final_dispatch,
             reopens=self.reopens,

@@ -1,6 +1,8 @@
 """DivertedIncident: one incident handed from one platform to the other, seen through to the end.
 
-Sending-side review (a station's push is reviewed by the district bureau) → the push to the
+Triage first (分诊: police matter or not, catalogue item, unit; the linkage desk decides what
+it leaves open, and a possible danger never leaves 110 by itself) → sending-side review (a
+station's push is reviewed by the district bureau) → the push to the
 receiving platform → receiving-side review (accept or dispute) → negotiation when disputed
 (unsettled in time: the first receiver handles it first, 首接平台先行受理) → the owning side's
 loop as a child workflow, or both at once (会同处置) → the result pushed back (双推送) → a summary
@@ -20,12 +22,14 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
+    from activities.triage import OverrideInput, TriageActivities, TriageInput
     from linkage.actions import (
         EmergencyLinkageAction,
         ReceiveAction,
         ResubmitAction,
         ReviewAction,
         SettleAction,
+        TriageDecisionAction,
         WhistleCall,
     )
     from linkage.models import (
@@ -49,10 +53,13 @@ with workflow.unsafe.imports_passed_through():
         ORIGIN,
         OWNER,
         REPORTS,
+        SAFETY,
         STAGE,
+        SUBCATEGORY,
         TOWNSHIP,
         WHISTLE,
     )
+    from linkage.triage import TriageRequest, TriageResult
 
 from workflows.base import RECORD_TIMEOUT, Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.emergency import EmergencyInput, EmergencyLinkage, EmergencyResult
@@ -77,6 +84,15 @@ REVIEWER = {Platform.police: Role.police_bureau, Platform.hotline: Role.command_
 
 class IncidentInput(BaseModel):
     report: IncidentReport
+
+
+class TriageOverride(BaseModel):
+    """A person's decision on triage: who, why, and what it was before."""
+
+    actor: str
+    reason: str
+    direction_before: str
+    subcategory_before: str
 
 
 class Assessment(BaseModel):
@@ -120,6 +136,8 @@ class IncidentState(BaseModel):
     police_workflow_id: str
     hotline_workflow_id: str
     overdue: bool
+    triage: TriageResult | None = None
+    triage_override: TriageOverride | None = None
     whistles: list[WhistleBrief] = []
     emergencies: list[EmergencyBrief] = []
     police_push_pending: PolicePush | None = None
@@ -134,6 +152,8 @@ class IncidentSummary(BaseModel):
     owner: Owner | None
     outcome: str
     first_receiver_handles: bool
+    triage: TriageResult | None = None
+    triage_override: TriageOverride | None = None
     police: PoliceLoopResult | None
     hotline: HotlineLoopResult | None
     assessments: list[Assessment]
@@ -208,8 +228,13 @@ class DivertedIncident(LinkageWorkflow):
         self.emergencies: list[EmergencyBrief] = []
         self.police_push_pending: PolicePush | None = None
         self.emergency_results: list[EmergencyResult] = []
-        self.opened = False  # the incident is written and its time limits are loaded
+        self.opened = False  # the incident is written, triaged and its time limits loaded
         self.limits: TimeLimits  # set when it opens; handlers wait for that
+        self.joint = input.report.joint
+        self.category = input.report.category  # the catalogue's name once triaged
+        self.triage: TriageResult | None = None
+        self.triage_override: TriageOverride | None = None
+        self.triage_decided = False
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentSummary:
@@ -223,10 +248,15 @@ class DivertedIncident(LinkageWorkflow):
         self._supervision = limits.supervision
         self.limits_version = limits.version
         review = limits.review
+        await self._triage(report)
         if self.origin not in review.sending_review_required:
             self.stage = Stage.receiving_review
         self.opened = True
 
+        if not await self._triage_review(limits):
+            return await self._finish(
+                f"分诊: 由首接平台{self.origin.label}处置，不再分流 ({self.triage_note()})"
+            )
         if self.stage is Stage.sending_review and not await self._sending_review(limits):
             return await self._finish("案件由原平台保留处置 (撤回推送)")
 
@@ -283,6 +313,121 @@ class DivertedIncident(LinkageWorkflow):
         )
         await self.record(stage.value, "enter", note=f"{STAGE_LABELS[stage]}: {note}")
 
+    # --- triage (分诊) -----------------------------------------------------------------------
+
+    async def _triage(self, report: IncidentReport) -> None:
+        self.triage = await workflow.execute_local_activity_method(
+            TriageActivities.triage,
+            TriageInput(
+                incident_id=self.incident_id,
+                request=TriageRequest(text=report.description, township=report.location.township),
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        self._triaged()
+        await self.record("triage", "classify", note=f"分诊: {self.triage.reason}")
+
+    def _triaged(self) -> None:
+        """The category, the search attributes and the Web UI follow the current triage."""
+        triage = self.triage
+        assert triage is not None
+        if triage.category is not None:
+            self.category = triage.category.name
+        workflow.upsert_search_attributes(
+            [
+                CATEGORY.value_set(self.category or "uncategorised"),
+                SUBCATEGORY.value_set(triage.subcategory.code if triage.subcategory else ""),
+                SAFETY.value_set(bool(triage.safety)),
+            ]
+        )
+        workflow.set_current_details(self.details())
+
+    def triage_note(self) -> str:
+        triage = self.triage
+        if triage is None:
+            return "未分诊"
+        item = str(triage.subcategory) if triage.subcategory else "未分类"
+        return f"{item} · {triage.direction} · 置信度 {triage.confidence:.2f}"
+
+    async def _triage_review(self, limits: TimeLimits) -> bool:
+        """The linkage desk decides when triage is unsure or disagrees with the push; True when
+        the push goes on to the receiving platform (alone or jointly)."""
+        triage = self.triage
+        assert triage is not None
+        agrees = triage.direction in (self.receiver.value, "both")
+        if agrees and not triage.needs_review:
+            return True
+        why = "；".join(triage.review_reasons) or (
+            f"分诊方向 {triage.direction} 与推送方向 {self.receiver.value} 不一致"
+        )
+        if not agrees and triage.review_reasons:
+            why += f"；分诊方向 {triage.direction} 与推送方向 {self.receiver.value} 不一致"
+        stage_before = self.stage
+        await self._stage(Stage.triage_review, f"对接联动专席复核: {why}")
+        self.set_deadline("triage_review", "分诊复核时限", hours(limits.review.triage_review_hours))
+        await self.run_until(lambda: self.triage_decided)
+        self.clear_deadline("triage_review")
+        self.stage = stage_before
+        return self.triage.direction in (self.receiver.value, "both")
+
+    @workflow.update
+    async def decide_triage(self, action: TriageDecisionAction) -> IncidentState:
+        """The linkage desk decides or overrides triage (改判), recorded with who and why."""
+        await self._opened()
+        self.validate_decide_triage(action)
+        before = self.triage
+        assert before is not None
+        decided = await workflow.execute_local_activity_method(
+            TriageActivities.override,
+            OverrideInput(
+                incident_id=self.incident_id,
+                triage=before,
+                direction=action.direction,
+                subcategory=action.subcategory,
+                township=self.report.location.township,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        self.validate_decide_triage(action)  # nothing else decided it meanwhile
+        self.triage = decided
+        self.triage_decided = True
+        changed = decided.direction != before.direction or decided.subcategory != before.subcategory
+        if changed:
+            self.triage_override = TriageOverride(
+                actor=str(action.actor),
+                reason=action.reason,
+                direction_before=before.direction,
+                subcategory_before=before.subcategory.code if before.subcategory else "",
+            )
+        self._triaged()
+        self.changed()
+        if changed:
+            note = (
+                f"改判: {before.direction} → {decided.direction}, "
+                f"{before.subcategory or '未分类'} → {decided.subcategory or '未分类'}: "
+                f"{action.reason}"
+            )
+        else:
+            note = f"确认分诊结果 ({self.triage_note()}): {action.reason}"
+        await self.record("triage", "override" if changed else "confirm", action.actor, note)
+        return self.state()
+
+    @decide_triage.validator
+    def validate_decide_triage(self, action: TriageDecisionAction) -> None:
+        require_role(action.actor, Role.linkage_desk)
+        if self.stage in (Stage.closed, Stage.withdrawn):
+            refuse(f"incident {self.incident_id} is already {STAGE_LABELS[self.stage]}")
+        if not self.opened or (self.stage is Stage.triage_review and not self.triage_decided):
+            return  # the full decision: direction and item
+        current = self.triage.direction if self.triage else ""
+        if action.direction != current:
+            refuse(
+                f"direction: the incident is past triage ({STAGE_LABELS[self.stage]}), so "
+                f"the direction stays {current}; dispute or negotiate to change who handles it"
+            )
+        if not action.subcategory:
+            refuse("subcategory: past triage only the catalogue item can change; name it")
+
     async def _sending_review(self, limits: TimeLimits) -> bool:
         """The bureau reviews a station's push; sent back, the station revises or withdraws."""
         review = limits.review
@@ -330,11 +475,11 @@ class DivertedIncident(LinkageWorkflow):
                 SearchAttributePair(INCIDENT, self.incident_id),
                 SearchAttributePair(ORIGIN, self.origin.value),
                 SearchAttributePair(TOWNSHIP, report.location.township),
-                SearchAttributePair(CATEGORY, report.category or "uncategorised"),
+                SearchAttributePair(CATEGORY, self.category or "uncategorised"),
             ]
         )
         brief = f"{report.location.township} {report.location.address}: {report.description}"
-        where = f"{report.location.township} · {report.category or '待分类'}"
+        where = f"{report.location.township} · {self.category or '待分类'}"
         if loop == "police":
             case_no = police_case_no(report)
             handle = await workflow.start_child_workflow(
@@ -346,6 +491,7 @@ class DivertedIncident(LinkageWorkflow):
                     township=report.location.township,
                     brief=brief,
                     limits=limits,
+                    suggested_unit=self._suggested_unit("police"),
                 ),
                 id=loop_workflow_id(self.incident_id, "police"),
                 search_attributes=attrs,
@@ -365,6 +511,7 @@ class DivertedIncident(LinkageWorkflow):
                     # police sent it, or police are on it: replies reach them too
                     notify_police=self.origin is Platform.police or "police" in self.started_loops,
                     limits=limits,
+                    suggested_unit=self._suggested_unit("hotline"),
                 ),
                 id=loop_workflow_id(self.incident_id, "hotline"),
                 search_attributes=attrs,
@@ -381,9 +528,29 @@ class DivertedIncident(LinkageWorkflow):
                 await self.record("handling", "loop_failed", note=f"{loop} 闭环异常终止: {err}")
 
         self._loop_tasks.append(asyncio.create_task(keep_result()))
-        codes = limits.emergency.categories.get(report.category, [])
+        # The district's table for the triaged category and for the category the sending
+        # platform declared, and the units the safety floor names for the danger found.
+        triage = self.triage
+        codes = list(
+            dict.fromkeys(
+                [
+                    *limits.emergency.categories.get(self.category, []),
+                    *limits.emergency.categories.get(report.category, []),
+                    *(triage.emergency_units if triage else []),
+                ]
+            )
+        )
         if loop == "police" and codes and not self.emergencies:
-            await self._link_emergency(codes, f"{report.category}: 派警处置同时联动应急单位")
+            why = f"安全底线 {'、'.join(triage.safety)}" if triage and triage.safety else ""
+            await self._link_emergency(codes, f"{why or self.category}: 派警处置同时联动应急单位")
+
+    def _suggested_unit(self, loop: str) -> str:
+        """Triage's route, for the loop of its own side (a P item's unit is for police)."""
+        triage = self.triage
+        if triage is None or triage.category is None or triage.route.kind == "command_center":
+            return ""
+        side = "police" if triage.category.code.startswith("P") else "hotline"
+        return triage.route.unit if side == loop else ""
 
     # --- the whistle (“双哨”联处) and the rules that blow it ---------------------------------
 
@@ -706,6 +873,8 @@ class DivertedIncident(LinkageWorkflow):
             owner=self.owner,
             outcome=outcome,
             first_receiver_handles=self.first_receiver_handles,
+            triage=self.triage,
+            triage_override=self.triage_override,
             police=police,
             hotline=hotline,
             assessments=assessments,
@@ -717,6 +886,20 @@ class DivertedIncident(LinkageWorkflow):
     # --- deadlines --------------------------------------------------------------------------
 
     async def on_missed(self, deadline: Deadline) -> bool:
+        if deadline.name == "triage_review":
+            if self.triage_decided or self.triage is None:
+                return False
+            # Not decided in time: a possible danger stays with (or goes to) police; anything
+            # else goes on as the sending platform pushed it, and the receiver still reviews.
+            fallback = "police" if self.triage.safety else self.receiver.value
+            self.triage = self.triage.model_copy(update={"direction": fallback})
+            self.triage_decided = True
+            self.mark_overdue()
+            why = "按推送方意见流转，由接收方审核"
+            if self.triage.safety:
+                why = "存在安全风险，由 110 处置"
+            await self.record("triage", "expired", note=f"分诊复核超时: {why}")
+            return False
         if deadline.name == "resubmit":
             if self.resubmit_action is not None:
                 return False
@@ -754,8 +937,10 @@ class DivertedIncident(LinkageWorkflow):
         await self._rule("supervision_exhausted", [], deadline.label)
 
     def _receiver_owns(self) -> Owner:
-        """An accepted push: the receiver handles it, with the sender too when both are needed."""
-        return Owner.joint if self.report.joint else Owner(self.receiver.value)
+        """An accepted push: the receiver handles it, with the sender too when both are needed
+        (the platform said so, or triage found a joint matter)."""
+        both = self.joint or (self.triage is not None and self.triage.direction == "both")
+        return Owner.joint if both else Owner(self.receiver.value)
 
     def snapshot(self) -> dict:
         return {
@@ -764,15 +949,39 @@ class DivertedIncident(LinkageWorkflow):
                 owner=self.owner.value if self.owner else "",
                 pushes=self.pushes,
                 overdue=self.overdue,
+                **self._triage_fields(),
             )
+        }
+
+    def _triage_fields(self) -> dict:
+        triage = self.triage
+        if triage is None:
+            return {"category": self.category}
+        return {
+            "category": self.category,
+            "category_code": triage.category.code if triage.category else "",
+            "subcategory": triage.subcategory.code if triage.subcategory else "",
+            "direction": triage.direction,
+            "triage_confidence": triage.confidence,
+            "needs_review": triage.needs_review and not self.triage_decided,
+            "safety": bool(triage.safety),
+            "route_unit": triage.route.unit,
+            "catalogue_version": triage.catalogue_version,
         }
 
     def details(self) -> str:
         owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
         late = " · 已超时 overdue" if self.overdue else ""
+        triage = ""
+        if self.triage is not None:
+            safety = f" · 安全底线 {'、'.join(self.triage.safety)}" if self.triage.safety else ""
+            by = " · 人工改判" if self.triage_override else ""
+            triage = (
+                f"\n分诊 triage: {self.triage_note()} · 派往 {self.triage.route.unit}{safety}{by}"
+            )
         return (
             f"{self.origin.label} → {self.receiver.label} · 阶段 {STAGE_LABELS[self.stage]} "
-            f"({self.stage.value}){owner}{late}"
+            f"({self.stage.value}){owner}{late}{triage}"
         )
 
     # --- repeated pushes --------------------------------------------------------------------
@@ -921,6 +1130,8 @@ class DivertedIncident(LinkageWorkflow):
             if "hotline" in self.started_loops
             else "",
             overdue=self.overdue,
+            triage=self.triage,
+            triage_override=self.triage_override,
             whistles=self.whistles,
             emergencies=self.emergencies,
             police_push_pending=self.police_push_pending,

@@ -49,12 +49,14 @@ class PoliceLoopInput(BaseModel):
     township: str
     brief: str
     limits: TimeLimits
+    suggested_unit: str = ""  # where triage routed it (the township's station …)
 
 
 class PoliceLoopState(BaseModel):
     case_no: str
     step: PoliceStep
     unit: str
+    suggested_unit: str = ""
     arrived: bool
     feedback: str
     arrive_missed: bool
@@ -157,7 +159,7 @@ class PoliceLoop(LinkageWorkflow):
     @workflow.update
     async def command(self, action: CommandAction) -> PoliceLoopState:
         self.validate_command(action)
-        self.unit = action.unit
+        self.unit = action.unit or self.input.suggested_unit
         self.step = PoliceStep.handle
         self.clear_deadline("command")
         self.set_deadline(
@@ -168,7 +170,7 @@ class PoliceLoop(LinkageWorkflow):
             "command",
             "command",
             action.actor,
-            f"指令 {action.unit} 出警" + (f": {action.note}" if action.note else ""),
+            f"指令 {self.unit} 出警" + (f": {action.note}" if action.note else ""),
         )
         return self.state()
 
@@ -176,6 +178,10 @@ class PoliceLoop(LinkageWorkflow):
     def validate_command(self, action: CommandAction) -> None:
         self._at(PoliceStep.command)
         require_role(action.actor, Role.police_bureau)
+        if not action.unit and not self.input.suggested_unit:
+            refuse("unit: name the unit to command; triage routed this case to no unit")
+        if action.unit and len(action.unit) < 2:
+            refuse("unit: a unit name has at least 2 characters")
 
     @workflow.update
     async def arrive(self, action: ArriveAction) -> PoliceLoopState:
@@ -240,6 +246,7 @@ class PoliceLoop(LinkageWorkflow):
             case_no=self.input.case_no,
             step=self.step,
             unit=self.unit,
+            suggested_unit=self.input.suggested_unit,
             arrived=self.arrived,
             feedback=self.feedback,
             arrive_missed=self.arrive_missed,

@@ -1,0 +1,77 @@
+"""The triage activity: runs first in every incident, as a local activity (one history marker).
+
+The classifier and its dictionary are built once per worker; an override by the linkage desk
+goes through here too, because the catalogue and the routing table live in the worker.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from linkage.catalogue import CodeName
+from linkage.logs import get_logger
+from linkage.triage import Direction, Triager, TriageRequest, TriageResult
+
+
+class TriageInput(BaseModel):
+    incident_id: str
+    request: TriageRequest
+
+
+class OverrideInput(BaseModel):
+    """Re-derive a triage result for the direction and item a person chose."""
+
+    incident_id: str
+    triage: TriageResult
+    direction: Direction
+    subcategory: str = Field(default="", description="code or name; empty keeps triage's")
+    township: str
+
+
+class TriageActivities:
+    def __init__(self, triager: Triager) -> None:
+        self.triager = triager
+
+    @activity.defn
+    def triage(self, input: TriageInput) -> TriageResult:
+        result = self.triager.triage(input.request)
+        get_logger(incident_id=input.incident_id).info(
+            "triaged",
+            direction=result.direction,
+            subcategory=result.subcategory.code if result.subcategory else "",
+            confidence=result.confidence,
+            needs_review=result.needs_review,
+            safety=result.safety,
+            catalogue_version=result.catalogue_version,
+        )
+        return result
+
+    @activity.defn
+    def override(self, input: OverrideInput) -> TriageResult:
+        """The result as the desk decided it: item, route and emergency units follow the item."""
+        catalogue = self.triager.catalogue
+        result = input.triage.model_copy(deep=True)
+        result.direction = input.direction
+        result.needs_review = False
+        if input.subcategory:
+            found = catalogue.find(input.subcategory)
+            if found is None or found[1] is None:
+                raise ApplicationError(
+                    f"subcategory: {input.subcategory!r} is not a subcategory code or name of "
+                    f"catalogue {catalogue.version} (e.g. H02.07 or 餐饮油烟)",
+                    non_retryable=True,
+                )
+            category_code, sub_code = found
+            side = catalogue.categories[category_code].direction
+            if input.direction != "both" and side != input.direction:
+                raise ApplicationError(
+                    f"subcategory: {sub_code} is a {side} item, but the direction chosen is "
+                    f"{input.direction}",
+                    non_retryable=True,
+                )
+            result.category = catalogue.code_name(category_code)
+            result.subcategory = CodeName(code=sub_code, name=catalogue.code_name(sub_code).name)
+            result.route = self.triager.routing.route(category_code, sub_code, input.township)
+        return result

@@ -1,0 +1,215 @@
+"""Triage without Temporal: the catalogue and routing tables, the safety floor, review, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from linkage.catalogue import load_catalogue, load_routing
+from linkage.config import PROJECT_ROOT, ConfigError
+from linkage.triage import Triager, TriageRequest
+
+CONFIG = PROJECT_ROOT / "temporal-config"
+DATA = PROJECT_ROOT / "tests/data/triage"
+
+
+@pytest.fixture(scope="module")
+def triager() -> Triager:
+    catalogue = load_catalogue()
+    return Triager(catalogue, load_routing(catalogue))
+
+
+def triage(triager: Triager, text: str, township: str = "黄埭镇"):
+    return triager.triage(TriageRequest(text=text, township=township))
+
+
+def edited(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = (CONFIG / name).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+# --- the catalogue and the routing table -----------------------------------------------------
+
+
+def test_the_catalogue_has_both_directions_of_the_seed_with_stable_codes():
+    catalogue = load_catalogue()
+    hotline = [c for c in catalogue.categories if c.startswith("H")]
+    police = [c for c in catalogue.categories if c.startswith("P")]
+    assert len(hotline) == len(police) == 8
+    assert catalogue.categories["H02"].name == "市容管理"
+    assert catalogue.subcategory("H02.07").name == "餐饮油烟"
+    assert catalogue.categories["P04"].name == "治安灾害事故"
+    assert catalogue.find("餐饮油烟") == ("H02", "H02.07")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            '[categories.H02]\nname = "市容管理"\ndirection = "hotline"',
+            '[categories.H02]\nname = "市容管理"\ndirection = "police"',
+            "categories.H02.direction: H02 is a hotline code",
+        ),  # noqa: E501
+        (
+            '[categories.H02.subcategories."H02.07"]',
+            '[categories.H02.subcategories."H03.07"]',
+            "a subcategory code is its category's code",
+        ),  # noqa: E501
+        (
+            'subcategory = "P04.05"',
+            'subcategory = "P99.01"',
+            "safety.fire.subcategory: 'P99.01' is not a police subcategory",
+        ),  # noqa: E501
+        (
+            "min_confidence = 0.55",
+            "min_confidence = 1.5",
+            "review.min_confidence: Input should be less than 1",
+        ),  # noqa: E501
+        (
+            'name = "餐饮油烟"\nterms = ["',
+            'name = "餐饮油烟"\nterms = ["油 烟", "',
+            "contains a space",
+        ),
+    ],
+)
+def test_a_bad_catalogue_is_refused_naming_the_field(tmp_path, old, new, problem):
+    with pytest.raises(ConfigError, match="catalogue.toml") as err:
+        load_catalogue(edited(tmp_path, "catalogue.toml", old, new))
+    assert problem in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            '"H02" = "区城市管理局"',
+            '"H02" = "区城管"',
+            "routes.H02: '区城管' is not in [departments]",
+        ),
+        ('"H02.01" = "township"', '"H09.01" = "township"', "routes.H09.01: no such code"),
+        ('"H07" = "township"', '"H07" = "police_station"', "cannot go to a police station"),
+        ('aliases = ["黄桥"]', 'aliases = ["黄埭"]', "'黄埭' already names"),
+    ],
+)
+def test_a_bad_routing_table_is_refused_naming_the_field(tmp_path, old, new, problem):
+    with pytest.raises(ConfigError) as err:
+        load_routing(load_catalogue(), edited(tmp_path, "routing.toml", old, new))
+    assert problem in str(err.value)
+
+
+def test_routes_by_category_and_township_and_falls_back_to_the_command_centre():
+    routing = load_routing(load_catalogue())
+    assert routing.route("H02", "H02.07", "元和街道").unit == "区城市管理局"
+    assert routing.route("H02", "H02.01", "元和").unit == "元和街道办事处"  # by its alias
+    assert routing.route("P01", "P01.02", "望亭镇").unit == "望亭派出所"
+    assert routing.route("P07", "P07.01", "望亭镇").unit == "区公安分局督察大队"
+    unknown = routing.route("P01", "P01.02", "姑苏区")
+    assert (unknown.kind, unknown.unit) == ("command_center", "区公安分局指挥中心")
+    assert routing.route("H08", "H08.04", "黄埭镇").unit == "区集成指挥中心"
+    assert routing.route(None, None, "黄埭镇").kind == "command_center"
+
+
+# --- the classifier --------------------------------------------------------------------------
+
+
+def test_a_clear_matter_is_classified_with_evidence_reason_and_route(triager):
+    result = triage(triager, "楼下烧烤店油烟太大，熏得窗户都不敢开", "元和街道")
+    assert (result.direction, result.subcategory.code) == ("hotline", "H02.07")
+    assert "油烟" in result.evidence and not result.needs_review
+    assert result.route.unit == "区城市管理局" and "餐饮油烟" in result.reason
+    assert result.catalogue_version == load_catalogue().version
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼上装修太吵，我上去说了两句他就动手打人",  # a noise complaint that turns into a fight
+        "健身房不退钱，老板还说再来闹就弄死我",  # a consumer dispute with threats
+        "燃气表坏了，闻到一股很重的煤气味",  # a utility fault that is also a gas leak
+        "仓库着火了，黑烟很大",
+        "有人掉河里了",
+        "我家老人有老年痴呆，出去到现在没回家",
+        "有个人站在楼顶边上说不想活了",
+        "路口电动车被车撞倒，人倒地不起",
+        "两百多人围在厂门口讨薪，把路都堵了",
+        "有人拿刀在小区里追人",
+    ],
+)
+def test_the_safety_floor_never_lets_a_danger_leave_110(triager, text):
+    result = triage(triager, text)
+    assert result.safety, text
+    assert result.direction in ("police", "both") and result.category.code.startswith("P")
+
+
+def test_the_safety_floor_names_the_emergency_units(triager):
+    result = triage(triager, "小区门口燃气管道破裂，闻到很浓的煤气味")
+    assert result.direction == "both"  # police first, and the gas company and departments join
+    assert {"119", "gas"} <= set(result.emergency_units)
+
+
+def test_a_fire_lane_complaint_is_not_a_fire(triager):
+    result = triage(triager, "小区消防通道天天被私家车堵住，物业也不管")
+    assert (result.direction, result.subcategory.code, result.safety) == ("hotline", "H08.01", [])
+
+
+def test_weak_or_conflicting_evidence_goes_to_the_linkage_desk(triager):
+    nothing = triage(triager, "喂，你好，我想说个事情")
+    assert nothing.needs_review and nothing.category is None
+    assert "未匹配" in nothing.reason
+    negated = triage(triager, "车子蹭了一下，没有人受伤")
+    assert negated.needs_review and "否定的危险表述" in negated.reason
+
+
+def test_every_safety_case_of_the_development_set_stays_with_110(triager):
+    rows = [json.loads(line) for line in (DATA / "dev.jsonl").read_text().splitlines()]
+    assert len(rows) >= 300
+    for row in rows:
+        result = triage(triager, row["text"], row["township"])
+        if row["safety"]:
+            assert result.direction != "hotline", row
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def linkage_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    exe = shutil.which("linkage", path=str(Path(sys.executable).parent))
+    return subprocess.run(
+        [exe, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_triage_reads_json_lines_and_answers_bad_lines_with_an_error_line():
+    lines = "\n".join(
+        [
+            json.dumps({"id": "a", "text": "路灯坏了好几天，晚上一片漆黑", "township": "黄埭"}),
+            "{not json",
+            json.dumps({"id": "c", "township": "黄埭镇"}),
+            json.dumps({"id": "d", "text": "有人在河边溺水了"}, ensure_ascii=False),
+        ]
+    )
+    done = linkage_cli("triage", "-", stdin=lines)
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1 and len(out) == 4
+    first = out[0]
+    assert first["id"] == "a" and first["direction"] == "hotline"
+    assert first["subcategory"] == {"code": "H01.04", "name": "路灯故障"}
+    for key in ("category", "confidence", "evidence", "reason", "route", "needs_review"):
+        assert key in first
+    assert out[1]["line"] == 2 and "not valid JSON" in out[1]["error"]
+    assert out[2]["id"] == "c" and "text: Field required" in out[2]["error"]
+    assert out[3]["direction"] == "police" and out[3]["safety"]
+
+
+def test_triage_of_one_description_prints_the_reason():
+    done = linkage_cli("triage", "楼下饭店油烟太大", "--township", "元和街道")
+    assert done.returncode == 0
+    assert "H02.07 餐饮油烟" in done.stdout and "区城市管理局" in done.stdout
