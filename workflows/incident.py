@@ -2,8 +2,8 @@
 
 Triage first (分诊: police matter or not, catalogue item, unit; the linkage desk decides what
 it leaves open, and a possible danger never leaves 110 by itself) → sending-side review (a
-station's push is reviewed by the district bureau) → the push to the
-receiving platform → receiving-side review (accept or dispute) → negotiation when disputed
+station's push is reviewed by the district bureau) → the push to the receiving platform →
+receiving-side review (accept or dispute) → negotiation when disputed
 (unsettled in time: the first receiver handles it first, 首接平台先行受理) → the owning side's
 loop as a child workflow, or both at once (会同处置) → the result pushed back (双推送) → a summary
 with the whole timeline and both sides' assessment figures (双考核).
