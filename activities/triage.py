@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from linkage.catalogue import CodeName
+from linkage.catalogue import CodeName, Direction
 from linkage.logs import get_logger
-from linkage.triage import Direction, Triager, TriageRequest, TriageResult
+from linkage.triage import Triager, TriageRequest, TriageResult
 
 
 class TriageInput(BaseModel):

@@ -10,9 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linkage.catalogue import Direction
 from linkage.models import Actor, Owner, RevisitOutcome
-
-Direction = Literal["police", "hotline", "both"]
 
 
 class Action(BaseModel):

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from linkage.config import ConfigError, _read_toml, config_dir, format_validation_error
+from linkage.config import ConfigError, config_dir, format_validation_error, read_toml
 
 Direction = Literal["police", "hotline", "both"]
 Side = Literal["police", "hotline"]
@@ -256,7 +256,7 @@ class RoutingTable(_Strict):
 
 def _load(model: type[BaseModel], path: Path) -> BaseModel:
     try:
-        return model.model_validate(_read_toml(path))
+        return model.model_validate(read_toml(path))
     except ValidationError as err:
         raise ConfigError(format_validation_error(path.name, err)) from err
 

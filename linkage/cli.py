@@ -13,13 +13,14 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from linkage.catalogue import Direction
 from linkage.client import ACTIONS, LinkageClient, LinkageError
 from linkage.config import ConfigError, Settings
 from linkage.display import render_listing, render_outbox, render_status
@@ -281,9 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", choices=[o.value for o in RevisitOutcome], help="revisit result")
     p.add_argument("--owner", choices=[o.value for o in Owner], help="who handles (settle)")
     p.add_argument("--divert-reason", dest="divert_reason", help="revised push reason (resubmit)")
-    p.add_argument(
-        "--direction", choices=["police", "hotline", "both"], help="triage-decide: who handles"
-    )
+    p.add_argument("--direction", choices=get_args(Direction), help="triage-decide: who handles")
     p.add_argument("--subcategory", help="triage-decide: catalogue item, e.g. H02.07 or 餐饮油烟")
     p.add_argument(
         "--whistle",

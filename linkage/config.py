@@ -56,7 +56,7 @@ def format_validation_error(source: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -69,7 +69,7 @@ def _read_toml(path: Path) -> dict:
 def load_time_limits(path: Path | None = None) -> TimeLimits:
     path = path or config_dir() / "time-limits.toml"
     try:
-        return TimeLimits.model_validate(_read_toml(path))
+        return TimeLimits.model_validate(read_toml(path))
     except ValidationError as err:
         raise ConfigError(format_validation_error(path.name, err)) from err
 
@@ -86,7 +86,7 @@ class GatewayConfig(BaseModel):
 def load_gateway_config(path: Path | None = None) -> GatewayConfig:
     path = path or config_dir() / "gateway.toml"
     try:
-        config = GatewayConfig.model_validate(_read_toml(path))
+        config = GatewayConfig.model_validate(read_toml(path))
     except ValidationError as err:
         raise ConfigError(format_validation_error(path.name, err)) from err
     unknown = set(config.endpoints) - {"police", "hotline", "sms", "emergency"}

@@ -8,14 +8,24 @@ conflicting evidence is not guessed at: `needs_review` sends it to the linkage d
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from linkage.catalogue import Catalogue, CodeName, Direction, Route, RoutingTable
+from linkage.catalogue import (
+    Catalogue,
+    CodeName,
+    Direction,
+    Route,
+    RoutingTable,
+    load_catalogue,
+    load_routing,
+)
+from linkage.config import format_validation_error
 
 TERM_FREQ = 200_000  # high enough that jieba keeps a catalogue term whole
 WEAK_WEIGHT = 0.35
@@ -78,7 +88,7 @@ class Triager:
     """Built once per worker (loading the dictionary takes about a second), then shared."""
 
     def __init__(self, catalogue: Catalogue, routing: RoutingTable) -> None:
-        import jieba  # imported here: the dictionary load is the slow part
+        import jieba  # here, so that workflow code importing the result models never loads it
 
         jieba.setLogLevel(logging.WARNING)
         self.catalogue = catalogue
@@ -305,8 +315,6 @@ class Triager:
 
 def load_triager() -> Triager:
     """The triager for the district's current catalogue and routing table."""
-    from linkage.catalogue import load_catalogue, load_routing
-
     catalogue = load_catalogue()
     return Triager(catalogue, load_routing(catalogue))
 
@@ -320,12 +328,6 @@ def output_line(result: TriageResult, id_: object = None) -> dict:
 
 def triage_json_line(triager: Triager, raw: str, number: int) -> dict:
     """A JSON Lines input line → its result, or an error line naming the problem."""
-    import json
-
-    from pydantic import ValidationError
-
-    from linkage.config import format_validation_error
-
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:

@@ -362,12 +362,14 @@ class DivertedIncident(LinkageWorkflow):
         )
         if not agrees and triage.review_reasons:
             why += f"；分诊方向 {triage.direction} 与推送方向 {self.receiver.value} 不一致"
-        stage_before = self.stage
+        next_stage = self.stage  # where the push stands once the desk has decided
         await self._stage(Stage.triage_review, f"对接联动专席复核: {why}")
         self.set_deadline("triage_review", "分诊复核时限", hours(limits.review.triage_review_hours))
         await self.run_until(lambda: self.triage_decided)
         self.clear_deadline("triage_review")
-        self.stage = stage_before
+        # set without a record: the next stage records itself, and an early `receive` for a
+        # platform with no sending review is accepted at once, as without a triage review
+        self.stage = next_stage
         return self.triage.direction in (self.receiver.value, "both")
 
     @workflow.update
