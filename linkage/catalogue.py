@@ -85,9 +85,12 @@ class ReviewSettings(_Strict):
 
 
 class LanguageSettings(_Strict):
-    negations: list[str] = Field(default_factory=list)
+    negations: list[str] = Field(default_factory=list, description="negate the next 2 words")
+    hypotheticals: list[str] = Field(
+        default_factory=list, description="make the rest of the clause hypothetical or past"
+    )
 
-    _terms = field_validator("negations")(_clean_terms)
+    _terms = field_validator("negations", "hypotheticals")(_clean_terms)
 
 
 class CodeName(BaseModel):

@@ -29,8 +29,8 @@ from linkage.config import format_validation_error
 
 TERM_FREQ = 200_000  # high enough that jieba keeps a catalogue term whole
 WEAK_WEIGHT = 0.35
-MAX_SPAN = 3  # a term may be split by the tokenizer over at most this many tokens
 NEGATION_WINDOW = 2  # tokens before a term that may negate it
+CLAUSE_ENDS = set("，。！？；,.!?;\n")  # a hypothetical ("万一", "去年") lasts until one of these
 
 SIDE_LABEL = {"police": "110", "hotline": "12345", "both": "110 与 12345 会同"}
 
@@ -60,13 +60,6 @@ class TriageResult(BaseModel):
 def term_weight(term: str) -> float:
     """Longer, more specific terms count for more than single characters."""
     return {1: 0.8, 2: 1.0, 3: 1.3}.get(len(term), 1.6)
-
-
-@dataclass
-class _Hit:
-    term: str
-    weight: float
-    negated: bool
 
 
 @dataclass
@@ -109,11 +102,12 @@ class Triager:
             for term in group.terms:
                 self._add(term, ("safety", key, term_weight(term)))
         self._negations = set(catalogue.language.negations)
+        self._hypotheticals = set(catalogue.language.hypotheticals)
         self._emergency_by_sub: dict[str, list[str]] = {}
         for group in catalogue.safety.values():
             units = self._emergency_by_sub.setdefault(group.subcategory, [])
             units += [u for u in group.emergency if u not in units]
-        words = {*self._index, *self._negations}
+        words = {*self._index, *self._negations, *self._hypotheticals}
         for name, township in routing.townships.items():
             words.update([name, *township.aliases])
         self._tokenizer.initialize()
@@ -127,27 +121,45 @@ class Triager:
         with self._lock:  # jieba's tokenizer is not documented as thread-safe
             return self._tokenizer.lcut(text, HMM=False)
 
-    def _evidence(self, tokens: list[str]) -> _Evidence:
+    def _evidence(self, text: str, tokens: list[str]) -> _Evidence:
+        """Every catalogue term in the tokenizer's word lattice of the text (not only on the one
+        path it chose, so that 油烟 is found even when the path reads 油|烟太大). A single
+        character counts only where the path makes it a word of its own."""
         found = _Evidence()
+        negated_at = [False] * len(text)  # negated, or in a hypothetical clause
+        starts, ends = set(), set()
+        position, hypothetical = 0, False
+        for i, token in enumerate(tokens):
+            if token in CLAUSE_ENDS:
+                hypothetical = False
+            elif token in self._hypotheticals:
+                hypothetical = True
+            before = tokens[max(0, i - NEGATION_WINDOW) : i]
+            negated = hypothetical or any(t in self._negations for t in before)
+            negated_at[position : position + len(token)] = [negated] * len(token)
+            starts.add(position)
+            position += len(token)
+            ends.add(position)
+        with self._lock:
+            lattice = self._tokenizer.get_DAG(text)
         seen: set[str] = set()
-        for i in range(len(tokens)):
-            joined = ""
-            for j in range(i, min(i + MAX_SPAN, len(tokens))):
-                joined += tokens[j]
-                entries = self._index.get(joined)
-                if entries is None or joined in seen:
+        for start, word_ends in lattice.items():
+            for end in word_ends:
+                word = text[start : end + 1]
+                entries = self._index.get(word)
+                if entries is None or word in seen:
                     continue
-                seen.add(joined)
-                before = tokens[max(0, i - NEGATION_WINDOW) : i]
-                negated = any(t in self._negations for t in before)
+                if len(word) == 1 and not (start in starts and start + 1 in ends):
+                    continue
+                seen.add(word)
                 for kind, key, weight in entries:
                     if kind == "safety":
-                        if negated:
-                            found.negated_safety.append(joined)
+                        if negated_at[start]:
+                            found.negated_safety.append(word)
                         else:
-                            found.safety.setdefault(key, []).append(joined)
-                    elif not negated:
-                        found.subs.setdefault(key, {})[joined] = weight
+                            found.safety.setdefault(key, []).append(word)
+                    elif not negated_at[start]:
+                        found.subs.setdefault(key, {})[word] = weight
         return found
 
     def township_in(self, tokens: list[str]) -> str:
@@ -160,7 +172,7 @@ class Triager:
     def triage(self, request: TriageRequest) -> TriageResult:
         text = normalise(request.text)
         tokens = self.tokens(text)
-        found = self._evidence(tokens)
+        found = self._evidence(text, tokens)
         township = self.routing.township(request.township) if request.township else None
         township_name = township or request.township or self.township_in(tokens)
         return self._decide(found, township_name)
@@ -206,7 +218,9 @@ class Triager:
         assert sub is not None
 
         # Both sides: a joint item, or a clear matter of the other side beside this one.
-        other_is_real = other[0] >= review.min_score and other[0] >= review.both_ratio * winner[0]
+        # Beside a danger, the other matter must be at least as strong as the danger's evidence.
+        ratio = 1.0 if safety else review.both_ratio
+        other_is_real = other[0] >= review.min_score and other[0] >= ratio * winner[0]
         direction: Direction = side  # type: ignore[assignment]
         if side == "police" and (sub.joint or other_is_real):
             direction = "both"
