@@ -29,6 +29,7 @@ from linkage.config import format_validation_error
 
 TERM_FREQ = 200_000  # high enough that jieba keeps a catalogue term whole
 WEAK_WEIGHT = 0.35
+CATEGORY_SHARE = 0.3  # how much a sibling subcategory's evidence counts
 NEGATION_WINDOW = 2  # tokens before a term that may negate it
 CLAUSE_ENDS = set("，。！？；,.!?;\n")  # a hypothetical ("万一", "去年") lasts until one of these
 
@@ -194,7 +195,15 @@ class Triager:
             sub = catalogue.subcategory(sub_code)
             if sub is not None and sub.safety and max(terms.values()) > WEAK_WEIGHT:
                 found.safety.setdefault(f"sub:{sub_code}", list(terms))
-        scores = {sub: found.score(sub) for sub in found.subs}
+        # Evidence for a subcategory's siblings speaks a little for it too (same category).
+        own = {sub: found.score(sub) for sub in found.subs}
+        in_category: dict[str, float] = {}
+        for sub, score in own.items():
+            in_category[sub[:3]] = in_category.get(sub[:3], 0.0) + score
+        scores = {
+            sub: score + CATEGORY_SHARE * (in_category[sub[:3]] - score)
+            for sub, score in own.items()
+        }
         by_side: dict[str, list[tuple[float, str]]] = {"police": [], "hotline": []}
         for sub, score in scores.items():
             by_side[catalogue.category_of(sub).direction].append((score, sub))
@@ -219,8 +228,10 @@ class Triager:
 
         # Both sides: a joint item, or a clear matter of the other side beside this one.
         # Beside a danger, the other matter must be at least as strong as the danger's evidence.
+        # Context words alone never make a second matter.
         ratio = 1.0 if safety else review.both_ratio
-        other_is_real = other[0] >= review.min_score and other[0] >= ratio * winner[0]
+        strong = sum(w for w in found.subs.get(other[1], {}).values() if w > WEAK_WEIGHT)
+        other_is_real = strong >= review.min_score and other[0] >= ratio * winner[0]
         direction: Direction = side  # type: ignore[assignment]
         if side == "police" and (sub.joint or other_is_real):
             direction = "both"
