@@ -143,24 +143,38 @@ class Triager:
             ends.add(position)
         with self._lock:
             lattice = self._tokenizer.get_DAG(text)
-        seen: set[str] = set()
+        hits = []  # (start, end) of every catalogue term in the lattice
         for start, word_ends in lattice.items():
             for end in word_ends:
                 word = text[start : end + 1]
-                entries = self._index.get(word)
-                if entries is None or word in seen:
+                if word not in self._index:
                     continue
                 if len(word) == 1 and not (start in starts and start + 1 in ends):
                     continue
-                seen.add(word)
-                for kind, key, weight in entries:
-                    if kind == "safety":
-                        if negated_at[start]:
-                            found.negated_safety.append(word)
-                        else:
-                            found.safety.setdefault(key, []).append(word)
-                    elif not negated_at[start]:
-                        found.subs.setdefault(key, {})[word] = weight
+                hits.append((start, end + 1))
+        # The longest term wins where terms overlap inside it: 打不着火 (a stove that will not
+        # light) is not 着火, and 烟囱冒黑烟 is not a fire. A district adds such terms to say so.
+        hits.sort(key=lambda hit: (hit[0], -hit[1]))
+        kept, reach = [], -1
+        for start, end in hits:  # by start, longest first: inside a kept one iff it ends sooner
+            if end <= reach:
+                continue
+            kept.append((start, end))
+            reach = end
+        seen: set[str] = set()
+        for start, end in kept:
+            word = text[start:end]
+            if word in seen:
+                continue
+            seen.add(word)
+            for kind, key, weight in self._index[word]:
+                if kind == "safety":
+                    if negated_at[start]:
+                        found.negated_safety.append(word)
+                    else:
+                        found.safety.setdefault(key, []).append(word)
+                elif not negated_at[start]:
+                    found.subs.setdefault(key, {})[word] = weight
         return found
 
     def township_in(self, tokens: list[str]) -> str:

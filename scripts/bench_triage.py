@@ -21,7 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 from linkage.triage import TriageRequest, load_triager  # noqa: E402
 
-DEFAULT_SETS = [ROOT / "tests/data/triage/dev.jsonl", ROOT / "tests/data/triage/holdout.jsonl"]
+DEFAULT_SETS = [
+    ROOT / "tests/data/triage/dev.jsonl",
+    ROOT / "tests/data/triage/safety.jsonl",
+    ROOT / "tests/data/triage/holdout.jsonl",
+]
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> float:
