@@ -160,6 +160,21 @@ def test_a_fire_lane_complaint_is_not_a_fire(triager):
     assert (result.direction, result.subcategory.code, result.safety) == ("hotline", "H08.01", [])
 
 
+def test_a_longer_term_overrules_a_danger_word_inside_it(triager):
+    result = triage(triager, "燃气灶打不着火，换了电池也不行")
+    assert (result.direction, result.subcategory.code, result.safety) == ("hotline", "H01.02", [])
+
+
+def test_a_past_or_hypothetical_danger_is_not_taken_for_a_present_one(triager):
+    for text in (
+        "小区消防通道被车堵了，万一着火消防车都进不来",
+        "去年有人在这条河里淹死了，护栏到现在没装",
+    ):
+        result = triage(triager, text)
+        assert not result.safety, text
+        assert "否定的危险表述" in result.reason
+
+
 def test_weak_or_conflicting_evidence_goes_to_the_linkage_desk(triager):
     nothing = triage(triager, "喂，你好，我想说个事情")
     assert nothing.needs_review and nothing.category is None
