@@ -155,12 +155,16 @@ class Triager:
         # The longest term wins where terms overlap inside it: 打不着火 (a stove that will not
         # light) is not 着火, and 烟囱冒黑烟 is not a fire. A district adds such terms to say so.
         hits.sort(key=lambda hit: (hit[0], -hit[1]))
-        kept, reach = [], -1
-        for start, end in hits:  # by start, longest first: inside a kept one iff it ends sooner
-            if end <= reach:
+        # By start, longest first: a hit lies inside an earlier one iff it ends no later. One
+        # that only overlaps a kept term is dropped too, unless it names a danger.
+        kept, reach, kept_reach = [], -1, -1
+        for start, end in hits:
+            inside = end <= reach
+            reach = max(reach, end)
+            if inside or (start < kept_reach and not self._is_safety(text[start:end])):
                 continue
             kept.append((start, end))
-            reach = end
+            kept_reach = end
         seen: set[str] = set()
         for start, end in kept:
             word = text[start:end]
@@ -176,6 +180,9 @@ class Triager:
                 elif not negated_at[start]:
                     found.subs.setdefault(key, {})[word] = weight
         return found
+
+    def _is_safety(self, word: str) -> bool:
+        return any(kind == "safety" for kind, _, _ in self._index[word])
 
     def township_in(self, tokens: list[str]) -> str:
         for token in tokens:
@@ -240,12 +247,10 @@ class Triager:
         sub = catalogue.subcategory(sub_code)
         assert sub is not None
 
-        # Both sides: a joint item, or a clear matter of the other side beside this one.
-        # Beside a danger, the other matter must be at least as strong as the danger's evidence.
-        # Context words alone never make a second matter.
-        ratio = 1.0 if safety else review.both_ratio
+        # Both sides: a joint item, or a matter of the other side as clear as this one beside
+        # it (both_ratio of its evidence). Context words alone never make a second matter.
         strong = sum(w for w in found.subs.get(other[1], {}).values() if w > WEAK_WEIGHT)
-        other_is_real = strong >= review.min_score and other[0] >= ratio * winner[0]
+        other_is_real = strong >= review.min_score and other[0] >= review.both_ratio * winner[0]
         direction: Direction = side  # type: ignore[assignment]
         if side == "police" and (sub.joint or other_is_real):
             direction = "both"

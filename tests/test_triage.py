@@ -183,6 +183,19 @@ def test_weak_or_conflicting_evidence_goes_to_the_linkage_desk(triager):
     assert negated.needs_review and "否定的危险表述" in negated.reason
 
 
+def test_the_development_set_meets_the_accuracy_targets(triager):
+    """A catalogue edit that costs accuracy shows here, before it reaches an incident."""
+    rows = [json.loads(line) for line in (DATA / "dev.jsonl").read_text().splitlines()]
+    results = [triage(triager, row["text"], row["township"]) for row in rows]
+    direction = sum(r["direction"] == x.direction for r, x in zip(rows, results, strict=True))
+    category = sum(
+        r["category"] == (x.category.code if x.category else "")
+        for r, x in zip(rows, results, strict=True)
+    )
+    assert direction / len(rows) >= 0.95
+    assert category / len(rows) >= 0.90
+
+
 def test_every_safety_case_of_the_development_set_stays_with_110(triager):
     rows = [json.loads(line) for line in (DATA / "dev.jsonl").read_text().splitlines()]
     assert len(rows) >= 300
