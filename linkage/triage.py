@@ -1,7 +1,8 @@
 """Triage (非警务类警情甄别): police matter or not, which catalogue item, and which unit.
 
-The description is tokenized by jieba, with every catalogue term in its user dictionary, and the
-terms found are weighed per subcategory. The safety floor is checked first and cannot be
+The description is tokenized by jieba, with every catalogue term in its user dictionary; every
+term in the tokenizer's word lattice counts for its subcategory (the longest where terms overlap),
+unless negated or in a hypothetical clause. The safety floor is checked first and cannot be
 outvoted: a possible danger to life, property or public safety always goes to police. Weak or
 conflicting evidence is not guessed at: `needs_review` sends it to the linkage desk.
 """
@@ -205,17 +206,21 @@ class Triager:
         catalogue, review = self.catalogue, self.catalogue.review
         # The safety floor's words count for the police subcategory they fall under.
         for key, terms in found.safety.items():
-            if key.startswith("sub:"):
-                continue
             sub = catalogue.safety[key].subcategory
             for term in terms:
                 found.subs.setdefault(sub, {}).setdefault(term, term_weight(term))
         # Matters that are themselves a danger (fire, drowning, a crowd …) are on the floor too,
-        # on the strength of one real term.
-        for sub_code, terms in found.subs.items():
+        # on the strength of one real term: the danger kinds found, by name, with their terms.
+        dangers: dict[str, list[str]] = {
+            catalogue.safety[key].name: terms for key, terms in sorted(found.safety.items())
+        }
+        emergency = [u for key in sorted(found.safety) for u in catalogue.safety[key].emergency]
+        for sub_code, terms in sorted(found.subs.items()):
             sub = catalogue.subcategory(sub_code)
             if sub is not None and sub.safety and max(terms.values()) > WEAK_WEIGHT:
-                found.safety.setdefault(f"sub:{sub_code}", list(terms))
+                dangers.setdefault(sub.name, list(terms))
+                emergency += self._emergency_by_sub.get(sub_code, [])
+        emergency = list(dict.fromkeys(emergency))
         # Evidence for a subcategory's siblings speaks a little for it too (same category).
         own = {sub: found.score(sub) for sub in found.subs}
         in_category: dict[str, float] = {}
@@ -232,7 +237,7 @@ class Triager:
             ranked.sort(key=lambda pair: (-pair[0], pair[1]))
         best_police = by_side["police"][0] if by_side["police"] else (0.0, "")
         best_hotline = by_side["hotline"][0] if by_side["hotline"] else (0.0, "")
-        safety = sorted(found.safety)
+        safety = list(dangers)
         review_reasons: list[str] = []
 
         if safety:
@@ -277,11 +282,10 @@ class Triager:
             review_reasons.append(f"置信度 {confidence:.2f} 低于 {review.min_confidence}")
 
         evidence = sorted(found.subs[sub_code], key=lambda t: (-found.subs[sub_code][t], t))
-        for key in safety:
-            evidence += [t for t in found.safety[key] if t not in evidence]
+        for terms in dangers.values():
+            evidence += [t for t in terms if t not in evidence]
         category = catalogue.code_name(sub_code.split(".")[0])
         subcategory = CodeName(code=sub_code, name=sub.name)
-        emergency = list(dict.fromkeys(u for key in safety for u in self._safety_group(key)[1]))
         route = self.routing.route(category.code, sub_code, township)
         needs_review = bool(review_reasons)
         reason = self._reason(
@@ -296,20 +300,11 @@ class Triager:
             reason=reason,
             route=route,
             needs_review=needs_review,
-            safety=list(dict.fromkeys(self._safety_group(k)[0] for k in safety)),
+            safety=safety,
             emergency_units=emergency,
             review_reasons=review_reasons,
             catalogue_version=catalogue.version,
         )
-
-    def _safety_group(self, key: str) -> tuple[str, list[str]]:
-        """A safety kind's name and emergency units; a subcategory on the floor names itself."""
-        if key.startswith("sub:"):
-            code = key[4:]
-            sub = self.catalogue.subcategory(code)
-            return (sub.name if sub else code), self._emergency_by_sub.get(code, [])
-        group = self.catalogue.safety[key]
-        return group.name, group.emergency
 
     def _undecided(self, found: _Evidence, township: str) -> TriageResult:
         """Nothing in the catalogue matched: police stay cautious, and a person decides."""
