@@ -129,6 +129,7 @@ class Triager:
         character counts only where the path makes it a word of its own."""
         found = _Evidence()
         negated_at = [False] * len(text)  # negated, or in a hypothetical clause
+        inside_word: list[int | None] = [None] * len(text)  # the path word, if not a catalogue term
         starts, ends = set(), set()
         position, hypothetical = 0, False
         for i, token in enumerate(tokens):
@@ -139,6 +140,8 @@ class Triager:
             before = tokens[max(0, i - NEGATION_WINDOW) : i]
             negated = hypothetical or any(t in self._negations for t in before)
             negated_at[position : position + len(token)] = [negated] * len(token)
+            if len(token) > 1 and token not in self._index:
+                inside_word[position : position + len(token)] = [i] * len(token)
             starts.add(position)
             position += len(token)
             ends.add(position)
@@ -152,6 +155,8 @@ class Triager:
                     continue
                 if len(word) == 1 and not (start in starts and start + 1 in ends):
                     continue
+                if inside_word[start] is not None and inside_word[start] == inside_word[end]:
+                    continue  # part of a longer ordinary word: 包车 in 面包车
                 hits.append((start, end + 1))
         # The longest term wins where terms overlap inside it: 打不着火 (a stove that will not
         # light) is not 着火, and 烟囱冒黑烟 is not a fire. A district adds such terms to say so.
