@@ -148,6 +148,8 @@ def _triage_lines(triage, override) -> list[str]:
         f"{triage.catalogue_version}",
         f"    reason 理由: {triage.reason}",
     ]
+    if triage.hotline_route is not None:
+        lines.append(f"    12345 part 会同部分派往: {triage.hotline_route.unit}")
     if triage.safety:
         lines.append(f"    safety floor 安全底线: {'、'.join(triage.safety)}")
     if override is not None:
@@ -233,6 +235,8 @@ def render_triage(result) -> str:
         f"{'、'.join(result.evidence) or '-'}",
         f"route 派往: {route}",
     ]
+    if result.hotline_route is not None:
+        lines.append(f"12345 part 会同部分派往: {result.hotline_route.unit}")
     if result.safety:
         units = "、".join(result.emergency_units) or "-"
         lines.append(f"safety floor 安全底线: {'、'.join(result.safety)}; 应急联动 {units}")

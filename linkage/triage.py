@@ -52,6 +52,11 @@ class TriageResult(BaseModel):
     evidence: list[str]
     reason: str
     route: Route
+    hotline_route: Route | None = Field(
+        default=None,
+        description="for both sides: where 12345's part goes (the 12345 matter's "
+        "unit, or the township)",
+    )
     needs_review: bool
     safety: list[str] = Field(default_factory=list, description="safety-floor kinds found")
     emergency_units: list[str] = Field(default_factory=list)
@@ -292,6 +297,13 @@ class Triager:
         category = catalogue.code_name(sub_code.split(".")[0])
         subcategory = CodeName(code=sub_code, name=sub.name)
         route = self.routing.route(category.code, sub_code, township)
+        hotline_route = None
+        if direction == "both":
+            # the 12345 matter beside the police one, or else the township (属地) for the rest
+            if best_hotline[1] and max(found.subs[best_hotline[1]].values()) > WEAK_WEIGHT:
+                hotline_route = self.routing.route(best_hotline[1][:3], best_hotline[1], township)
+            else:
+                hotline_route = self.routing.route("H08", None, township)
         needs_review = bool(review_reasons)
         reason = self._reason(
             direction, category, subcategory, evidence, safety, emergency, route, review_reasons
@@ -304,6 +316,7 @@ class Triager:
             evidence=evidence[:8],
             reason=reason,
             route=route,
+            hotline_route=hotline_route,
             needs_review=needs_review,
             safety=safety,
             emergency_units=emergency,

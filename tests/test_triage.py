@@ -153,6 +153,14 @@ def test_the_safety_floor_names_the_emergency_units(triager):
     result = triage(triager, "小区门口燃气管道破裂，闻到很浓的煤气味")
     assert result.direction == "both"  # police first, and the gas company and departments join
     assert {"119", "gas"} <= set(result.emergency_units)
+    assert result.route.unit == "黄埭派出所"
+    assert result.hotline_route.unit == "黄埭镇人民政府"  # 12345's part: the township (属地)
+
+
+def test_a_fight_over_a_complaint_routes_both_parts(triager):
+    result = triage(triager, "楼上装修太吵，我上去说了两句他就动手打人，施工噪音天天都有")
+    assert (result.direction, result.subcategory.code) == ("both", "P01.02")
+    assert result.hotline_route.unit == "区住房和城乡建设局"
 
 
 def test_a_fire_lane_complaint_is_not_a_fire(triager):

@@ -99,3 +99,24 @@ async def test_dispatch_without_a_unit_takes_triage_route_on_the_first_dispatch(
     await linkage.act(iid, "accept", as_(CENTRE))
     await linkage.act(iid, "dispatch", as_(CENTRE))
     assert (await linkage.status(iid)).hotline.unit == "区城市管理局"
+
+
+async def test_a_joint_matter_gives_each_loop_its_own_unit(env, linkage):
+    iid = await open_incident(
+        env,
+        linkage,
+        "hotline",
+        description="楼上装修太吵，我上去说了两句他就动手打人，施工噪音天天都有",
+    )
+    await linkage.act(iid, "accept", as_(BUREAU))
+    status = await linkage.status(iid)
+    assert status.incident.owner.value == "joint"
+    assert status.police.suggested_unit == "黄埭派出所"
+
+    async def hotline_started():
+        hotline = (await linkage.status(iid)).hotline
+        assert hotline is not None
+        return hotline
+
+    hotline = await eventually(hotline_started)
+    assert hotline.suggested_unit == "区住房和城乡建设局"

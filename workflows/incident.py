@@ -547,12 +547,18 @@ class DivertedIncident(LinkageWorkflow):
             await self._link_emergency(codes, f"{why or self.category}: 派警处置同时联动应急单位")
 
     def _suggested_unit(self, loop: str) -> str:
-        """Triage's route, for the loop of its own side (a P item's unit is for police)."""
+        """Triage's route for this loop's side: a P item's unit is for police, an H item's for
+        12345, and a joint incident's 12345 part has a route of its own."""
         triage = self.triage
-        if triage is None or triage.category is None or triage.route.kind == "command_center":
+        if triage is None or triage.category is None:
             return ""
         side = "police" if triage.category.code.startswith("P") else "hotline"
-        return triage.route.unit if side == loop else ""
+        route = triage.route if side == loop else None
+        if loop == "hotline" and side == "police":
+            route = triage.hotline_route
+        if route is None or route.kind == "command_center":
+            return ""
+        return route.unit
 
     # --- the whistle (“双哨”联处) and the rules that blow it ---------------------------------
 
