@@ -82,6 +82,13 @@ class ReviewSettings(_Strict):
     min_confidence: float = Field(gt=0, lt=1)
     min_score: float = Field(gt=0)
     both_ratio: float = Field(gt=0, le=1)
+    caution: list[str] = Field(
+        default_factory=list,
+        description="signs of a person in trouble: a description with one is never sent to "
+        "12345 without a person's look",
+    )
+
+    _terms = field_validator("caution")(_clean_terms)
 
 
 class LanguageSettings(_Strict):

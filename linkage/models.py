@@ -217,6 +217,19 @@ class ReviewLimits(BaseModel):
 
     triage_review_hours: float = Field(gt=0)
     sending_review_required: list[Platform]
+
+    @field_validator("sending_review_required")
+    @classmethod
+    def _police_pushes_are_reviewed(cls, value: list[Platform]) -> list[Platform]:
+        # The safety floor's last line: nothing leaves 110 for 12345 without a person's look,
+        # however sure triage is (the seed: 区公安分局经过审核后 … 转交区 12345 热线).
+        if Platform.police not in value:
+            raise ValueError(
+                "must include police: the bureau reviews every push from 110 to 12345, so that "
+                "no danger leaves 110 without a person's look"
+            )
+        return value
+
     sending_review_hours: float = Field(gt=0)
     resubmit_hours: float = Field(gt=0)
     receiving_review_hours: float = Field(gt=0)

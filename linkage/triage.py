@@ -74,6 +74,7 @@ class _Evidence:
     subs: dict[str, dict[str, float]] = field(default_factory=dict)  # sub → term → weight
     safety: dict[str, list[str]] = field(default_factory=dict)  # group → terms
     negated_safety: list[str] = field(default_factory=list)
+    caution: list[str] = field(default_factory=list)  # signs of a person in trouble
 
     def score(self, sub: str) -> float:
         return sum(self.subs.get(sub, {}).values())
@@ -110,11 +111,12 @@ class Triager:
                 self._add(term, ("safety", key, term_weight(term)))
         self._negations = set(catalogue.language.negations)
         self._hypotheticals = set(catalogue.language.hypotheticals)
+        self._caution = set(catalogue.review.caution)
         self._emergency_by_sub: dict[str, list[str]] = {}
         for group in catalogue.safety.values():
             units = self._emergency_by_sub.setdefault(group.subcategory, [])
             units += [u for u in group.emergency if u not in units]
-        words = {*self._index, *self._negations, *self._hypotheticals}
+        words = {*self._index, *self._negations, *self._hypotheticals, *self._caution}
         for name, township in routing.townships.items():
             words.update([name, *township.aliases])
         self._tokenizer.initialize()
@@ -156,9 +158,11 @@ class Triager:
         for start, word_ends in lattice.items():
             for end in word_ends:
                 word = text[start : end + 1]
-                if word not in self._index:
-                    continue
                 if len(word) == 1 and not (start in starts and start + 1 in ends):
+                    continue
+                if word in self._caution and not negated_at[start]:
+                    found.caution.append(word)
+                if word not in self._index:
                     continue
                 if inside_word[start] is not None and inside_word[start] == inside_word[end]:
                     continue  # part of a longer ordinary word: 包车 in 面包车
@@ -269,8 +273,14 @@ class Triager:
         direction: Direction = side  # type: ignore[assignment]
         if side == "police" and (sub.joint or other_is_real):
             direction = "both"
-        elif side == "hotline" and other_is_real:
-            review_reasons.append(f"同时有警务事项的表述 ({other[1]})")
+        elif side == "hotline":
+            # 12345 alone only when nothing hints at police or at a person in trouble: a
+            # danger missed by the floor then still meets a person before it leaves 110.
+            police_strong = sum(w for w in found.subs.get(other[1], {}).values() if w > WEAK_WEIGHT)
+            if police_strong >= review.min_score:
+                review_reasons.append(f"同时有警务事项的表述 ({other[1]})")
+            if found.caution:
+                review_reasons.append(f"可能有人身安全之虞 ({'、'.join(found.caution[:3])})")
 
         # Confidence: how far the chosen item leads its nearest rival in another category, and
         # whether there is enough evidence at all.

@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/bench_triage.py [--errors] [FILE.jsonl ...]
 
-Default files: tests/data/triage/dev.jsonl (tuned against) and holdout.jsonl (never tuned
-against). Speed is measured in this one process, on one core: descriptions per second over
-the whole set repeated, and the slowest 1% of single calls.
+Default files: tests/data/triage/dev.jsonl and safety.jsonl (tuned against), holdout.jsonl and
+holdout2.jsonl (never tuned against). Speed is measured in this one process, on one core:
+descriptions per second over the whole set repeated, and the slowest 1% of single calls.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ DEFAULT_SETS = [
     ROOT / "tests/data/triage/dev.jsonl",
     ROOT / "tests/data/triage/safety.jsonl",
     ROOT / "tests/data/triage/holdout.jsonl",
+    ROOT / "tests/data/triage/holdout2.jsonl",
 ]
 
 
@@ -57,6 +58,7 @@ def evaluate(triager, path: Path, show_errors: bool) -> None:
     )
     safety = [(r, x) for r, x in zip(rows, results, strict=True) if r["safety"]]
     floor_kept = sum(x.direction != "hotline" for _, x in safety)
+    unreviewed = sum(x.direction == "hotline" and not x.needs_review for _, x in safety)
     floor_flagged = sum(bool(x.safety) for _, x in safety)
     false_floor = sum(bool(x.safety) for r, x in zip(rows, results, strict=True) if not r["safety"])
     reviewed = [(r, x) for r, x in zip(rows, results, strict=True) if x.needs_review]
@@ -71,6 +73,7 @@ def evaluate(triager, path: Path, show_errors: bool) -> None:
         f"  safety-floor recall      {floor_kept / len(safety):7.1%}   (kept with 110; "
         f"flagged by the floor {floor_flagged}/{len(safety)}; flagged without need {false_floor})"
     )
+    print(f"  dangers to 12345 with no review: {unreviewed}")
     print(
         f"  sent to review           {len(reviewed) / n:7.1%}   (direction accuracy of the "
         f"rest {decided_ok / max(1, len(decided)):.1%})"

@@ -26,6 +26,13 @@ def test_a_bad_time_limit_table_names_the_field_and_the_problem(tmp_path):
     assert "hotline.sign_hours: Input should be greater than 0" in message
     assert "missing emergency" in message
 
+    no_bureau = text.replace('sending_review_required = ["police"]', "sending_review_required = []")
+    path.write_text(no_bureau)
+    with pytest.raises(
+        ConfigError, match="sending_review_required: Value error, must include police"
+    ):
+        load_time_limits(path)
+
     path.write_text("version = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_time_limits(path)
