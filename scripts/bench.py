@@ -44,8 +44,11 @@ def report(origin: str) -> dict:
         "received_at": "2026-11-29T09:30:00+08:00",
         "caller": {"name": "测试", "phone": f"139{unique.int % 10**8:08d}"},
         "location": {"address": f"黄埭镇春申路{unique.int % 10**6}号", "township": "黄埭镇"},
-        "description": "小区门口占道经营，堵塞消防通道",
-        "divert_reason": "非警务类，属城管职责",
+        # what triage reads as the receiving platform's own matter, so no desk review waits
+        "description": "小区门口有人占道经营摆摊，堵住人行道，影响出行"
+        if origin == "police"
+        else "来电反映小区门口几个人打架斗殴，还在打",
+        "divert_reason": "非警务类，属城管职责" if origin == "police" else "正在发生的治安案件",
         "originating_unit": "黄埭派出所" if origin == "police" else "区12345热线",
         "category": "市容管理",
     }
