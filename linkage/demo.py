@@ -15,12 +15,14 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from linkage.client import ActionRefused, LinkageClient
+from linkage.models import Stage
 from workflows.incident import IncidentSummary
 
 CST = timezone(timedelta(hours=8))
 
 BUREAU = {"role": "police_bureau", "unit": "区公安分局", "person": "值班民警"}
-CENTRE = {"role": "command_center", "unit": "区集成指挥中心", "person": "联动专席"}
+CENTRE = {"role": "command_center", "unit": "区集成指挥中心", "person": "张坐席"}
+DESK = {"role": "linkage_desk", "unit": "对接联动专席", "person": "陈专席"}
 
 
 def unit(name: str) -> dict:
@@ -235,6 +237,27 @@ def build_report(spec: dict, run: str, index: int) -> dict:
     }
 
 
+async def desk_review(client: LinkageClient, incident: str, spec: dict, say) -> None:
+    """Once triage has read the report: where it is unsure or disagrees with the push, the
+    linkage desk looks at it and, in this demo, confirms the push's direction."""
+    while True:
+        status = await client.status(incident)
+        if status.incident is None or status.incident.triage is not None:
+            break
+        await asyncio.sleep(0.1)
+    if status.stage is not Stage.triage_review:
+        return
+    triage = status.incident.triage
+    say(f"[{incident}] triage: {triage.reason}")
+    receiver = "hotline" if spec["origin"] == "police" else "police"
+    await client.act(
+        incident,
+        "triage-decide",
+        {"actor": DESK, "direction": receiver, "reason": "专席核实：按推送方向流转"},
+    )
+    say(f"[{incident}] {DESK['unit']}: triage-decide ({receiver})")
+
+
 async def play(client: LinkageClient, index: int, run: str, pace: float, say) -> IncidentSummary:
     spec, steps = SCENARIOS[index]
     result = await client.divert(build_report(spec, run, index))
@@ -245,6 +268,7 @@ async def play(client: LinkageClient, index: int, run: str, pace: float, say) ->
             f"this scenario is skipped"
         )
     say(f"[{incident}] diverted: {spec['description']}")
+    await desk_review(client, incident, spec, say)
     for actor, action, fields in steps:
         await asyncio.sleep(pace)
         try:

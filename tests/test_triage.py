@@ -249,3 +249,12 @@ def test_triage_of_one_description_prints_the_reason():
     done = linkage_cli("triage", "楼下饭店油烟太大", "--township", "元和街道")
     assert done.returncode == 0
     assert "H02.07 餐饮油烟" in done.stdout and "区城市管理局" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["police-report.json", "hotline-report.json"])
+def test_the_readme_examples_go_straight_to_the_receiving_platform(triager, name):
+    """The README walks a new user through these; a vocabulary edit must not stall them."""
+    report = json.loads((PROJECT_ROOT / "examples" / name).read_text(encoding="utf-8"))
+    result = triage(triager, report["description"], report["location"]["township"])
+    receiver = "hotline" if report["origin"] == "police" else "police"
+    assert result.direction in (receiver, "both") and not result.needs_review, result.reason
