@@ -19,6 +19,9 @@ class Action(BaseModel):
 
     actor: Actor
     note: str = Field(default="", max_length=1000)
+    request_id: str = Field(
+        default="", max_length=80, description="the same request applied twice is applied once"
+    )
 
 
 # --- the incident (parent) -------------------------------------------------------------------
@@ -149,6 +152,7 @@ class WhistleCall(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
     units: list[str] = Field(min_length=1, max_length=20)
     deadline_hours: float | None = Field(default=None, gt=0, le=72)
+    request_id: str = Field(default="", max_length=80)
 
 
 class ReportInAction(Action):

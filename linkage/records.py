@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
-from linkage.models import IncidentReport, Platform, TimelineEntry
+from linkage.contract import Contract
+from linkage.models import IncidentReport, IntakeLimits, Platform, TimelineEntry
 
 
-class IncidentRecord(BaseModel):
+class IncidentRecord(Contract):
     id: str
     origin: str
     reference: str
@@ -55,7 +56,7 @@ class IncidentRecord(BaseModel):
         )
 
 
-class StepRecord(BaseModel):
+class StepRecord(Contract):
     id: str
     incident_id: str
     at: datetime
@@ -70,7 +71,7 @@ class StepRecord(BaseModel):
         return cls(id=f"{workflow_id}#{seq}", incident_id=incident_id, **entry.model_dump())
 
 
-class PoliceCaseRecord(BaseModel):
+class PoliceCaseRecord(Contract):
     case_no: str
     incident_id: str
     unit: str
@@ -81,7 +82,7 @@ class PoliceCaseRecord(BaseModel):
     version: int = 0
 
 
-class WorkOrderRecord(BaseModel):
+class WorkOrderRecord(Contract):
     order_no: str
     incident_id: str
     unit: str
@@ -95,7 +96,7 @@ class WorkOrderRecord(BaseModel):
     version: int = 0
 
 
-class OpenIncidentInput(BaseModel):
+class OpenIncidentInput(Contract):
     """Write the incident (again, for a repeated push) and hand back the time-limit table."""
 
     report: IncidentReport
@@ -103,7 +104,7 @@ class OpenIncidentInput(BaseModel):
     pushes: int
 
 
-class IncidentProgress(BaseModel):
+class IncidentProgress(Contract):
     """What an incident's step changes on its record."""
 
     stage: str
@@ -122,16 +123,44 @@ class IncidentProgress(BaseModel):
     version: int = 0
 
 
-class RecordStepInput(BaseModel):
-    """One step event, and whichever snapshot it changed."""
+class RecordStepInput(Contract):
+    """Step events, and whichever snapshots they changed, written in one transaction."""
 
-    step: StepRecord
+    steps: list[StepRecord] = Field(default_factory=list)
     incident: IncidentProgress | None = None
     case: PoliceCaseRecord | None = None
     order: WorkOrderRecord | None = None
+    close: bool = False  # the incident has ended: its intake claims are released in this write
 
 
-class OutboxEntry(BaseModel):
+# --- the intake (受理登记): decided in the records database, not in a workflow -----------------
+
+
+class TakeReportInput(Contract):
+    """A new report: it joins the open incident it repeats, or opens its own, in one transaction.
+
+    The claim keys are HMACs (linkage.keys), so the claims table holds no number in the clear.
+    """
+
+    record: IncidentRecord  # the incident as it opens if the report matches none
+    caller_key: str  # HMAC of the normalised phone number
+    place_key: str  # HMAC of township, normalised address and category
+    fingerprint: str  # hash of the report's content: the same push sent again is one report
+    at: datetime  # the decision's time (workflow time, so a retry decides the same)
+    rules: IntakeLimits
+    harassment_case_id: str = ""  # the case to open if this report tips its caller over the rule
+    harassment_case: bool = False  # this report IS such a case: it claims no caller or place
+
+
+class TakeReportResult(Contract):
+    incident_id: str  # the incident the report belongs to (its own ID when new)
+    new: bool
+    matched_by: str = ""  # caller | place, when it joined another incident
+    reports: int = 1  # reports the incident has gathered, this one included
+    harassment_case: str = ""  # a case to open for police now (恶意骚扰); "" when none
+
+
+class OutboxEntry(Contract):
     key: str  # idempotency key: the same message is never sent twice
     target: str  # police | hotline | sms
     kind: str  # incident | result | reply
@@ -139,7 +168,7 @@ class OutboxEntry(BaseModel):
     payload: dict[str, Any]
 
 
-class PushInput(BaseModel):
+class PushInput(Contract):
     """A push to the other platform (双推送): the incident itself, or its result."""
 
     key: str
@@ -149,7 +178,7 @@ class PushInput(BaseModel):
     payload: dict[str, Any]
 
 
-class ReplyInput(BaseModel):
+class ReplyInput(Contract):
     """A reply to the citizen through the SMS gateway; the number comes from the records, so it
     does not travel through the loop's history."""
 
@@ -158,7 +187,7 @@ class ReplyInput(BaseModel):
     message: str
 
 
-class EmergencyNotice(BaseModel):
+class EmergencyNotice(Contract):
     """A notice to an emergency unit (应急联动): 119, 120, a utility or a department."""
 
     key: str
@@ -169,7 +198,7 @@ class EmergencyNotice(BaseModel):
     payload: dict[str, Any]
 
 
-class DeliveryReceipt(BaseModel):
+class DeliveryReceipt(Contract):
     key: str
     target: str
     channel: str  # outbox | http
