@@ -1,13 +1,18 @@
-"""Gateway activities: pushes to the other platform (双推送) and replies to citizens.
+"""Gateway activities: pushes to the other platform (双推送), replies to citizens, and notices
+to emergency units.
 
 Every message is first written to the outbox under its idempotency key, so nothing is dropped
 silently. With no endpoint configured for the target, the message waits there for the other
 platform (or the SMS gateway) to read it. With an endpoint, it is POSTed with the key in an
-Idempotency-Key header; a failure raises, Temporal retries, and the row stays pending and
-visible in `linkage outbox` until it goes through.
+Idempotency-Key header; a failure raises and Temporal retries, the row pending and visible in
+`linkage outbox`. An answer that can never succeed (4xx other than 408 and 429) stops at once:
+the row is marked failed with the reason and the workflow escalates it to a person.
+Once a message is taken, the activity writes the workflow's timeline step itself.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import httpx
 from temporalio import activity
@@ -19,10 +24,15 @@ from linkage.records import (
     DeliveryReceipt,
     EmergencyNotice,
     OutboxEntry,
+    Outgoing,
     PushInput,
+    RecordStepInput,
     ReplyInput,
+    StepRecord,
 )
 from linkage.store import Incident, Store
+
+RETRYABLE_4XX = {408, 425, 429}
 
 
 class GatewayActivities:
@@ -34,15 +44,15 @@ class GatewayActivities:
         row = self.store.enqueue(entry)
         endpoint = self.config.endpoints.get(entry.target, "")
         log = get_logger(incident_id=entry.incident_id, key=entry.key, target=entry.target)
+        receipt = DeliveryReceipt(key=entry.key, target=entry.target, channel="outbox", status="")
         if not endpoint:
             log.info("message in outbox", kind=entry.kind)
-            return DeliveryReceipt(
-                key=entry.key, target=entry.target, channel="outbox", status=row.status
-            )
-        if row.status == "delivered":
-            return DeliveryReceipt(
-                key=entry.key, target=entry.target, channel="http", status="delivered"
-            )
+            return receipt.model_copy(update={"status": row.status})
+        receipt.channel = "http"
+        if row.status in ("delivered", "failed"):
+            if row.status == "failed":
+                raise self._refused(entry, row.last_error)
+            return receipt.model_copy(update={"status": "delivered"})
         body = {"key": entry.key, "kind": entry.kind, "incident_id": entry.incident_id}
         body["payload"] = entry.payload
         try:
@@ -53,59 +63,101 @@ class GatewayActivities:
                 timeout=self.config.http.get("timeout_seconds", 10),
             )
             response.raise_for_status()
+        except httpx.HTTPStatusError as err:
+            status = err.response.status_code
+            reason = f"HTTP {status} {err.response.reason_phrase}".strip()
+            if 400 <= status < 500 and status not in RETRYABLE_4XX:
+                self.store.mark_attempt(entry.key, reason, final=True)
+                log.warning("delivery refused by the receiver", error=reason)
+                raise self._refused(entry, reason) from None
+            self.store.mark_attempt(entry.key, reason)
+            log.warning("delivery failed, will retry", error=reason)
+            raise
         except httpx.HTTPError as err:
             self.store.mark_attempt(entry.key, f"{type(err).__name__}: {err}")
             log.warning("delivery failed, will retry", error=str(err))
             raise
         self.store.mark_attempt(entry.key, None)
         log.info("message delivered", kind=entry.kind)
-        return DeliveryReceipt(
-            key=entry.key, target=entry.target, channel="http", status="delivered"
+        return receipt.model_copy(update={"status": "delivered"})
+
+    @staticmethod
+    def _refused(entry: OutboxEntry, reason: str) -> ApplicationError:
+        return ApplicationError(
+            f"{entry.target} refused {entry.key}: {reason}",
+            type="DeliveryRefused",
+            non_retryable=True,
         )
+
+    def _taken(self, message: Outgoing, receipts: list[DeliveryReceipt]) -> DeliveryReceipt:
+        """Write the workflow's timeline step for a message that was taken."""
+        note = "；".join(f"{r.key} → {r.target} ({r.channel}, {r.status})" for r in receipts)
+        at = activity.info().current_attempt_scheduled_time if activity.in_activity() else None
+        at = at or datetime.now(UTC)
+        if message.step_id:
+            step = StepRecord(
+                id=message.step_id,
+                incident_id=message.incident_id,
+                at=at,
+                loop=message.loop,
+                step="push",
+                action="sent",
+                actor="system",
+                note=note,
+            )
+            self.store.record_steps(RecordStepInput(steps=[step]))
+        return receipts[0].model_copy(update={"note": note, "at": at})
 
     @activity.defn
     def push_to_platform(self, input: PushInput) -> DeliveryReceipt:
-        return self._deliver(
-            OutboxEntry(
-                key=input.key,
-                target=input.target.value,
-                kind=input.kind,
-                incident_id=input.incident_id,
-                payload=input.payload,
-            )
+        return self._taken(input, [self._deliver(self._entry(input))])
+
+    @staticmethod
+    def _entry(push: PushInput) -> OutboxEntry:
+        return OutboxEntry(
+            key=push.key,
+            target=push.target.value,
+            kind=push.kind,
+            incident_id=push.incident_id,
+            payload=push.payload,
         )
 
     @activity.defn
     def notify_emergency_unit(self, input: EmergencyNotice) -> DeliveryReceipt:
-        return self._deliver(
-            OutboxEntry(
-                key=input.key,
-                target="emergency",
-                kind="emergency_notice",
-                incident_id=input.incident_id,
-                payload={
-                    "unit_code": input.unit_code,
-                    "unit_name": input.unit_name,
-                    "reason": input.reason,
-                    **input.payload,
-                },
-            )
+        entry = OutboxEntry(
+            key=input.key,
+            target="emergency",
+            kind="emergency_notice",
+            incident_id=input.incident_id,
+            payload={
+                "unit_code": input.unit_code,
+                "unit_name": input.unit_name,
+                "reason": input.reason,
+                **input.payload,
+            },
         )
+        return self._taken(input, [self._deliver(entry)])
 
     @activity.defn
     def reply_to_citizen(self, input: ReplyInput) -> DeliveryReceipt:
+        """The reply to the citizen and, when police are concerned, its copy to police."""
         incident = self.store.get(Incident, input.incident_id)
         if incident is None:
             raise ApplicationError(
                 f"no record of incident {input.incident_id}: cannot find the caller's number",
                 non_retryable=True,
             )
-        return self._deliver(
-            OutboxEntry(
-                key=input.key,
-                target="sms",
-                kind="reply",
-                incident_id=input.incident_id,
-                payload={"phone": incident.caller_phone, "message": input.message},
+        receipts = [
+            self._deliver(
+                OutboxEntry(
+                    key=input.key,
+                    target="sms",
+                    kind="reply",
+                    incident_id=input.incident_id,
+                    payload={"phone": incident.caller_phone, "message": input.message},
+                )
             )
-        )
+        ]
+        if input.police_copy is not None:
+            receipts.append(self._deliver(self._entry(input.police_copy)))
+        return self._taken(input, receipts)

@@ -88,6 +88,8 @@ async def cmd_divert(args, client: LinkageClient) -> int:
         note = ""
         if result.closed:
             note = "  (already diverted and closed; nothing started)"
+        elif result.resent:
+            note = f"  (the same push again: counted once; {result.reports} reports)"
         elif not result.new:
             how = {
                 "reference": "the same push again",

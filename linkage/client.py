@@ -21,8 +21,13 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from linkage import actions as act
@@ -47,17 +52,24 @@ from linkage.temporal import (
     WHISTLE,
     connect,
 )
-from workflows.emergency import EmergencyLinkage, EmergencyState
-from workflows.hotline_loop import HotlineLoop, HotlineLoopState
-from workflows.incident import (
-    DivertedIncident,
+from workflows.contracts import (
+    INCIDENT_WORKFLOW,
+    CatchUp,
+    IncidentInput,
     IncidentState,
     IncidentSummary,
+    Submission,
+    SubmitAnswer,
     loop_workflow_id,
 )
-from workflows.intake import IntakeDecision, IntakeInput, ReportIntake, intake_id
-from workflows.police_loop import PoliceLoop, PoliceLoopState
-from workflows.whistle import Whistle, WhistleState
+from workflows.loop_contracts import (
+    EmergencyState,
+    HotlineLoopState,
+    HotlineStep,
+    PoliceLoopState,
+    PoliceStep,
+    WhistleState,
+)
 
 
 class LinkageError(Exception):
@@ -273,11 +285,8 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 
-class DivertResult(IntakeDecision):
-    """The intake's decision, as the platform that pushed the report sees it."""
-
-    reports: int = 1
-    closed: bool = False  # the same push of an incident already closed: nothing started
+class DivertResult(SubmitAnswer):
+    """Where a report landed, as the platform that pushed it sees it."""
 
 
 class IncidentStatus(BaseModel):
@@ -334,50 +343,85 @@ class LinkageClient:
 
     # --- divert -------------------------------------------------------------------------------
 
-    async def divert(self, report: IncidentReport | dict) -> DivertResult:
-        """Hand a report to the intake: it joins a matching open incident or starts a new one."""
+    async def divert(
+        self, report: IncidentReport | dict, request_id: str | None = None
+    ) -> DivertResult:
+        """Hand a report to its own incident (Update-with-Start on `origin-reference`): it opens
+        there, or joins the open incident it repeats; the same push again is counted once."""
         if not isinstance(report, IncidentReport):
             report = parse_report(report)
-        # One update ID for every attempt: the server applies a submission at most once.
-        update_id = f"submit:{report.incident_id}:{uuid.uuid4().hex}"
-        for attempt in range(INTAKE_ATTEMPTS):
+        request_id = request_id or f"divert-{uuid.uuid4().hex}"  # one ID for every attempt
+        for attempt in range(SEND_ATTEMPTS):
             try:
-                return await self._submit(report, update_id)
+                answer = await self.client.execute_update_with_start_workflow(
+                    "submit",
+                    Submission(report=report),
+                    id=request_id,
+                    start_workflow_operation=self._start(report),
+                    result_type=SubmitAnswer,
+                )
+            except WorkflowAlreadyStartedError:
+                return await self._closed(report)
+            except WorkflowUpdateFailedError as err:
+                cause = err.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+                raise LinkageError(f"report {report.incident_id} refused: {message}") from None
             except RPCError as err:
-                # The intake takes a bounded number of reports at once; a burst waits its turn,
-                # and an update the server aborted (it was not applied) is sent again.
-                busy = err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
-                busy = busy or "in-flight" in str(err) or "aborted" in str(err)
-                if not busy or attempt == INTAKE_ATTEMPTS - 1:
+                if not _transient(err) or attempt == SEND_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+                continue
+            return DivertResult(**answer.model_dump())
         raise AssertionError("unreachable")
 
-    async def _submit(self, report: IncidentReport, update_id: str) -> DivertResult:
+    def _start(self, report: IncidentReport) -> WithStartWorkflowOperation:
+        """The incident's start, should the report be its first: no personal data in its
+        search attributes or summary (those are never encrypted)."""
+        receiver = report.origin.other
+        where = f"{report.location.township} · {report.category or '待分类'}"
+        return WithStartWorkflowOperation(
+            INCIDENT_WORKFLOW,
+            IncidentInput(report=report),
+            id=report.incident_id,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            task_queue=self.task_queue,
+            result_type=IncidentSummary,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(INCIDENT, report.incident_id),
+                    SearchAttributePair(ORIGIN, report.origin.value),
+                    SearchAttributePair(TOWNSHIP, report.location.township),
+                    SearchAttributePair(CATEGORY, report.category or "uncategorised"),
+                ]
+            ),
+            static_summary=(
+                f"{report.origin.label} → {receiver.label} · {where} · {report.reference}"
+            ),
+            static_details=(
+                f"**紧急程度 urgency**: {report.urgency.value}\n\n"
+                f"**推送单位 from**: {report.originating_unit}"
+            ),
+        )
+
+    async def _closed(self, report: IncidentReport) -> DivertResult:
+        """The incident of this reference has ended: nothing starts again. A report that had
+        joined another incident answers with that one."""
         try:
-            decision = await self.client.execute_update_with_start_workflow(
-                ReportIntake.submit,
-                report,
-                id=update_id,
-                start_workflow_operation=WithStartWorkflowOperation(
-                    ReportIntake.run,
-                    IntakeInput(),
-                    id=intake_id(self.task_queue),
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    task_queue=self.task_queue,
-                    static_summary="受理登记 intake: 新报告并入匹配的事件或新建事件",
-                ),
+            summary = await self._handle(report.incident_id).result()
+        except Exception:  # failed or terminated
+            summary = None
+        if summary is not None and summary.merged_into:
+            return DivertResult(
+                incident_id=summary.merged_into, new=False, resent=True, matched_by="reference"
             )
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == "IncidentClosed":
-                return DivertResult(incident_id=report.incident_id, new=False, closed=True)
-            raise
-        return DivertResult(**decision.model_dump())
+        stage = summary.stage if summary is not None else None
+        return DivertResult(incident_id=report.incident_id, new=False, closed=True, stage=stage)
 
     # --- status -------------------------------------------------------------------------------
 
     def _handle(self, incident_id: str) -> WorkflowHandle[Any, IncidentSummary]:
+        """The incident's handle; its result is the summary."""
         return self.client.get_workflow_handle(incident_id, result_type=IncidentSummary)
 
     async def result(self, incident_id: str) -> IncidentSummary:
@@ -402,23 +446,22 @@ class LinkageClient:
             return IncidentStatus(
                 incident_id=incident_id, running=False, stage=summary.stage, summary=summary
             )
-        state: IncidentState = await handle.query(DivertedIncident.state)
+        state: IncidentState = await handle.query("state", result_type=IncidentState)
         police = hotline = None
+        loops = []
         if state.police_workflow_id:
-            police = await self._loop_state(state.police_workflow_id, PoliceLoop.state)
+            loops.append(self._loop_state(state.police_workflow_id, PoliceLoopState))
         if state.hotline_workflow_id:
-            hotline = await self._loop_state(state.hotline_workflow_id, HotlineLoop.state)
-        whistles = [
-            whistle
-            for brief in state.whistles
-            if (whistle := await self._loop_state(brief.workflow_id, Whistle.state)) is not None
-        ]
-        emergencies = [
-            linkage
-            for brief in state.emergencies
-            if (linkage := await self._loop_state(brief.workflow_id, EmergencyLinkage.state))
-            is not None
-        ]
+            loops.append(self._loop_state(state.hotline_workflow_id, HotlineLoopState))
+        loops += [self._loop_state(b.workflow_id, WhistleState) for b in state.whistles]
+        loops += [self._loop_state(b.workflow_id, EmergencyState) for b in state.emergencies]
+        found = await asyncio.gather(*loops)  # the loops are queried at once, not in turn
+        if state.police_workflow_id:
+            police, found = found[0], found[1:]
+        if state.hotline_workflow_id:
+            hotline, found = found[0], found[1:]
+        whistles = [w for w in found[: len(state.whistles)] if w is not None]
+        emergencies = [e for e in found[len(state.whistles) :] if e is not None]
         return IncidentStatus(
             incident_id=incident_id,
             running=True,
@@ -430,9 +473,10 @@ class LinkageClient:
             emergencies=emergencies,
         )
 
-    async def _loop_state(self, workflow_id: str, query):
+    async def _loop_state(self, workflow_id: str, result_type: type[BaseModel]):
         try:
-            return await self.client.get_workflow_handle(workflow_id).query(query)
+            handle = self.client.get_workflow_handle(workflow_id)
+            return await handle.query("state", result_type=result_type)
         except RPCError:
             return None
 
@@ -465,15 +509,21 @@ class LinkageClient:
             workflow_id = incident_id
         else:
             workflow_id = loop_workflow_id(incident_id, loop)
+        update_id = f"{spec.update}:{model.request_id or uuid.uuid4().hex}"
         handle = self.client.get_workflow_handle(workflow_id)
         for attempt in range(LOOP_START_POLLS + 1):
             try:
-                return await handle.execute_update(spec.update, model, result_type=_STATE[loop])
+                state = await handle.execute_update(
+                    spec.update, model, id=update_id, result_type=_STATE[loop]
+                )
             except WorkflowUpdateFailedError as err:
                 cause = err.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause)
                 raise ActionRefused(f"{action} refused: {message}") from None
             except RPCError as err:
+                if _transient(err) and attempt < LOOP_START_POLLS:
+                    await asyncio.sleep(0.2)
+                    continue
                 if err.status is not RPCStatusCode.NOT_FOUND:
                     raise
                 why = await self._why_missing(incident_id, loop, action)
@@ -482,7 +532,28 @@ class LinkageClient:
                         why or f"{action} refused: incident {incident_id} has no {loop} loop"
                     ) from None
                 await asyncio.sleep(0.2)  # the loop is starting: the incident entered handling
+                continue
+            if loop != "incident":
+                await self._catch_up(incident_id, workflow_id, spec.update, state)
+            return state
         raise AssertionError("unreachable")
+
+    async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:
+        """A loop's action that ends the loop or tells the incident something: wait until the
+        incident has acted on it, so the answer shows the stage the action led to."""
+        closed = _loop_closed(state)
+        if not closed and update not in TELLS_INCIDENT:
+            return
+        call = CatchUp(loop=workflow_id, told=state.told_incident, closed=closed)
+        handle = self._handle(incident_id)
+        try:
+            incident = await handle.execute_update("catch_up", call, result_type=IncidentState)
+            state.incident_stage = incident.stage
+        except (RPCError, WorkflowUpdateFailedError):
+            try:  # it closed meanwhile
+                state.incident_stage = (await handle.result()).stage
+            except Exception:
+                state.incident_stage = None
 
     async def _whistle_for(
         self, incident_id: str, action: str, unit: str, number: int | None
@@ -529,7 +600,9 @@ class LinkageClient:
                 f"whistle refused: incident {incident_id} is already "
                 f"{STAGE_LABELS[status.stage]} ({status.stage.value})"
             )
-        await self._handle(incident_id).signal(DivertedIncident.blow_whistle, call)
+        if not call.request_id:
+            call = call.model_copy(update={"request_id": f"whistle-{uuid.uuid4().hex}"})
+        await self._handle(incident_id).signal("blow_whistle", call)
 
     async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
         """Why the loop an action needs is not there; None while it is about to start."""
@@ -561,7 +634,7 @@ class LinkageClient:
         running_only: bool = False,
         limit: int = 100,
     ) -> list[IncidentListing]:
-        clauses = ["WorkflowType = 'DivertedIncident'"]
+        clauses = [f"WorkflowType = '{INCIDENT_WORKFLOW}'", f"{STAGE.name} != 'merged'"]
         for key, value in ((STAGE, stage), (OWNER, owner), (TOWNSHIP, township)):
             if value:
                 clauses.append(f"{key.name} = '{_quote(value)}'")
@@ -599,8 +672,28 @@ class LinkageClient:
         return listings
 
 
-INTAKE_ATTEMPTS = 40  # about 30 seconds of waiting for a turn at a busy intake
+SEND_ATTEMPTS = 12  # a server that is briefly busy or restarting is waited for, with backoff
 LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
+TELLS_INCIDENT = {"push_to_bureau", "call_police", "return"}  # loop updates that signal up
+
+
+def _transient(err: RPCError) -> bool:
+    """Busy or briefly unavailable, or an update the server aborted (it was not applied)."""
+    busy = err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
+    return busy or "aborted" in str(err)
+
+
+def _loop_closed(state: BaseModel) -> bool:
+    if isinstance(state, PoliceLoopState):
+        return state.step is PoliceStep.done
+    if isinstance(state, HotlineLoopState):
+        return state.step is HotlineStep.done
+    if isinstance(state, WhistleState):
+        return state.closed
+    if isinstance(state, EmergencyState):
+        return len(state.acknowledged) == len(state.units)
+    return False
+
 
 _STATE = {
     "incident": IncidentState,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from linkage.client import ActionRefused, LinkageClient
 from linkage.models import Stage
-from workflows.incident import IncidentSummary
+from workflows.contracts import IncidentSummary
 
 CST = timezone(timedelta(hours=8))
 

@@ -30,15 +30,12 @@ def temporal_binary() -> str:
     return found
 
 
-# The dev server's cost is history events written to SQLite; these pragmas triple it. Every
-# report passes one intake workflow, so it may hold more updates in flight than the default 10.
+# The dev server's cost is history events written to SQLite; these pragmas triple it.
 DEV_SERVER_TUNING = [
     "--sqlite-pragma",
     "journal_mode=wal",
     "--sqlite-pragma",
     "synchronous=normal",
-    "--dynamic-config-value",
-    "history.maxInFlightUpdates=100",
 ]
 
 

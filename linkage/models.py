@@ -67,6 +67,7 @@ class Stage(StrEnum):
     pushing_back = "pushing_back"  # 结果回推
     closed = "closed"  # 已办结
     withdrawn = "withdrawn"  # 撤回（留原平台）
+    merged = "merged"  # 并入: a repeat report that joined another open incident
 
 
 STAGE_LABELS: dict[Stage, str] = {
@@ -79,6 +80,7 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.pushing_back: "结果回推",
     Stage.closed: "已办结",
     Stage.withdrawn: "已撤回",
+    Stage.merged: "已并入",
 }
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import Field
 
 from linkage.contract import Contract
-from linkage.models import IncidentReport, IntakeLimits, Platform, TimelineEntry
+from linkage.models import IncidentReport, IntakeLimits, Platform, TimeLimits, TimelineEntry
+from linkage.triage import TriageResult
 
 
 class IncidentRecord(Contract):
@@ -97,11 +98,19 @@ class WorkOrderRecord(Contract):
 
 
 class OpenIncidentInput(Contract):
-    """Write the incident (again, for a repeated push) and hand back the time-limit table."""
+    """Open an incident in one local activity: the time-limit table, triage, and the intake's
+    decision (a new incident, or a repeat of an open one), written in one transaction."""
 
     report: IncidentReport
     stage: str
-    pushes: int
+    at: datetime  # workflow time: the intake's windows are judged by it
+    harassment_case: bool = False
+
+
+class OpenedIncident(Contract):
+    limits: TimeLimits
+    triage: TriageResult
+    intake: TakeReportResult
 
 
 class IncidentProgress(Contract):
@@ -168,30 +177,35 @@ class OutboxEntry(Contract):
     payload: dict[str, Any]
 
 
-class PushInput(Contract):
-    """A push to the other platform (双推送): the incident itself, or its result."""
+class Outgoing(Contract):
+    """What every message carries: its idempotency key, and the step the gateway writes for it
+    once it is taken (so the workflow spends no record write of its own on it)."""
 
     key: str
+    incident_id: str
+    step_id: str = ""  # "<workflow id>#send-<n>"
+    loop: str = "incident"
+
+
+class PushInput(Outgoing):
+    """A push to the other platform (双推送): the incident itself, its result, or a reply copy."""
+
     target: Platform
     kind: str
-    incident_id: str
     payload: dict[str, Any]
 
 
-class ReplyInput(Contract):
+class ReplyInput(Outgoing):
     """A reply to the citizen through the SMS gateway; the number comes from the records, so it
-    does not travel through the loop's history."""
+    does not travel through the loop's history. A copy for police goes in the same activity."""
 
-    key: str
-    incident_id: str
     message: str
+    police_copy: PushInput | None = None
 
 
-class EmergencyNotice(Contract):
+class EmergencyNotice(Outgoing):
     """A notice to an emergency unit (应急联动): 119, 120, a utility or a department."""
 
-    key: str
-    incident_id: str
     unit_code: str
     unit_name: str
     reason: str
@@ -203,3 +217,5 @@ class DeliveryReceipt(Contract):
     target: str
     channel: str  # outbox | http
     status: str  # pending (waiting in the outbox) | delivered
+    note: str = ""  # the step as written to the timeline
+    at: datetime | None = None  # when it was written (the server's clock, as workflows see it)

@@ -196,6 +196,21 @@ class Store:
                 session.add(Incident(**record.model_dump(), updated_at=_now()))
                 session.commit()
 
+    def take_report(self, input):
+        """Interim: every report opens its own incident (replaced by the claims change)."""
+        from linkage.records import TakeReportResult
+
+        self.save_incident(input.record)
+        return TakeReportResult(incident_id=input.record.id, new=True)
+
+    def record_steps(self, input) -> None:
+        """Interim: one step at a time (replaced by the claims change)."""
+        if not input.steps:
+            return
+        for step in input.steps[:-1]:
+            self.record_step(step)
+        self.record_step(input.steps[-1], input.incident, input.case, input.order)
+
     def record_step(
         self,
         step: StepRecord,
@@ -256,7 +271,7 @@ class Store:
                 session.refresh(row)
             return row
 
-    def mark_attempt(self, key: str, error: str | None) -> None:
+    def mark_attempt(self, key: str, error: str | None, final: bool = False) -> None:
         with Session(self.engine) as session:
             row = session.get(OutboxMessage, key)
             if row is None:
@@ -266,6 +281,8 @@ class Store:
                 row.status, row.delivered_at, row.last_error = "delivered", _now(), ""
             else:
                 row.last_error = error[:500]
+                if final:
+                    row.status = "failed"
             session.commit()
 
     def outbox(

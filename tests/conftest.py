@@ -17,7 +17,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,7 +24,6 @@ from linkage.client import LinkageClient
 from linkage.store import Store
 from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from workers.main import build_worker
-from workflows.intake import IntakeInput, ReportIntake, intake_id
 
 TASK_QUEUE = "linkage-test"
 CST = timezone(timedelta(hours=8))
@@ -65,15 +63,6 @@ async def worker(env, store):
     with ThreadPoolExecutor(max_workers=16) as executor:
         running = build_worker(env.client, store, TASK_QUEUE, executor)
         task = asyncio.create_task(running.run())
-        # The intake starts without time skipping, so the incidents it starts have none either.
-        with env.with_time_skipping_disabled():
-            await env.client.start_workflow(
-                ReportIntake.run,
-                IntakeInput(),
-                id=intake_id(TASK_QUEUE),
-                task_queue=TASK_QUEUE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
         yield running
         await running.shutdown()
         await task

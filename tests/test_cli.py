@@ -41,7 +41,7 @@ async def test_divert_act_status_and_list(run_cli, tmp_path):
     code, out, _ = await run_cli("divert", "-", "--json", stdin=json.dumps(report))
     again = json.loads(out)
     assert code == 0 and again["incident_id"] == iid and not again["new"]
-    assert again["reports"] == 2 and again["matched_by"] == "reference"
+    assert again["reports"] == 1 and again["resent"]  # the same push again: counted once
 
     code, out, err = await run_cli("act", iid, "accept", "--as", "command_center:区集成指挥中心")
     assert code == 1 and "accept refused" in err and "推送审核 (sending_review)" in err
@@ -62,7 +62,7 @@ async def test_divert_act_status_and_list(run_cli, tmp_path):
     assert report["caller"]["phone"] not in out and "王小明" not in out
     code, out, _ = await run_cli("status", iid, "--json")
     status = json.loads(out)
-    assert status["hotline"]["unit"] == "望亭镇政府" and status["incident"]["pushes"] == 2
+    assert status["hotline"]["unit"] == "望亭镇政府" and status["incident"]["pushes"] == 1
 
     async def listed():
         code, out, _ = await run_cli(

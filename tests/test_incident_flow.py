@@ -181,7 +181,7 @@ async def test_joint_handling_runs_both_loops(env, linkage):
     assert summary.police.completed and summary.hotline.completed
 
 
-async def test_the_same_incident_pushed_twice_reaches_one_workflow(env, linkage, store):
+async def test_the_same_push_sent_again_is_one_report_of_one_workflow(env, linkage, store):
     from tests.conftest import make_report
 
     report = make_report("police")
@@ -190,14 +190,14 @@ async def test_the_same_incident_pushed_twice_reaches_one_workflow(env, linkage,
         third = await linkage.divert(report)
     assert first.incident_id == second.incident_id == third.incident_id
     assert sorted([first.new, second.new]) == [False, True] and not third.new
+    assert third.resent and third.reports == 1
 
-    async def counted():
-        assert (await linkage.status(first.incident_id)).incident.pushes == 3
-
-    await eventually(counted)
+    status = await linkage.status(first.incident_id)
+    assert status.incident.pushes == 1  # re-sends are recorded, not counted
+    assert sum(e.action == "resent" for e in status.incident.timeline) == 2
 
     def recorded() -> None:
-        assert store.get(Incident, first.incident_id).pushes == 3
+        assert store.get(Incident, first.incident_id).pushes == 1
 
     await eventually(recorded)
     runs = [wf async for wf in linkage.client.list_workflows(f"WorkflowId = '{first.incident_id}'")]

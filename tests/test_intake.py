@@ -118,9 +118,9 @@ async def test_a_caller_who_abuses_the_lines_is_handed_to_police(env, linkage, s
 
 async def test_the_intake_continues_as_new_and_still_knows_the_open_incidents(env, store):
     from temporalio.common import WorkflowIDConflictPolicy
+    from workflows.intake import IntakeInput, ReportIntake, intake_id
 
     from tests.conftest import own_worker
-    from workflows.intake import IntakeInput, ReportIntake, intake_id
 
     queue = "linkage-intake-can"
     async with own_worker(env, store, queue) as client:

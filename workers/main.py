@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.gateway import GatewayActivities
+from activities.opening import OpeningActivities
 from activities.records import RecordActivities
 from activities.triage import TriageActivities
 from linkage.catalogue import check_emergency_units
@@ -27,11 +29,21 @@ from linkage.triage import Triager, load_triager
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
-from workflows.intake import ReportIntake
 from workflows.police_loop import PoliceLoop
 from workflows.whistle import Whistle
 
-WORKFLOWS = [ReportIntake, DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage]
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with the project's own model and activity modules passed through: they are
+    deterministic to import, and importing them once per worker keeps workflows cheap."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "linkage", "activities", "pydantic", "sqlalchemy", "sqlmodel", "httpx", "jieba"
+        )
+    )
+
+
+WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage]
 
 
 def build_worker(
@@ -48,16 +60,16 @@ def build_worker(
     check_emergency_units(triager.catalogue, limits.emergency.units)
     triage = TriageActivities(triager)
     records = RecordActivities(store)
+    opening = OpeningActivities(store, triager)
     gateway = GatewayActivities(store, gateway_config or load_gateway_config())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
         activities=[
-            records.open_incident,
-            records.record_step,
-            records.time_limits,
-            triage.triage,
+            opening.open_incident,
+            records.record_steps,
             triage.override,
             gateway.push_to_platform,
             gateway.reply_to_citizen,

@@ -1,35 +1,54 @@
-"""What every linkage workflow shares: the timeline, record writes, deadlines and outgoing sends.
+"""What every linkage workflow shares: the timeline, record writes, deadlines, outgoing sends,
+and the rule that an action answers with the state it produced.
 
-A workflow keeps named deadlines (反馈时限). One timer at a time waits for the earliest point
-among them (a reminder, the deadline itself, the next supervision), so an incident costs a
-timer per wait and not one per rule. Updates change the state and the deadlines; the run loop
-wakes on any change, sends whatever is queued, and acts on the time points that passed.
+A workflow keeps named deadlines (反馈时限). One timer waits for the earliest point among them
+(a reminder, the deadline itself, the next supervision) and is re-armed only when that point
+moves. Updates change the state; the run loop wakes on any change, acts on passed time points,
+writes the steps recorded since the last write in one local activity, and then marks the change
+settled: an update handler waits for that before it answers, so its answer is the state the
+action led to. Pushes, replies and notices are sent beside the run loop, never in its way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.gateway import GatewayActivities
     from activities.records import RecordActivities
     from linkage.models import Actor, DeadlineView, Role, SupervisionLimits, TimelineEntry
-    from linkage.records import PushInput, RecordStepInput, ReplyInput, StepRecord
+    from linkage.records import (
+        DeliveryReceipt,
+        EmergencyNotice,
+        PushInput,
+        RecordStepInput,
+        ReplyInput,
+        StepRecord,
+    )
     from linkage.temporal import OVERDUE
 
 RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)  # a database outage is waited out; a write the database refuses fails (non-retryable)
 GATEWAY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-)  # no attempt limit: a push waits, pending and visible, until the other side takes it
+    non_retryable_error_types=["DeliveryRefused"],
+)
+GATEWAY_GIVE_UP = timedelta(days=3)  # an endpoint down this long: failed, and a person told
+
+Outgoing = PushInput | ReplyInput | EmergencyNotice
 
 
 def refuse(message: str) -> None:
@@ -68,7 +87,7 @@ class Deadline:
 
 
 class LinkageWorkflow:
-    """Base of DivertedIncident, PoliceLoop and HotlineLoop."""
+    """Base of the incident, its loops, whistles and emergency linkages."""
 
     loop = "incident"
 
@@ -78,44 +97,90 @@ class LinkageWorkflow:
         self.timeline: list[TimelineEntry] = []
         self.deadlines: dict[str, Deadline] = {}
         self.overdue = False
+        self.told_incident = 0
         self._supervision = supervision
-        self._outgoing: list[PushInput | ReplyInput] = []
+        self._unwritten: list[StepRecord] = []
+        self._close_claims = False
         self._changes = 0
+        self._settled = -1
+        self._finished = False
+        self._timer: asyncio.Task | None = None
+        self._timer_at: datetime | None = None
+        self._sending: list[asyncio.Task] = []
+        self._sending_to: dict[str, asyncio.Task] = {}
+        self._attributes: dict[str, Any] = {}
+        self._attributes_due: dict[str, Any] = {}
+        self._details = ""
 
     # --- records --------------------------------------------------------------------------
 
-    async def record(
-        self,
-        step: str,
-        action: str,
-        actor: Actor | str = "system",
-        note: str = "",
-    ) -> None:
-        """Add to the timeline and write it, with the state it changed, to the records store."""
+    def record(self, step: str, action: str, actor: Actor | str = "system", note: str = "") -> None:
+        """Add to the timeline; the run loop writes it, with the state it changed, before the
+        action that made it answers."""
         entry = TimelineEntry(
-            at=workflow.now(),
-            loop=self.loop,
-            step=step,
-            action=action,
-            actor=str(actor),
-            note=note,
+            at=workflow.now(), loop=self.loop, step=step, action=action, actor=str(actor), note=note
         )
         self.timeline.append(entry)
-        self._changes += 1
         seq = len(self.timeline)
-        snapshot = {k: v.model_copy(update={"version": seq}) for k, v in self.snapshot().items()}
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_step,
-            RecordStepInput(
-                step=StepRecord.of(workflow.info().workflow_id, seq, self.incident_id, entry),
-                **snapshot,
-            ),
-            start_to_close_timeout=RECORD_TIMEOUT,
+        self._unwritten.append(
+            StepRecord.of(workflow.info().workflow_id, seq, self.incident_id, entry)
         )
+
+    async def write(self) -> None:
+        """Write the steps recorded since the last write, and the snapshot, in one local
+        activity (and the search attributes changed meanwhile, in one upsert)."""
+        self._upsert_due()
+        while self._unwritten:
+            steps, self._unwritten = self._unwritten, []
+            seq = len(self.timeline)
+            snapshot = {
+                k: v.model_copy(update={"version": seq}) for k, v in self.snapshot().items()
+            }
+            try:
+                await workflow.execute_local_activity_method(
+                    RecordActivities.record_steps,
+                    RecordStepInput(steps=steps, close=self._close_claims, **snapshot),
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                )
+            except ActivityError as err:
+                raise ApplicationError(
+                    f"the records database refused {self.incident_id}'s step "
+                    f"{steps[0].step}/{steps[0].action}: {err.cause or err}",
+                    type="RecordRefused",
+                    non_retryable=True,
+                ) from err
 
     def changed(self) -> None:
         """Wake the run loop after an update changed the state."""
         self._changes += 1
+
+    async def settled(self) -> None:
+        """Wait until the run loop has acted on every change made so far (or the workflow is
+        finishing), so that an update answers with the state its action led to."""
+        self.changed()
+        target = self._changes
+        await workflow.wait_condition(lambda: self._settled >= target or self._finished)
+
+    def finishing(self) -> None:
+        """The run is over: handlers waiting to settle answer now, with the final state."""
+        self._finished = True
+
+    def upsert(self, key: SearchAttributeKey, value: Any) -> None:
+        """Upsert a search attribute when its value changes; the changes made between two
+        writes go out as one upsert (each upsert is a history event)."""
+        if self._attributes.get(key.name, object()) != value:
+            self._attributes[key.name] = value
+            self._attributes_due[key.name] = key.value_set(value)
+
+    def _upsert_due(self) -> None:
+        if self._attributes_due:
+            workflow.upsert_search_attributes(list(self._attributes_due.values()))
+            self._attributes_due = {}
+
+    def known_attributes(self, **values: Any) -> None:
+        """The values the workflow was started with, so they are not upserted again."""
+        self._attributes.update(values)
 
     # --- deadlines ------------------------------------------------------------------------
 
@@ -151,7 +216,7 @@ class LinkageWorkflow:
         return deadline
 
     async def on_reminder(self, deadline: Deadline) -> None:
-        await self.record(
+        self.record(
             deadline.name,
             "remind",
             note=f"催办: {deadline.label} 将于 {deadline.at.isoformat(timespec='minutes')} 到期",
@@ -162,6 +227,7 @@ class LinkageWorkflow:
         return True
 
     async def _supervise(self, deadline: Deadline) -> None:
+        assert self._supervision is not None
         deadline.supervisions += 1
         note = f"督办 (第 {deadline.supervisions} 次): {deadline.label} 已超时"
         if deadline.supervisions < self._supervision.max_times:
@@ -170,7 +236,7 @@ class LinkageWorkflow:
             deadline.next_supervision = None
             note += "，已达督办次数上限"
         self.mark_overdue()
-        await self.record(deadline.name, "supervise", note=note)
+        self.record(deadline.name, "supervise", note=note)
         if deadline.next_supervision is None and self._current(deadline):
             await self.on_supervision_exhausted(deadline)
 
@@ -178,9 +244,8 @@ class LinkageWorkflow:
         """Supervised the most times and still missed: a whistle rule may apply."""
 
     def mark_overdue(self) -> None:
-        if not self.overdue:
-            self.overdue = True
-            workflow.upsert_search_attributes([OVERDUE.value_set(True)])
+        self.overdue = True
+        self.upsert(OVERDUE, True)
 
     async def _time_points(self) -> None:
         now = workflow.now()
@@ -188,17 +253,18 @@ class LinkageWorkflow:
             while deadline.reminders and deadline.reminders[0] <= now:
                 deadline.reminders.pop(0)
                 await self.on_reminder(deadline)
-            if self.deadlines.get(deadline.name) is not deadline:
+            if not self._current(deadline):
                 continue
             if not deadline.missed and deadline.at <= now:
                 deadline.missed = True
+                self.changed()
                 if await self.on_missed(deadline) and self._current(deadline):
                     await self._supervise(deadline)
             elif deadline.next_supervision is not None and deadline.next_supervision <= now:
                 await self._supervise(deadline)
 
     def _current(self, deadline: Deadline) -> bool:
-        """Still the deadline in force (an update may have met or replaced it during an await)."""
+        """Still the deadline in force (an update may have met or replaced it meanwhile)."""
         return self.deadlines.get(deadline.name) is deadline
 
     def snapshot(self) -> dict[str, BaseModel]:
@@ -220,59 +286,124 @@ class LinkageWorkflow:
     # --- the run loop ---------------------------------------------------------------------
 
     async def run_until(self, done: Callable[[], bool]) -> None:
-        """Send what is queued, act on passed time points, and wait for the next change."""
+        """Act on passed time points, write what was recorded, settle, and wait for a change."""
         while True:
-            while self._outgoing:
-                await self._send(self._outgoing.pop(0))
+            seen = self._changes
+            await self._time_points()
+            await self.write()
             if done():
                 return
-            workflow.set_current_details(self.details())
-            points = [p for d in self.deadlines.values() if (p := d.next_point()) is not None]
-            seen = self._changes
+            if self._changes != seen:
+                continue  # something changed while we wrote: act on it first
+            self._settled = seen
+            self._show_details()
+            self._arm_timer()
+            await workflow.wait_condition(self._woken(seen, done, self._timer))
 
-            def woken(seen: int = seen) -> bool:
-                return self._changes != seen or bool(self._outgoing) or done()
+    def _woken(self, seen: int, done: Callable[[], bool], timer: asyncio.Task | None):
+        return lambda: self._changes != seen or done() or (timer is not None and timer.done())
 
-            if not points:
-                await workflow.wait_condition(woken)
-                continue
-            wake = min(points)
-            label = next(d.label for d in self.deadlines.values() if d.next_point() == wake)
-            delay = wake - workflow.now()
-            if delay > timedelta(0) and await self._woken_before(woken, delay, label):
-                continue
-            await self._time_points()
+    def _arm_timer(self) -> None:
+        """One timer for the earliest time point; re-armed only when that point moves."""
+        points = [(p, d.label) for d in self.deadlines.values() if (p := d.next_point())]
+        wake, label = min(points, key=lambda p: p[0]) if points else (None, "")
+        if wake == self._timer_at and self._timer is not None and not self._timer.done():
+            return
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer, self._timer_at = None, wake
+        if wake is not None:
+            delay = max(wake - workflow.now(), timedelta(milliseconds=1))
+            self._timer = asyncio.create_task(workflow.sleep(delay, summary=label))
 
-    @staticmethod
-    async def _woken_before(woken: Callable[[], bool], delay: timedelta, label: str) -> bool:
-        """Wait for a change, or for the delay (a timer named after the deadline) to pass."""
-        try:
-            await workflow.wait_condition(woken, timeout=delay, timeout_summary=label)
-        except TimeoutError:
-            return False
-        return True
+    def _show_details(self) -> None:
+        details = self.details()
+        if details != self._details:
+            self._details = details
+            workflow.set_current_details(details)
 
-    async def handlers_finished(self) -> None:
-        """Let every update handler finish (and its write land) before the workflow returns."""
+    async def close_out(self) -> None:
+        """Before the run returns: every send delivered or failed, every step written, every
+        handler answered."""
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        await workflow.wait_condition(lambda: all(t.done() for t in self._sending))
+        await self.write()
+        self.finishing()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.write()  # what the last handlers recorded
 
-    def send(self, message: PushInput | ReplyInput) -> None:
-        self._outgoing.append(message)
+    # --- sending (双推送, replies, notices) -------------------------------------------------
 
-    async def _send(self, message: PushInput | ReplyInput) -> None:
-        method = (
-            GatewayActivities.reply_to_citizen
-            if isinstance(message, ReplyInput)
-            else GatewayActivities.push_to_platform
+    def send(
+        self,
+        message: Outgoing,
+        summary: str,
+        then: Callable[[DeliveryReceipt], Awaitable[None]] | None = None,
+        failed: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Send beside the run loop: deadlines are handled while the other side is down.
+
+        The gateway activity writes its own step when the message is taken; `then` runs once it
+        is, and `failed` when it never can be (a 4xx answer, or an outage past GATEWAY_GIVE_UP).
+        """
+        number = len(self._sending) + 1
+        message = message.model_copy(
+            update={"step_id": f"{workflow.info().workflow_id}#send-{number}", "loop": self.loop}
         )
-        receipt = await workflow.execute_activity_method(
-            method,
-            message,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=GATEWAY_RETRY,
-            summary=f"{message.key}",
+        chain = _chain(message)
+        earlier = self._sending_to.get(chain)  # pushes between the platforms go in order
+        task = asyncio.create_task(self._deliver(message, summary, then, failed, earlier))
+        self._sending.append(task)
+        self._sending_to[chain] = task
+
+    async def _deliver(self, message: Outgoing, summary: str, then, failed, earlier) -> None:
+        if earlier is not None:
+            await asyncio.wait([earlier])
+        method = {
+            ReplyInput: GatewayActivities.reply_to_citizen,
+            EmergencyNotice: GatewayActivities.notify_emergency_unit,
+        }.get(type(message), GatewayActivities.push_to_platform)
+        try:
+            receipt: DeliveryReceipt = await workflow.execute_activity_method(
+                method,
+                message,
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=GATEWAY_GIVE_UP,
+                retry_policy=GATEWAY_RETRY,
+                summary=summary,
+            )
+        except ActivityError as err:
+            reason = str(err.cause.message if err.cause else err)  # type: ignore[union-attr]
+            self.record("push", "failed", note=f"{message.key} 发送失败: {reason}")
+            self.mark_overdue()
+            self.changed()
+            if failed is not None:
+                await failed(reason)
+            return
+        at = receipt.at or workflow.now()
+        self.timeline.append(
+            TimelineEntry(at=at, loop=self.loop, step="push", action="sent", note=receipt.note)
         )
-        target = "sms" if isinstance(message, ReplyInput) else message.target.value
-        await self.record(
-            "push", "sent", note=f"{message.key} → {target} ({receipt.channel}, {receipt.status})"
-        )
+        self.changed()
+        if then is not None:
+            await then(receipt)
+
+    # --- telling the incident -------------------------------------------------------------
+
+    async def tell_incident(self, signal: str, message: BaseModel) -> None:
+        """Signal the parent incident from one of its child workflows; counted, so that the
+        client can wait until the incident has acted on it."""
+        parent = workflow.info().parent
+        if parent is not None:
+            self.told_incident += 1
+            message = message.model_copy(update={"loop": workflow.info().workflow_id})
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, message)
+
+
+def _chain(message: Outgoing) -> str:
+    """Messages in one chain go out in the order they were made: the pushes between the two
+    platforms (an incident before its result), the replies, each emergency unit's notices."""
+    if isinstance(message, EmergencyNotice):
+        return f"emergency:{message.unit_code}"
+    return "sms" if isinstance(message, ReplyInput) else "platforms"

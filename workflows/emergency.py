@@ -8,48 +8,23 @@ linkage ends when every unit has acknowledged, or when escalation has run its co
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.gateway import GatewayActivities
     from linkage.actions import AcknowledgeAction
-    from linkage.models import DeadlineView, Role, SupervisionLimits, TimelineEntry
+    from linkage.models import Role
     from linkage.records import EmergencyNotice
 
-from workflows.base import GATEWAY_RETRY, Deadline, LinkageWorkflow, hours, refuse, require_role
-from workflows.signals import supervision_exhausted
-
-
-class EmergencyInput(BaseModel):
-    incident_id: str
-    number: int
-    units: dict[str, str]  # code → name
-    reason: str
-    ack_minutes: float
-    supervision: SupervisionLimits
-    payload: dict[str, Any]
-
-
-class EmergencyState(BaseModel):
-    number: int
-    units: dict[str, str]
-    acknowledged: dict[str, datetime]
-    overdue: bool
-    deadlines: list[DeadlineView]
-    timeline: list[TimelineEntry]
-
-
-class EmergencyResult(BaseModel):
-    number: int
-    units: dict[str, str]
-    acknowledged: dict[str, datetime]
-    unacknowledged: list[str]
-    timeline: list[TimelineEntry]
+from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.loop_contracts import (
+    RULE_TRIGGERED,
+    EmergencyInput,
+    EmergencyResult,
+    EmergencyState,
+    RuleEvent,
+)
 
 
 @workflow.defn
@@ -61,44 +36,35 @@ class EmergencyLinkage(LinkageWorkflow):
         self.input = input
         self._init_base(input.incident_id, input.supervision)
         self.acknowledged: dict[str, datetime] = {}
+        self.late: list[str] = []
         self.gave_up = False
 
     @workflow.run
     async def run(self, input: EmergencyInput) -> EmergencyResult:
         # The clock starts with the notices: a unit that cannot be reached is escalated too.
         self.set_deadline("ack", "应急响应确认时限", hours(input.ack_minutes / 60))
-        notices = [
-            asyncio.create_task(self._notify(code, name)) for code, name in input.units.items()
-        ]
+        for code, name in input.units.items():
+            self.send(
+                EmergencyNotice(
+                    key=f"{self.incident_id}:emergency-{input.number}:{code}",
+                    incident_id=self.incident_id,
+                    unit_code=code,
+                    unit_name=name,
+                    reason=input.reason,
+                    payload=input.payload,
+                ),
+                summary=f"应急联动 {name}",
+            )
         await self.run_until(lambda: not self._waiting() or self.gave_up)
-        for notice in notices:
-            if not notice.done():
-                notice.cancel()
-        await self.handlers_finished()
+        await self.close_out()
         return EmergencyResult(
             number=input.number,
             units=input.units,
             acknowledged=self.acknowledged,
             unacknowledged=self._waiting(),
+            late=self.late,
             timeline=self.timeline,
         )
-
-    async def _notify(self, code: str, name: str) -> None:
-        receipt = await workflow.execute_activity_method(
-            GatewayActivities.notify_emergency_unit,
-            EmergencyNotice(
-                key=f"{self.incident_id}:emergency-{self.input.number}:{code}",
-                incident_id=self.incident_id,
-                unit_code=code,
-                unit_name=name,
-                reason=self.input.reason,
-                payload=self.input.payload,
-            ),
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=GATEWAY_RETRY,
-            summary=f"应急联动 {name}",
-        )
-        await self.record("notify", "notified", note=f"已通知 {name} ({code}, {receipt.channel})")
 
     def _waiting(self) -> list[str]:
         return [code for code in self.input.units if code not in self.acknowledged]
@@ -108,14 +74,19 @@ class EmergencyLinkage(LinkageWorkflow):
 
     async def on_missed(self, deadline: Deadline) -> bool:
         self.mark_overdue()
-        await self.record(
-            "ack", "unacknowledged", note=f"未确认应急响应: {self._names(self._waiting())}"
-        )
+        self.record("ack", "unacknowledged", note=f"未确认应急响应: {self._names(self._waiting())}")
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
         waiting = [self.input.units[c] for c in self._waiting()]
-        await supervision_exhausted(waiting, f"应急联动 {deadline.label}")
+        await self.tell_incident(
+            RULE_TRIGGERED,
+            RuleEvent(
+                rule="supervision_exhausted",
+                units=waiting,
+                note=f"应急联动 {deadline.label}",
+            ),
+        )
         self.gave_up = True
         self.changed()
 
@@ -132,15 +103,18 @@ class EmergencyLinkage(LinkageWorkflow):
         self.validate_acknowledge(action)
         code = action.actor.unit
         self.acknowledged[code] = workflow.now()
+        if self.past("ack"):
+            self.late.append(code)
         if not self._waiting():
             self.clear_deadline("ack")
         self.changed()
-        await self.record(
+        self.record(
             "ack",
             "acknowledge",
             action.actor,
             f"{self.input.units[code]} 确认响应" + (f": {action.note}" if action.note else ""),
         )
+        await self.settled()
         return self.state()
 
     @acknowledge.validator
@@ -162,6 +136,7 @@ class EmergencyLinkage(LinkageWorkflow):
             units=self.input.units,
             acknowledged=self.acknowledged,
             overdue=self.overdue,
+            told_incident=self.told_incident,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

@@ -1,14 +1,12 @@
 """HotlineLoop: the 12345 seven-step loop (受理 → 派遣 → 处置 → 反馈 → 回复 → 结案 → 回访).
 
 A child of DivertedIncident. The command centre and the handling unit act through updates; each
-validator refuses an action that does not fit the step or the party before anything changes.
+validator refuses an action that does not fit the step or the party before anything changes, and
+each update answers once the loop has acted on it.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -25,93 +23,33 @@ with workflow.unsafe.imports_passed_through():
         RevisitAction,
         SignAction,
     )
-    from linkage.models import (
-        DeadlineView,
-        Platform,
-        RevisitOutcome,
-        Role,
-        Satisfaction,
-        TimeLimits,
-        TimelineEntry,
-        Urgency,
-    )
+    from linkage.models import Platform, RevisitOutcome, Role, Satisfaction
     from linkage.records import PushInput, ReplyInput, WorkOrderRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
-from workflows.signals import (
+from workflows.loop_contracts import (
+    HOTLINE_STEP_LABELS,
     POLICE_LINKAGE,
     RULE_TRIGGERED,
+    HotlineLoopInput,
+    HotlineLoopResult,
+    HotlineLoopState,
+    HotlineStep,
     PoliceLinkageCall,
     RuleEvent,
-    supervision_exhausted,
-    tell_incident,
 )
 
+STEP_LABELS = HOTLINE_STEP_LABELS
 
-class HotlineStep(StrEnum):
-    accept = "accept"  # 受理
-    dispatch = "dispatch"  # 派遣
-    sign = "sign"  # 签收
-    handle = "handle"  # 处置
-    reply = "reply"  # 回复
-    close = "close"  # 结案
-    revisit = "revisit"  # 回访
-    done = "done"  # 闭环
-
-
-STEP_LABELS = {
-    HotlineStep.accept: "受理",
-    HotlineStep.dispatch: "派遣",
-    HotlineStep.sign: "签收",
-    HotlineStep.handle: "处置",
-    HotlineStep.reply: "回复",
-    HotlineStep.close: "结案",
-    HotlineStep.revisit: "回访",
-    HotlineStep.done: "闭环",
+# step → (deadline name, label, hours from the table)
+STEP_DEADLINES = {
+    HotlineStep.dispatch: ("dispatch", "派遣时限", lambda lim, urgency: lim.dispatch_hours),
+    HotlineStep.sign: ("sign", "签收时限", lambda lim, urgency: lim.sign_hours),
+    HotlineStep.handle: ("handle", "处置时限", lambda lim, urgency: lim.handle_hours[urgency]),
+    HotlineStep.reply: ("reply", "回复时限", lambda lim, urgency: lim.reply_hours),
+    HotlineStep.close: ("close", "结案时限", lambda lim, urgency: lim.close_hours),
+    HotlineStep.revisit: ("revisit", "回访时限", lambda lim, urgency: lim.revisit_hours),
 }
-
-
-class HotlineLoopInput(BaseModel):
-    incident_id: str
-    order_no: str
-    urgency: Urgency
-    township: str
-    brief: str  # what the unit is asked to handle
-    notify_police: bool  # police sent it: the reply goes to police too
-    limits: TimeLimits
-    suggested_unit: str = ""  # where triage routed it (a department or the township)
-
-
-class HotlineLoopState(BaseModel):
-    order_no: str
-    step: HotlineStep
-    unit: str
-    suggested_unit: str
-    returns: int
-    final_dispatch: bool  # the return limit is reached: the unit must take it
-    reopens: int
-    pending_extension: ExtendAction | None
-    feedback: str
-    reply: str
-    revisit_attempts: int
-    satisfaction: Satisfaction | None
-    sign_late: bool
-    handle_missed: bool
-    overdue: bool
-    deadlines: list[DeadlineView]
-    timeline: list[TimelineEntry]
-
-
-class HotlineLoopResult(BaseModel):
-    order_no: str
-    unit: str
-    completed: bool
-    on_time: bool
-    satisfaction: Satisfaction
-    returns: int
-    reopens: int
-    feedback: str
-    timeline: list[TimelineEntry]
 
 
 @workflow.defn
@@ -121,8 +59,8 @@ class HotlineLoop(LinkageWorkflow):
     @workflow.init
     def __init__(self, input: HotlineLoopInput) -> None:
         self.input = input
-        self.limits = input.limits.hotline
-        self._init_base(input.incident_id, input.limits.supervision)
+        self.limits = input.limits
+        self._init_base(input.incident_id, input.supervision)
         self.step = HotlineStep.accept
         self.unit = ""
         self.returns = 0
@@ -141,9 +79,9 @@ class HotlineLoop(LinkageWorkflow):
 
     @workflow.run
     async def run(self, input: HotlineLoopInput) -> HotlineLoopResult:
-        await self.record("accept", "accept", note=f"工单 {input.order_no} 受理")
+        self.record("accept", "accept", note=f"工单 {input.order_no} 受理")
         await self.run_until(lambda: self.step is HotlineStep.done)
-        await self.handlers_finished()
+        await self.close_out()
         return HotlineLoopResult(
             order_no=input.order_no,
             unit=self.unit,
@@ -163,24 +101,15 @@ class HotlineLoop(LinkageWorkflow):
         for name in list(self.deadlines):
             self.clear_deadline(name)
         self.step = step
-        lim = self.limits
-        if step is HotlineStep.dispatch:
-            self.set_deadline("dispatch", "派遣时限", hours(lim.dispatch_hours))
-        elif step is HotlineStep.sign:
-            self.set_deadline("sign", "签收时限", hours(lim.sign_hours))
-        elif step is HotlineStep.handle:
+        if step in STEP_DEADLINES:
+            name, label, limit = STEP_DEADLINES[step]
+            remind = [hours(h) for h in self.limits.remind_before_hours]
             self.set_deadline(
-                "handle",
-                "处置时限",
-                hours(lim.handle_hours[self.input.urgency]),
-                remind_before=[hours(h) for h in lim.remind_before_hours],
+                name,
+                label,
+                hours(limit(self.limits, self.input.urgency)),
+                remind_before=remind if step is HotlineStep.handle else None,
             )
-        elif step is HotlineStep.reply:
-            self.set_deadline("reply", "回复时限", hours(lim.reply_hours))
-        elif step is HotlineStep.close:
-            self.set_deadline("close", "结案时限", hours(lim.close_hours))
-        elif step is HotlineStep.revisit:
-            self.set_deadline("revisit", "回访时限", hours(lim.revisit_hours))
         self.changed()
 
     async def on_missed(self, deadline: Deadline) -> bool:
@@ -189,20 +118,25 @@ class HotlineLoop(LinkageWorkflow):
             self.sign_late = True
             self.mark_overdue()
             self._enter(HotlineStep.handle)
-            await self.record("sign", "auto_sign", note=f"{self.unit} 超时未签收，视为签收并记录")
+            self.record("sign", "auto_sign", note=f"{self.unit} 超时未签收，视为签收并记录")
             return False
         if deadline.name == "revisit":
             self.satisfaction = Satisfaction.not_revisited
             self._enter(HotlineStep.done)
-            await self.record("revisit", "not_revisited", note="回访时限已过，按未回访结案")
+            self.record("revisit", "not_revisited", note="回访时限已过，按未回访结案")
             return False
         if deadline.name == "handle":
             self.handle_missed = True
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
-        await supervision_exhausted(
-            [self.unit] if self.unit else [], f"工单 {self.input.order_no} {deadline.label}"
+        await self.tell_incident(
+            RULE_TRIGGERED,
+            RuleEvent(
+                rule="supervision_exhausted",
+                units=[self.unit] if self.unit else [],
+                note=f"工单 {self.input.order_no} {deadline.label}",
+            ),
         )
 
     def snapshot(self) -> dict:
@@ -255,12 +189,13 @@ class HotlineLoop(LinkageWorkflow):
         self.unit = action.unit or self.input.suggested_unit
         self._enter(HotlineStep.sign)
         final = " (退单已达上限，指定承办)" if self.final_dispatch else ""
-        await self.record(
+        self.record(
             "dispatch",
             "dispatch",
             action.actor,
             f"派遣至 {self.unit}{final}" + (f": {action.note}" if action.note else ""),
         )
+        await self.settled()
         return self.state()
 
     @dispatch.validator
@@ -288,12 +223,13 @@ class HotlineLoop(LinkageWorkflow):
         else:
             self.changed()
             note = f"不予延期: {action.note or '理由不充分'}"
-        await self.record(
+        self.record(
             "handle",
             "extension_approved" if action.approve else "extension_refused",
             action.actor,
             note,
         )
+        await self.settled()
         return self.state()
 
     @decide_extension.validator
@@ -308,30 +244,32 @@ class HotlineLoop(LinkageWorkflow):
         self.validate_reply(action)
         self.reply_message = action.message
         self.replies += 1
+        copy = None
+        if self.input.notify_police:
+            copy = PushInput(
+                key=f"{self.input.order_no}:reply-police:{self.replies - 1}",
+                target=Platform.police,
+                kind="reply",
+                incident_id=self.incident_id,
+                payload={
+                    "order_no": self.input.order_no,
+                    "unit": self.unit,
+                    "feedback": self.feedback,
+                    "reply": action.message,
+                },
+            )
         self.send(
             ReplyInput(
                 key=f"{self.input.order_no}:reply:{self.replies - 1}",
                 incident_id=self.incident_id,
                 message=action.message,
-            )
+                police_copy=copy,
+            ),
+            summary=f"回复市民 reply {self.input.order_no}",
         )
-        if self.input.notify_police:
-            self.send(
-                PushInput(
-                    key=f"{self.input.order_no}:reply-police:{self.replies - 1}",
-                    target=Platform.police,
-                    kind="reply",
-                    incident_id=self.incident_id,
-                    payload={
-                        "order_no": self.input.order_no,
-                        "unit": self.unit,
-                        "feedback": self.feedback,
-                        "reply": action.message,
-                    },
-                )
-            )
         self._enter(HotlineStep.close)
-        await self.record("reply", "reply", action.actor, action.message)
+        self.record("reply", "reply", action.actor, action.message)
+        await self.settled()
         return self.state()
 
     @reply.validator
@@ -345,13 +283,12 @@ class HotlineLoop(LinkageWorkflow):
         if action.accept:
             self.completed = True
             self._enter(HotlineStep.revisit)
-            await self.record("close", "close", action.actor, action.note or "结案")
+            self.record("close", "close", action.actor, action.note or "结案")
         else:
             self.feedback = ""
             self._enter(HotlineStep.handle)
-            await self.record(
-                "close", "reject", action.actor, f"反馈驳回，重新处置: {action.reason}"
-            )
+            self.record("close", "reject", action.actor, f"反馈驳回，重新处置: {action.reason}")
+        await self.settled()
         return self.state()
 
     @close.validator
@@ -388,12 +325,13 @@ class HotlineLoop(LinkageWorkflow):
                 "basically_satisfied": "基本满意",
                 "dissatisfied": "不满意 (重办次数已用完)",
             }[outcome.value]
-        await self.record(
+        self.record(
             "revisit",
             outcome.value,
             action.actor,
             note + (f": {action.note}" if action.note else ""),
         )
+        await self.settled()
         return self.state()
 
     @revisit.validator
@@ -410,7 +348,8 @@ class HotlineLoop(LinkageWorkflow):
             self.sign_late = True
             self.mark_overdue()
         self._enter(HotlineStep.handle)
-        await self.record("sign", "sign", action.actor, action.note or "签收")
+        self.record("sign", "sign", action.actor, action.note or "签收")
+        await self.settled()
         return self.state()
 
     @sign.validator
@@ -426,7 +365,7 @@ class HotlineLoop(LinkageWorkflow):
         self.returned_by.append(unit)
         self._enter(HotlineStep.dispatch)
         if self.final_dispatch:
-            await tell_incident(
+            await self.tell_incident(
                 RULE_TRIGGERED,
                 RuleEvent(
                     rule="return_limit",
@@ -434,9 +373,10 @@ class HotlineLoop(LinkageWorkflow):
                     note=f"工单 {self.input.order_no} 已退单 {self.returns} 次",
                 ),
             )
-        await self.record(
+        self.record(
             "sign", "return", action.actor, f"{unit} 退单 (第 {self.returns} 次): {action.reason}"
         )
+        await self.settled()
         return self.state()
 
     @return_order.validator
@@ -453,8 +393,11 @@ class HotlineLoop(LinkageWorkflow):
     async def call_police(self, action: PoliceLinkageAction) -> HotlineLoopState:
         """派警联动: the dispute escalates or a crime appears; police join, this loop goes on."""
         self.validate_call_police(action)
-        await self.record("handle", "police_linkage", action.actor, f"派警联动: {action.reason}")
-        await tell_incident(POLICE_LINKAGE, PoliceLinkageCall(unit=self.unit, reason=action.reason))
+        self.record("handle", "police_linkage", action.actor, f"派警联动: {action.reason}")
+        await self.tell_incident(
+            POLICE_LINKAGE, PoliceLinkageCall(unit=self.unit, reason=action.reason)
+        )
+        await self.settled()
         return self.state()
 
     @call_police.validator
@@ -467,12 +410,13 @@ class HotlineLoop(LinkageWorkflow):
         self.validate_extend(action)
         self.pending_extension = action
         self.changed()
-        await self.record(
+        self.record(
             "handle",
             "extension_requested",
             action.actor,
             f"申请延期 {action.hours:g} 小时: {action.reason}",
         )
+        await self.settled()
         return self.state()
 
     @extend.validator
@@ -493,7 +437,8 @@ class HotlineLoop(LinkageWorkflow):
         self.feedback = action.result
         self.pending_extension = None
         self._enter(HotlineStep.reply)
-        await self.record("feedback", "feedback", action.actor, action.result)
+        self.record("feedback", "feedback", action.actor, action.result)
+        await self.settled()
         return self.state()
 
     @feedback.validator
@@ -525,6 +470,7 @@ class HotlineLoop(LinkageWorkflow):
             sign_late=self.sign_late,
             handle_missed=self.handle_missed,
             overdue=self.overdue,
+            told_incident=self.told_incident,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

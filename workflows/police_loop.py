@@ -7,9 +7,6 @@ against the unit in the bureau's assessment.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -20,59 +17,27 @@ with workflow.unsafe.imports_passed_through():
         PoliceFeedbackAction,
         PolicePushAction,
     )
-    from linkage.models import DeadlineView, Role, TimeLimits, TimelineEntry, Urgency
+    from linkage.models import Role
     from linkage.records import PoliceCaseRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
-from workflows.signals import POLICE_PUSH, PolicePush, supervision_exhausted, tell_incident
+from workflows.loop_contracts import (
+    POLICE_PUSH,
+    POLICE_STEP_LABELS,
+    RULE_TRIGGERED,
+    PoliceLoopInput,
+    PoliceLoopResult,
+    PoliceLoopState,
+    PolicePushCall,
+    PoliceStep,
+    RuleEvent,
+)
 
-
-class PoliceStep(StrEnum):
-    receive = "receive"  # 接警
-    command = "command"  # 指令
-    handle = "handle"  # 处置 (arrive, then handle)
-    done = "done"  # 反馈 given: closed
-
-
-STEP_LABELS = {
-    PoliceStep.receive: "接警",
-    PoliceStep.command: "指令",
-    PoliceStep.handle: "处置",
-    PoliceStep.done: "已反馈",
+MISSED_FLAG = {
+    "command": "command_missed",
+    "arrive": "arrive_missed",
+    "feedback": "feedback_missed",
 }
-
-
-class PoliceLoopInput(BaseModel):
-    incident_id: str
-    case_no: str
-    urgency: Urgency
-    township: str
-    brief: str
-    limits: TimeLimits
-    suggested_unit: str = ""  # where triage routed it (the township's station …)
-
-
-class PoliceLoopState(BaseModel):
-    case_no: str
-    step: PoliceStep
-    unit: str
-    suggested_unit: str = ""
-    arrived: bool
-    feedback: str
-    arrive_missed: bool
-    feedback_missed: bool
-    overdue: bool
-    deadlines: list[DeadlineView]
-    timeline: list[TimelineEntry]
-
-
-class PoliceLoopResult(BaseModel):
-    case_no: str
-    unit: str
-    completed: bool
-    on_time: bool
-    feedback: str
-    timeline: list[TimelineEntry]
 
 
 @workflow.defn
@@ -82,41 +47,46 @@ class PoliceLoop(LinkageWorkflow):
     @workflow.init
     def __init__(self, input: PoliceLoopInput) -> None:
         self.input = input
-        self.limits = input.limits.police
-        self._init_base(input.incident_id, input.limits.supervision)
+        self.limits = input.limits
+        self._init_base(input.incident_id, input.supervision)
         self.step = PoliceStep.command  # received on start: 110 can command at once
         self.set_deadline("command", "指令时限", hours(self.limits.command_minutes / 60))
         self.unit = ""
         self.arrived = False
         self.feedback = ""
-        self.arrive_missed = False
         self.pushed = False
-        self.feedback_missed = False
+        self.command_missed = self.arrive_missed = self.feedback_missed = False
 
     @workflow.run
     async def run(self, input: PoliceLoopInput) -> PoliceLoopResult:
-        await self.record("receive", "receive", note=f"警单 {input.case_no} 接警")
+        self.record("receive", "receive", note=f"警单 {input.case_no} 接警")
         await self.run_until(lambda: self.step is PoliceStep.done)
-        await self.handlers_finished()
+        await self.close_out()
         return PoliceLoopResult(
             case_no=input.case_no,
             unit=self.unit,
             completed=True,
-            on_time=not (self.arrive_missed or self.feedback_missed),
+            on_time=self.on_time,
             feedback=self.feedback,
             timeline=self.timeline,
         )
 
+    @property
+    def on_time(self) -> bool:
+        return not (self.command_missed or self.arrive_missed or self.feedback_missed)
+
     async def on_missed(self, deadline: Deadline) -> bool:
-        if deadline.name == "arrive":
-            self.arrive_missed = True
-        elif deadline.name == "feedback":
-            self.feedback_missed = True
+        setattr(self, MISSED_FLAG[deadline.name], True)
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
-        await supervision_exhausted(
-            [self.unit] if self.unit else [], f"警单 {self.input.case_no} {deadline.label}"
+        await self.tell_incident(
+            RULE_TRIGGERED,
+            RuleEvent(
+                rule="supervision_exhausted",
+                units=[self.unit] if self.unit else [],
+                note=f"警单 {self.input.case_no} {deadline.label}",
+            ),
         )
 
     def snapshot(self) -> dict:
@@ -129,7 +99,7 @@ class PoliceLoop(LinkageWorkflow):
                 step=self.step.value,
                 overdue=self.overdue,
                 completed=done,
-                on_time=not (self.arrive_missed or self.feedback_missed) if done else None,
+                on_time=self.on_time if done else None,
             )
         }
 
@@ -137,15 +107,15 @@ class PoliceLoop(LinkageWorkflow):
         unit = f" · 处警 {self.unit}" if self.unit else ""
         late = " · 已超时 overdue" if self.overdue else ""
         return (
-            f"110 警单 {self.input.case_no}: {STEP_LABELS[self.step]} "
+            f"110 警单 {self.input.case_no}: {POLICE_STEP_LABELS[self.step]} "
             f"({self.step.value}){unit}{late}"
         )
 
     def _at(self, step: PoliceStep) -> None:
         if self.step is not step:
             refuse(
-                f"case {self.input.case_no} is at {STEP_LABELS[self.step]} "
-                f"({self.step.value}); this action needs {STEP_LABELS[step]} ({step.value})"
+                f"case {self.input.case_no} is at {POLICE_STEP_LABELS[self.step]} "
+                f"({self.step.value}); this action needs {POLICE_STEP_LABELS[step]} ({step.value})"
             )
 
     def _own_unit(self, action: Action) -> None:
@@ -156,9 +126,16 @@ class PoliceLoop(LinkageWorkflow):
                 f"not to {action.actor.unit}"
             )
 
+    def _late(self, name: str) -> None:
+        """An action taken after its deadline passed counts as late, even before the timer."""
+        if self.past(name):
+            setattr(self, MISSED_FLAG[name], True)
+            self.mark_overdue()
+
     @workflow.update
     async def command(self, action: CommandAction) -> PoliceLoopState:
         self.validate_command(action)
+        self._late("command")
         self.unit = action.unit or self.input.suggested_unit
         self.step = PoliceStep.handle
         self.clear_deadline("command")
@@ -166,12 +143,9 @@ class PoliceLoop(LinkageWorkflow):
             "arrive", "到场时限", hours(self.limits.arrive_minutes[self.input.urgency] / 60)
         )
         self.set_deadline("feedback", "反馈时限", hours(self.limits.feedback_hours))
-        await self.record(
-            "command",
-            "command",
-            action.actor,
-            f"指令 {self.unit} 出警" + (f": {action.note}" if action.note else ""),
-        )
+        note = f"指令 {self.unit} 出警" + (f": {action.note}" if action.note else "")
+        self.record("command", "command", action.actor, note)
+        await self.settled()
         return self.state()
 
     @command.validator
@@ -186,12 +160,11 @@ class PoliceLoop(LinkageWorkflow):
     @workflow.update
     async def arrive(self, action: ArriveAction) -> PoliceLoopState:
         self.validate_arrive(action)
-        if self.past("arrive"):
-            self.arrive_missed = True
-            self.mark_overdue()
+        self._late("arrive")
         self.arrived = True
         self.clear_deadline("arrive")
-        await self.record("handle", "arrive", action.actor, action.note or "到场")
+        self.record("handle", "arrive", action.actor, action.note or "到场")
+        await self.settled()
         return self.state()
 
     @arrive.validator
@@ -207,10 +180,10 @@ class PoliceLoop(LinkageWorkflow):
         The police loop goes on until the unit feeds back on its own part."""
         self.validate_push_to_bureau(action)
         self.pushed = True
-        await self.record(
-            "handle", "push_to_bureau", action.actor, f"推送分局审核: {action.reason}"
-        )
-        await tell_incident(POLICE_PUSH, PolicePush(unit=self.unit, reason=action.reason))
+        self.changed()
+        self.record("handle", "push_to_bureau", action.actor, f"推送分局审核: {action.reason}")
+        await self.tell_incident(POLICE_PUSH, PolicePushCall(unit=self.unit, reason=action.reason))
+        await self.settled()
         return self.state()
 
     @push_to_bureau.validator
@@ -223,14 +196,13 @@ class PoliceLoop(LinkageWorkflow):
     @workflow.update
     async def feedback(self, action: PoliceFeedbackAction) -> PoliceLoopState:
         self.validate_feedback(action)
-        if self.past("feedback"):
-            self.feedback_missed = True
-            self.mark_overdue()
+        self._late("feedback")
         self.feedback = action.result
         self.step = PoliceStep.done
         for name in list(self.deadlines):
             self.clear_deadline(name)
-        await self.record("feedback", "feedback", action.actor, action.result)
+        self.record("feedback", "feedback", action.actor, action.result)
+        await self.settled()
         return self.state()
 
     @feedback.validator
@@ -251,7 +223,9 @@ class PoliceLoop(LinkageWorkflow):
             feedback=self.feedback,
             arrive_missed=self.arrive_missed,
             feedback_missed=self.feedback_missed,
+            command_missed=self.command_missed,
             overdue=self.overdue,
+            told_incident=self.told_incident,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

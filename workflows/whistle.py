@@ -11,53 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import CloseWhistleAction, JointStepAction, ReportInAction
-    from linkage.models import Actor, DeadlineView, Role, SupervisionLimits, TimelineEntry
+    from linkage.models import Role
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse
+from workflows.loop_contracts import WhistleInput, WhistleResult, WhistleState
 
 DUTY_ROLES = (Role.police_bureau, Role.command_center)
-
-
-class WhistleInput(BaseModel):
-    incident_id: str
-    number: int
-    blower: Actor | None  # None: blown by a rule
-    rule: str = ""
-    reason: str
-    units: list[str]
-    report_in_hours: float
-    remind_before_hours: list[float]
-    supervision: SupervisionLimits
-
-
-class WhistleState(BaseModel):
-    number: int
-    reason: str
-    blown_by: str
-    units: list[str]
-    reported: dict[str, datetime]
-    late: list[str]
-    closed: bool
-    overdue: bool
-    deadlines: list[DeadlineView]
-    timeline: list[TimelineEntry]
-
-
-class WhistleResult(BaseModel):
-    number: int
-    reason: str
-    blown_by: str
-    units: list[str]
-    on_time: list[str]
-    late: list[str]
-    missed: list[str]  # never reported in
-    closed_by: str
-    timeline: list[TimelineEntry]
 
 
 def blown_by(input: WhistleInput) -> str:
@@ -84,14 +47,14 @@ class Whistle(LinkageWorkflow):
 
     @workflow.run
     async def run(self, input: WhistleInput) -> WhistleResult:
-        await self.record(
+        self.record(
             "whistle",
             "blow",
             blown_by(input),
             f"吹哨: {input.reason}；应哨单位: {'、'.join(input.units)}",
         )
         await self.run_until(lambda: bool(self.closed_by))
-        await self.handlers_finished()
+        await self.close_out()
         return WhistleResult(
             number=input.number,
             reason=input.reason,
@@ -108,13 +71,11 @@ class Whistle(LinkageWorkflow):
         return [u for u in self.input.units if u not in self.reported]
 
     async def on_reminder(self, deadline: Deadline) -> None:
-        await self.record(
-            "report_in", "remind", note=f"催报: {'、'.join(self._waiting())} 尚未应哨报到"
-        )
+        self.record("report_in", "remind", note=f"催报: {'、'.join(self._waiting())} 尚未应哨报到")
 
     async def on_missed(self, deadline: Deadline) -> bool:
         self.mark_overdue()
-        await self.record(
+        self.record(
             "report_in", "missed", note=f"应哨超时未报到: {'、'.join(self._waiting())}，计入考核"
         )
         return True  # escalated through supervision (督办) until they report or it closes
@@ -145,12 +106,13 @@ class Whistle(LinkageWorkflow):
         if not self._waiting():
             self.clear_deadline("report_in")
         self.changed()
-        await self.record(
+        self.record(
             "report_in",
             "report_in",
             action.actor,
             ("逾期报到" if late else "应哨报到") + (f": {action.note}" if action.note else ""),
         )
+        await self.settled()
         return self.state()
 
     @report_in.validator
@@ -169,7 +131,8 @@ class Whistle(LinkageWorkflow):
     async def joint_step(self, action: JointStepAction) -> WhistleState:
         self.validate_joint_step(action)
         label = "联合处置方案" if action.kind == "plan" else "联合处置"
-        await self.record(action.kind, action.kind, action.actor, f"{label}: {action.note}")
+        self.record(action.kind, action.kind, action.actor, f"{label}: {action.note}")
+        await self.settled()
         return self.state()
 
     @joint_step.validator
@@ -192,7 +155,8 @@ class Whistle(LinkageWorkflow):
         note = action.note or "联处结束"
         if waiting:
             note += f"；未报到: {'、'.join(waiting)}"
-        await self.record("whistle", "close", action.actor, note)
+        self.record("whistle", "close", action.actor, note)
+        await self.settled()
         return self.state()
 
     @close.validator
@@ -221,6 +185,7 @@ class Whistle(LinkageWorkflow):
             late=self.late,
             closed=bool(self.closed_by),
             overdue=self.overdue,
+            told_incident=self.told_incident,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

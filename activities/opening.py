@@ -1,0 +1,71 @@
+"""Opening an incident: one local activity instead of three (limits, triage, the first write).
+
+It reads the district's time-limit table as it stands now (the incident keeps that version),
+triages the description, and hands the report to the intake in the records database, which
+decides in one transaction whether it is new or repeats an open incident (same caller, or the
+same place and category within the window) and whether its caller abuses the lines.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.records import REFUSED, refused
+from linkage.config import load_time_limits
+from linkage.keys import caller_key, place_key, report_fingerprint
+from linkage.logs import get_logger
+from linkage.records import IncidentRecord, OpenedIncident, OpenIncidentInput, TakeReportInput
+from linkage.store import Store
+from linkage.triage import Triager, TriageRequest
+
+
+def harassment_case_id(key: str, at) -> str:
+    """The police case opened for a caller who abuses the lines: one per caller and minute."""
+    return f"hotline-SR{key[:10].upper()}{at:%y%m%d%H%M}"
+
+
+class OpeningActivities:
+    def __init__(self, store: Store, triager: Triager) -> None:
+        self.store = store
+        self.triager = triager
+
+    @activity.defn
+    def open_incident(self, input: OpenIncidentInput) -> OpenedIncident:
+        report = input.report
+        limits = load_time_limits()
+        triage = self.triager.triage(
+            TriageRequest(text=report.description, township=report.location.township)
+        )
+        category = triage.category.name if triage.category else report.category
+        record = IncidentRecord.from_report(
+            report, stage=input.stage, limits_version=limits.version
+        )
+        caller = caller_key(report.caller.phone)
+        take = TakeReportInput(
+            record=record,
+            caller_key=caller,
+            place_key=place_key(report.location.township, report.location.address, category),
+            fingerprint=report_fingerprint(report),
+            at=input.at,
+            rules=limits.intake,
+            harassment_case_id=harassment_case_id(caller, input.at),
+            harassment_case=input.harassment_case,
+        )
+        try:
+            intake = self.store.take_report(take)
+        except REFUSED as err:
+            raise refused(err) from None
+        get_logger(incident_id=record.id).info(
+            "report taken",
+            origin=record.origin,
+            township=record.township,
+            caller_name=record.caller_name,
+            caller_phone=record.caller_phone,
+            joined=intake.incident_id if not intake.new else "",
+            matched_by=intake.matched_by,
+            direction=triage.direction,
+            subcategory=triage.subcategory.code if triage.subcategory else "",
+            confidence=triage.confidence,
+            limits_version=limits.version,
+        )
+        return OpenedIncident(limits=limits, triage=triage, intake=intake)

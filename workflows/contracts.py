@@ -1,0 +1,171 @@
+"""The incident's contracts: what crosses Temporal between the platforms, the client and the
+incident workflow (its input, the report submission, its state and its summary).
+
+No workflow, database or HTTP code is imported here, so a platform's client can use these
+models without the worker's dependencies. Every model ignores fields it does not know and gives
+new fields defaults: histories recorded today must decode in the code of next year.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from linkage.contract import Contract
+from linkage.models import (
+    DeadlineView,
+    IncidentReport,
+    Owner,
+    Platform,
+    Stage,
+    TimelineEntry,
+)
+from linkage.triage import TriageResult
+from workflows.loop_contracts import (
+    EmergencyResult,
+    HotlineLoopResult,
+    PoliceLoopResult,
+    WhistleResult,
+)
+
+INCIDENT_WORKFLOW = "DivertedIncident"
+
+
+def loop_workflow_id(incident_id: str, loop: str) -> str:
+    """A loop, whistle or emergency linkage is reached as `<incident ID>.<loop>`."""
+    return f"{incident_id}.{loop}"
+
+
+def police_case_no(report: IncidentReport) -> str:
+    return report.reference if report.origin is Platform.police else f"JQ-{report.reference}"
+
+
+def work_order_no(report: IncidentReport) -> str:
+    return report.reference if report.origin is Platform.hotline else f"GD-{report.reference}"
+
+
+class IncidentInput(Contract):
+    report: IncidentReport
+    harassment_case: bool = False  # opened for police because its caller abuses the lines
+
+
+class Submission(Contract):
+    """A report handed to its incident (Update-with-Start on the incident's own ID)."""
+
+    report: IncidentReport
+
+
+class SubmitAnswer(Contract):
+    """What the pushing platform learns: which incident the report is in, and why."""
+
+    incident_id: str
+    new: bool
+    reports: int = 1  # reports the incident has gathered, this one included
+    matched_by: str = ""  # caller | place: it joined another open incident
+    resent: bool = False  # the same push again: counted once
+    closed: bool = False  # the incident had closed already: nothing started
+    harassment_case: str = ""  # a case opened for police because this caller abuses the lines
+    stage: Stage | None = None
+
+
+class JoinedReport(Contract):
+    """Another report of the same matter, told to the open incident it joined."""
+
+    incident_id: str  # the report's own ID (origin-reference)
+    origin: Platform
+    reference: str
+    matched_by: str
+    reports: int  # the incident's count, as the records database counted it
+    brief: str = ""  # the start of the description (no caller data)
+
+
+class TriageOverride(Contract):
+    """A person's decision on triage: who, why, and what it was before."""
+
+    actor: str
+    reason: str
+    direction_before: str
+    subcategory_before: str
+
+
+class Assessment(Contract):
+    """One side's figures for the two-way assessment (双考核)."""
+
+    assessor: str  # police_bureau, command_center, whistle or emergency
+    loop: str
+    unit: str
+    completed: bool
+    on_time: bool
+    satisfaction: str = ""
+
+
+class WhistleBrief(Contract):
+    number: int
+    workflow_id: str
+    reason: str
+    units: list[str]
+    blown_by: str
+    closed: bool = False
+
+
+class EmergencyBrief(Contract):
+    number: int
+    workflow_id: str
+    units: dict[str, str]
+    closed: bool = False
+
+
+class PolicePush(Contract):
+    """A police unit pushes the case it handles to the bureau for diversion to 12345."""
+
+    unit: str
+    reason: str
+
+
+class CatchUp(Contract):
+    """Wait until the incident has acted on what one of its loops told it (or its end)."""
+
+    loop: str
+    told: int = 0  # signals the loop had sent
+    closed: bool = False  # the loop has finished
+
+
+class IncidentState(Contract):
+    incident_id: str
+    origin: Platform
+    receiver: Platform
+    stage: Stage
+    owner: Owner | None
+    pushes: int
+    divert_reason: str
+    dispute_reason: str
+    first_receiver_handles: bool
+    limits_version: str
+    police_workflow_id: str
+    hotline_workflow_id: str
+    overdue: bool
+    triage: TriageResult | None = None
+    triage_override: TriageOverride | None = None
+    whistles: list[WhistleBrief] = Field(default_factory=list)
+    emergencies: list[EmergencyBrief] = Field(default_factory=list)
+    police_push_pending: PolicePush | None = None
+    merged_into: str = ""
+    deadlines: list[DeadlineView] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class IncidentSummary(Contract):
+    incident_id: str
+    origin: Platform
+    stage: Stage
+    owner: Owner | None
+    outcome: str
+    first_receiver_handles: bool
+    triage: TriageResult | None = None
+    triage_override: TriageOverride | None = None
+    police: PoliceLoopResult | None = None
+    hotline: HotlineLoopResult | None = None
+    assessments: list[Assessment] = Field(default_factory=list)
+    whistles: list[WhistleResult] = Field(default_factory=list)
+    emergencies: list[EmergencyResult] = Field(default_factory=list)
+    merged_into: str = ""
+    timeline: list[TimelineEntry] = Field(default_factory=list)

@@ -1,0 +1,264 @@
+"""The incident's review stages: the linkage desk's triage review (分诊复核), the bureau's
+sending review (推送审核) with send-back and resubmission, the receiver's review (接收审核), and
+negotiation of a dispute (异议协商; unsettled in time, 首接平台先行受理).
+
+Each action is an update: its validator refuses what does not fit the stage or the party, and
+the handler takes the decision before it awaits anything, so that of two parties deciding at
+the same instant exactly one is recorded. It answers once the incident has moved on.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.triage import OverrideInput, TriageActivities
+    from linkage.actions import (
+        ReceiveAction,
+        ResubmitAction,
+        ReviewAction,
+        SettleAction,
+        TriageDecisionAction,
+    )
+    from linkage.models import STAGE_LABELS, Owner, Platform, Role, Stage
+
+from workflows.base import RECORD_TIMEOUT, refuse, require_role
+from workflows.contracts import IncidentState, TriageOverride
+
+SIDE_ROLES = {
+    Platform.police: (Role.police_bureau, Role.police_unit),
+    Platform.hotline: (Role.command_center, Role.member_unit),
+}
+REVIEWER = {Platform.police: Role.police_bureau, Platform.hotline: Role.command_center}
+
+
+class ReviewStages:
+    """Mixed into DivertedIncident; the attributes it uses are set in its __init__."""
+
+    # --- triage review (分诊复核) -------------------------------------------------------------
+
+    async def _triage_review(self) -> bool:
+        """The desk decides when triage is unsure or disagrees with the push; True when the
+        push goes on to the receiving platform (alone or jointly)."""
+        triage = self.triage
+        agrees = triage.direction in (self.receiver.value, "both")
+        if agrees and not triage.needs_review:
+            return True
+        disagree = f"分诊方向 {triage.direction} 与推送方向 {self.receiver.value} 不一致"
+        why = "；".join([*triage.review_reasons, *([] if agrees else [disagree])])
+        next_stage = self.stage  # where the push stands once the desk has decided
+        self._stage(Stage.triage_review, f"对接联动专席复核: {why}")
+        self.arm("triage_review")
+        await self.run_until(lambda: self.triage_decided)
+        self.clear_deadline("triage_review")
+        self.stage = next_stage  # the next stage records itself
+        return self.triage.direction in (self.receiver.value, "both")
+
+    async def triage_review_missed(self) -> None:
+        """Not decided in time: a possible danger stays with (or goes to) police; anything
+        else goes on as the sending platform pushed it, and the receiver still reviews."""
+        if self.triage_decided:
+            return
+        fallback = "police" if self.triage.safety else self.receiver.value
+        self.triage = self.triage.model_copy(update={"direction": fallback})
+        self.triage_decided = True
+        self.mark_overdue()
+        why = (
+            "存在安全风险，由 110 处置" if self.triage.safety else "按推送方意见流转，由接收方审核"
+        )
+        self.record("triage", "expired", note=f"分诊复核超时: {why}")
+
+    @workflow.update
+    async def decide_triage(self, action: TriageDecisionAction) -> IncidentState:
+        """The linkage desk decides or overrides triage (改判), recorded with who and why."""
+        await self._opened()
+        self.validate_decide_triage(action)
+        before = self.triage
+        decided = await workflow.execute_local_activity_method(
+            TriageActivities.override,
+            OverrideInput(
+                incident_id=self.incident_id,
+                triage=before,
+                direction=action.direction,
+                subcategory=action.subcategory,
+                township=self.report.location.township,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        self.validate_decide_triage(action)  # nothing else decided it meanwhile
+        self.triage = decided
+        self.triage_decided = True
+        changed = decided.direction != before.direction or decided.subcategory != before.subcategory
+        if changed:
+            self.triage_override = TriageOverride(
+                actor=str(action.actor),
+                reason=action.reason,
+                direction_before=before.direction,
+                subcategory_before=before.subcategory.code if before.subcategory else "",
+            )
+            note = (
+                f"改判: {before.direction} → {decided.direction}, "
+                f"{before.subcategory or '未分类'} → {decided.subcategory or '未分类'}: "
+                f"{action.reason}"
+            )
+        else:
+            note = f"确认分诊结果 ({self.triage_note()}): {action.reason}"
+        self._triaged()
+        self.record("triage", "override" if changed else "confirm", action.actor, note)
+        await self.settled()
+        return self.state()
+
+    @decide_triage.validator
+    def validate_decide_triage(self, action: TriageDecisionAction) -> None:
+        require_role(action.actor, Role.linkage_desk)
+        self._not_ended()
+        if not self.opened or (self.stage is Stage.triage_review and not self.triage_decided):
+            return  # the full decision: direction and item
+        current = self.triage.direction if self.triage else ""
+        if action.direction != current:
+            refuse(
+                f"direction: the incident is past triage ({STAGE_LABELS[self.stage]}), so "
+                f"the direction stays {current}; dispute or negotiate to change who handles it"
+            )
+        if not action.subcategory:
+            refuse("subcategory: past triage only the catalogue item can change; name it")
+
+    # --- sending review (推送审核) and resubmission -------------------------------------------
+
+    async def _sending_review(self) -> bool:
+        """The bureau reviews a station's push; sent back, the station revises or withdraws."""
+        while True:
+            self._stage(Stage.sending_review, f"推送原因: {self.divert_reason}")
+            self.arm("sending_review")
+            await self.run_until(lambda: self.review is not None)
+            self.clear_deadline("sending_review")
+            if self.review.approve:
+                return True
+            self._stage(Stage.sent_back, "退回补正")
+            self.arm("resubmit")
+            await self.run_until(lambda: self.resubmit_action is not None)
+            self.clear_deadline("resubmit")
+            if self.resubmit_action.withdraw:
+                return False
+            self.review, self.resubmit_action = None, None
+
+    async def resubmit_missed(self) -> None:
+        if self.resubmit_action is None:
+            self.record("sent_back", "expired", note="补正时限已过，案件由原平台保留处置")
+            self.resubmit_action = ResubmitAction(
+                actor={"role": REVIEWER[self.origin], "unit": "system"}, withdraw=True
+            )
+
+    @workflow.update
+    async def review_push(self, action: ReviewAction) -> IncidentState:
+        await self._opened()
+        self.validate_review_push(action)
+        self.review = action
+        if action.approve:
+            self.record("sending_review", "approve", action.actor, action.note or "审核通过")
+        else:
+            self.record("sending_review", "send_back", action.actor, f"退回: {action.reason}")
+        await self.settled()
+        return self.state()
+
+    @review_push.validator
+    def validate_review_push(self, action: ReviewAction) -> None:
+        self._at(Stage.sending_review)
+        require_role(action.actor, REVIEWER[self.origin])
+        if self.review is not None:
+            refuse(
+                f"this push has already been reviewed "
+                f"({'approved' if self.review.approve else 'sent back'})"
+            )
+        if not action.approve and not action.reason:
+            refuse("reason: sending a push back needs a reason")
+
+    @workflow.update
+    async def resubmit(self, action: ResubmitAction) -> IncidentState:
+        await self._opened()
+        self.validate_resubmit(action)
+        self.resubmit_action = action
+        if not action.withdraw:
+            self.divert_reason = action.divert_reason
+        note = "撤回推送" if action.withdraw else f"补正后重新推送: {action.divert_reason}"
+        self.record("sent_back", "withdraw" if action.withdraw else "resubmit", action.actor, note)
+        await self.settled()
+        return self.state()
+
+    @resubmit.validator
+    def validate_resubmit(self, action: ResubmitAction) -> None:
+        self._at(Stage.sent_back)
+        require_role(action.actor, *SIDE_ROLES[self.origin])
+        if self.resubmit_action is not None:
+            refuse("the sent-back push has already been resubmitted or withdrawn")
+        if not action.withdraw and len(action.divert_reason) < 2:
+            refuse("divert_reason: a resubmitted push needs its revised reason (推送原因)")
+
+    # --- receiving review (接收审核) and negotiation (异议协商) --------------------------------
+
+    async def receiving_review_missed(self) -> None:
+        if self.received is None:
+            self.received = ReceiveAction(
+                actor={"role": REVIEWER[self.receiver], "unit": "system"}, accept=True
+            )
+            self.owner = self._receiver_owns()
+            self.mark_overdue()
+            self.record("receiving_review", "auto_accept", note="接收审核超时，视为接收并记录")
+
+    async def negotiation_missed(self) -> None:
+        if self.owner is None:
+            self.owner = Owner(self.origin.value)
+            self.first_receiver_handles = True
+            self.record(
+                "negotiation",
+                "first_receiver_handles",
+                note=f"协商未果，由首接平台{self.origin.label}先行受理，并督促承办单位反馈",
+            )
+
+    def _receiver_owns(self) -> Owner:
+        """An accepted push: the receiver handles it, with the sender too when both are needed
+        (the platform said so, or triage found a joint matter)."""
+        both = self.joint or (self.triage is not None and self.triage.direction == "both")
+        return Owner.joint if both else Owner(self.receiver.value)
+
+    @workflow.update
+    async def receive(self, action: ReceiveAction) -> IncidentState:
+        await self._opened()
+        self.validate_receive(action)
+        self.received = action
+        if action.accept:
+            self.owner = self._receiver_owns()
+            self.record("receiving_review", "accept", action.actor, action.note or "接收")
+        else:
+            self.dispute_reason = action.reason
+            self.record("receiving_review", "dispute", action.actor, f"异议: {action.reason}")
+        await self.settled()
+        return self.state()
+
+    @receive.validator
+    def validate_receive(self, action: ReceiveAction) -> None:
+        self._at(Stage.receiving_review)
+        require_role(action.actor, REVIEWER[self.receiver])
+        if self.received is not None:
+            refuse(
+                f"the push has already been {'accepted' if self.received.accept else 'disputed'}"
+            )
+        if not action.accept and not action.reason:
+            refuse("reason: a dispute needs a reason")
+
+    @workflow.update
+    async def settle(self, action: SettleAction) -> IncidentState:
+        await self._opened()
+        self.validate_settle(action)
+        self.owner = action.owner
+        note = f"协商确定责任方 {action.owner.value}" + (f": {action.note}" if action.note else "")
+        self.record("negotiation", "settle", action.actor, note)
+        await self.settled()
+        return self.state()
+
+    @settle.validator
+    def validate_settle(self, action: SettleAction) -> None:
+        self._at(Stage.negotiation)
+        require_role(action.actor, Role.police_bureau, Role.command_center)
+        if self.owner is not None:
+            refuse(f"the negotiation is settled already (owner {self.owner.value})")

@@ -1,0 +1,35 @@
+"""The incident's stages driven by one table: each waiting stage's deadline, its label, its
+limit in the time-limit table, and what happens when it passes unanswered.
+
+`missed` names the incident's method that settles a missed deadline by a rule of the plan (the
+first receiver handles it, the push counts as accepted …); an empty one means supervision
+(督办) until a person acts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from linkage.models import ReviewLimits
+
+
+@dataclass(frozen=True)
+class StageDeadline:
+    label: str
+    limit_hours: Callable[[ReviewLimits], float]
+    missed: str = ""
+
+
+STAGE_DEADLINES: dict[str, StageDeadline] = {
+    "triage_review": StageDeadline(
+        "分诊复核时限", lambda r: r.triage_review_hours, "triage_review_missed"
+    ),
+    "sending_review": StageDeadline("推送审核时限", lambda r: r.sending_review_hours),
+    "resubmit": StageDeadline("补正时限", lambda r: r.resubmit_hours, "resubmit_missed"),
+    "receiving_review": StageDeadline(
+        "接收审核时限", lambda r: r.receiving_review_hours, "receiving_review_missed"
+    ),
+    "negotiation": StageDeadline("协商时限", lambda r: r.negotiation_hours, "negotiation_missed"),
+    "police_push": StageDeadline("分局审核时限", lambda r: r.sending_review_hours),
+}
