@@ -51,8 +51,10 @@ RULES = IntakeLimits(repeat_window_hours=24, harassment_reports=8, harassment_wi
 SECRET = b"store tests"
 
 
-def report_record(stage: str = "sending_review", **overrides) -> IncidentRecord:
-    report = IncidentReport.model_validate(make_report("police", **overrides))
+def report_record(
+    stage: str = "sending_review", origin: str = "police", **overrides
+) -> IncidentRecord:
+    report = IncidentReport.model_validate(make_report(origin, **overrides))
     return IncidentRecord.from_report(report, stage=stage, limits_version="v1")
 
 
