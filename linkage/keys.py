@@ -19,7 +19,7 @@ import tempfile
 import unicodedata
 from datetime import UTC
 
-from linkage.config import state_dir
+from linkage.config import ConfigError, state_dir
 from linkage.models import IncidentReport
 
 SECRET_ENV = "LINKAGE_SECRET"
@@ -46,7 +46,10 @@ def district_secret() -> bytes:
                 os.link(temp, path)
         finally:
             os.unlink(temp)
-    return path.read_bytes()
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise ConfigError(f"{path} holds {len(secret)} bytes: a district secret needs 16 or more")
+    return secret
 
 
 def _hmac(kind: str, parts: list[str], secret: bytes | None) -> str:

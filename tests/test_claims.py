@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from linkage import keys
+from linkage.config import ConfigError
 from linkage.keys import caller_key, normal_phone, place_key, report_fingerprint
 from linkage.models import IncidentReport, TimelineEntry
 from linkage.records import (
@@ -78,6 +79,11 @@ def test_the_secret_comes_from_the_environment_or_a_file_made_once(tmp_path, mon
         monkeypatch.setenv("LINKAGE_SECRET", "from-the-environment")
         keys.district_secret.cache_clear()
         assert keys.district_secret() == b"from-the-environment"
+        monkeypatch.delenv("LINKAGE_SECRET")
+        path.write_bytes(b"short")
+        keys.district_secret.cache_clear()
+        with pytest.raises(ConfigError, match="16 or more"):
+            keys.district_secret()
     finally:
         keys.district_secret.cache_clear()
 

@@ -2,11 +2,14 @@
 
 linkage.migrations.upgrade opens the transaction (and takes the lock) itself, so that checking
 the revision, adopting an old database and upgrading it are one step no other process sees
-half done. Run by hand (alembic with `-x url=…`), it connects to that URL instead.
+half done. Used by hand, to write a new revision from the models, it connects to the URL set:
+
+    config = linkage.migrations.alembic_config()
+    config.set_main_option("sqlalchemy.url", "sqlite:///.linkage/records.db")
+    alembic.command.revision(config, "what it adds", rev_id="0003", autogenerate=True)
 """
 
 from alembic import context
-from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 config = context.config
@@ -24,8 +27,7 @@ def run(connection) -> None:
 if connection is not None:
     run(connection)
 else:
-    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
-        "sqlalchemy.url"
-    )
-    with create_engine(url).begin() as own:
+    from linkage.store import make_engine
+
+    with make_engine(config.get_main_option("sqlalchemy.url")).begin() as own:
         run(own)
