@@ -164,7 +164,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-TABLES: list[type[SQLModel]] = [Incident, PoliceCase, WorkOrder, StepEvent, OutboxMessage]
 TAKE_ATTEMPTS = 5  # a take that lost a race is decided again, this many times at most
 RETRY_STATES = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
 
