@@ -1,7 +1,8 @@
-"""The records: incidents, police cases, work orders, step events and the outbox.
+"""The records: incidents, police cases, work orders, step events, the intake and the outbox.
 
-SQLite by default, PostgreSQL when given its URL. Every write is keyed by something the workflow
-decides deterministically (the incident ID, the case or order number, the workflow's own event
+SQLite by default, PostgreSQL when given its URL; the schema is Alembic's (linkage.migrations),
+brought up to date when a Store starts. Every write is keyed by something the workflow decides
+deterministically (the incident ID, the case or order number, the workflow's own event
 sequence, the message's idempotency key), so an activity that retries writes the same row again
 instead of a second one.
 """
@@ -10,20 +11,35 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic_core import PydanticUndefined
-from sqlalchemy import JSON, Column, event, inspect, text
+from sqlalchemy import JSON, Column, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from linkage.config import ConfigError
+from linkage import intake_store as intake
+from linkage import migrations
+from linkage.intake_store import IntakeClaim, IntakeReport
+from linkage.migrations import IMMEDIATE, SchemaMismatch, SchemaTooNew
 from linkage.records import (
-    IncidentProgress,
-    IncidentRecord,
     OutboxEntry,
-    PoliceCaseRecord,
-    StepRecord,
-    WorkOrderRecord,
+    RecordStepInput,
+    TakeReportInput,
+    TakeReportResult,
 )
+
+__all__ = [
+    "Incident",
+    "IntakeClaim",
+    "IntakeReport",
+    "OutboxMessage",
+    "PoliceCase",
+    "SchemaMismatch",
+    "SchemaTooNew",
+    "StepEvent",
+    "Store",
+    "WorkOrder",
+    "make_engine",
+]
 
 
 def _now() -> datetime:
@@ -107,19 +123,31 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=24)
     incident_id: str = Field(index=True, max_length=60)
     payload: dict = Field(sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", index=True, max_length=16)  # pending | delivered
+    # pending | delivered | failed (an answer that can never succeed; last_error says which)
+    status: str = Field(default="pending", index=True, max_length=16)
     attempts: int = 0
     last_error: str = ""
     created_at: datetime = Field(default_factory=_now)
     delivered_at: datetime | None = None
+    failed_at: datetime | None = None
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # The driver's own transaction handling is turned off so that _sqlite_begin decides how a
+    # transaction starts (and DDL stays inside the migration's transaction).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")  # first, so switching to WAL waits its turn too
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # Writers take the write lock up front: two of them serialise instead of both reading,
+    # deciding, and one failing to upgrade its lock halfway.
+    immediate = connection.get_execution_options().get(IMMEDIATE)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -129,57 +157,24 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # hide_parameters: a failed write's error names no caller's data
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
-    SQLModel.metadata.create_all(engine)
-    _check_schema(engine)
     return engine
 
 
-TABLES: list[type[SQLModel]] = [Incident, PoliceCase, WorkOrder, StepEvent, OutboxMessage]
+TAKE_ATTEMPTS = 5  # a take that lost a race is decided again, this many times at most
+RETRY_STATES = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
 
 
-class SchemaMismatch(ConfigError):
-    """The database holds tables of an older shape than this version of linkage writes."""
-
-
-def _check_schema(engine: Engine) -> None:
-    """Add the columns a newer linkage brought (each has a default, so old rows stay valid);
-    refuse at start, naming what differs, anything else, rather than fail writes later."""
-    inspector = inspect(engine)
-    missing = []
-    for model in TABLES:
-        table = model.__table__
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            field = model.model_fields.get(column.name)
-            default = None if field is None else field.default
-            if (default is None and not column.nullable) or default is PydanticUndefined:
-                missing.append(f"{table.name}.{column.name}")
-                continue
-            kind = column.type.compile(engine.dialect)
-            literal = "" if default is None else f" DEFAULT {_sql_literal(default)}"
-            with engine.begin() as connection:
-                connection.execute(
-                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{literal}')
-                )
-    if missing:
-        raise SchemaMismatch(
-            f"the records database {engine.url.render_as_string()} lacks columns "
-            f"{', '.join(missing)}: it was made by an older version of linkage; "
-            f"migrate it, or point LINKAGE_DATABASE_URL at a new database"
-        )
-
-
-def _sql_literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
+def _lost_race(err: Exception) -> bool:
+    if isinstance(err, intake.Contended | IntegrityError):
+        return True
+    if isinstance(err, DBAPIError):
+        state = getattr(err.orig, "sqlstate", None)
+        return state in RETRY_STATES or "database is locked" in str(err.orig)
+    return False
 
 
 class Store:
@@ -188,48 +183,85 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        migrations.upgrade(self.engine)
+        self._writer = self.engine.execution_options(**{IMMEDIATE: True})
 
-    def save_incident(self, record: IncidentRecord) -> None:
-        """Write a new incident; a retried write finds it there and leaves its progress alone."""
-        with Session(self.engine) as session:
-            if session.get(Incident, record.id) is None:
-                session.add(Incident(**record.model_dump(), updated_at=_now()))
-                session.commit()
+    def _write(self) -> Session:
+        """A session for a read-then-write transaction (SQLite: BEGIN IMMEDIATE)."""
+        return Session(self._writer)
 
-    def take_report(self, input):
-        """Interim: every report opens its own incident (replaced by the claims change)."""
-        from linkage.records import TakeReportResult
+    # --- the intake ---------------------------------------------------------------------------
 
-        self.save_incident(input.record)
-        return TakeReportResult(incident_id=input.record.id, new=True)
+    def take_report(self, input: TakeReportInput) -> TakeReportResult:
+        """Decide, in one transaction, whether a report joins an open incident or opens its own;
+        a retry of the same report answers what was decided the first time."""
+        for attempt in range(TAKE_ATTEMPTS):
+            try:
+                with self._write() as session:
+                    result = self._take(session, input)
+                    session.commit()
+                    return result
+            except Exception as err:
+                if attempt + 1 == TAKE_ATTEMPTS or not _lost_race(err):
+                    raise
+        raise AssertionError("unreachable")
 
-    def record_steps(self, input) -> None:
-        """Interim: one step at a time (replaced by the claims change)."""
-        if not input.steps:
-            return
-        for step in input.steps[:-1]:
-            self.record_step(step)
-        self.record_step(input.steps[-1], input.incident, input.case, input.order)
+    def _take(self, session: Session, input: TakeReportInput) -> TakeReportResult:
+        done = intake.stored(session, input.record.id)
+        if done is not None:
+            return done
+        matched = None if input.harassment_case else intake.match(session, input)
+        if matched is not None:
+            incident_id, matched_by = matched
+            row = session.get(Incident, incident_id, with_for_update=True)
+            if row is not None:
+                row.pushes += 1
+                row.updated_at = _now()
+                reports = row.pushes
+            else:  # its record is gone; its reports still count
+                reports = intake.reports_of(session, incident_id) + 1
+        else:
+            incident_id, matched_by, reports = input.record.id, "", 1
+            if session.get(Incident, incident_id) is None:
+                record = input.record.model_dump() | {"pushes": 1}
+                session.add(Incident(**record, updated_at=_now()))
+            if not input.harassment_case:
+                intake.claim(session, input)
+        report = intake.add_report(session, input, incident_id, matched_by, reports)
+        if not input.harassment_case:
+            report.harassment_case = intake.watch_caller(session, input)
+        return TakeReportResult(
+            incident_id=incident_id,
+            new=matched is None,
+            matched_by=matched_by,
+            reports=reports,
+            harassment_case=report.harassment_case,
+        )
 
-    def record_step(
-        self,
-        step: StepRecord,
-        progress: IncidentProgress | None = None,
-        case: PoliceCaseRecord | None = None,
-        order: WorkOrderRecord | None = None,
-    ) -> None:
-        """Write one step event and the snapshot it changed, in one transaction.
+    # --- steps and snapshots ------------------------------------------------------------------
 
-        Snapshots carry the step's sequence number as their version: writes from steps that ran
-        at the same moment may land in any order, and an older one never overwrites a newer.
+    def record_steps(self, input: RecordStepInput) -> None:
+        """Write step events and the snapshots they changed, in one transaction; on close, the
+        incident's intake claims are released in the same transaction.
+
+        Snapshots carry their step's sequence number as their version: writes from steps that
+        ran at the same moment may land in any order, and an older one never overwrites a newer.
+        The report count (pushes) is the intake's: a snapshot never lowers it.
         """
-        with Session(self.engine) as session:
-            if session.get(StepEvent, step.id) is None:
-                session.add(StepEvent(**step.model_dump()))
+        incident_id = next(
+            (x.incident_id for x in (*input.steps, input.case, input.order) if x is not None),
+            None,
+        )
+        if incident_id is None and (input.incident is not None or input.close):
+            raise ValueError("record_steps needs a step (or a case or order) to name its incident")
+        with self._write() as session:
+            for step in input.steps:
+                if session.get(StepEvent, step.id) is None:
+                    session.add(StepEvent(**step.model_dump()))
             for table, key, snapshot in (
-                (Incident, step.incident_id, progress),
-                (PoliceCase, case and case.case_no, case),
-                (WorkOrder, order and order.order_no, order),
+                (Incident, incident_id, input.incident),
+                (PoliceCase, input.case and input.case.case_no, input.case),
+                (WorkOrder, input.order and input.order.order_no, input.order),
             ):
                 if snapshot is None:
                     continue
@@ -238,9 +270,14 @@ class Store:
                 if row is None and table is not Incident:
                     session.add(table(**snapshot.model_dump(), updated_at=_now()))
                 elif row is not None and row.version <= snapshot.version:
-                    for name, value in snapshot.model_dump().items():
+                    values = snapshot.model_dump()
+                    if table is Incident:
+                        values["pushes"] = max(row.pushes, values["pushes"])
+                    for name, value in values.items():
                         setattr(row, name, value)
                     row.updated_at = _now()
+            if input.close:
+                intake.release(session, incident_id)
             session.commit()
 
     def timeline(self, incident_id: str) -> list[StepEvent]:
@@ -252,11 +289,17 @@ class Store:
         with Session(self.engine) as session:
             return session.get(table, key)
 
+    def claims(self, incident_id: str) -> list[IntakeClaim]:
+        """The intake claims an incident holds (none once it has closed)."""
+        with Session(self.engine) as session:
+            query = select(IntakeClaim).where(IntakeClaim.incident_id == incident_id)
+            return list(session.exec(query.order_by(IntakeClaim.key)))
+
     # --- the outbox ---------------------------------------------------------------------------
 
     def enqueue(self, entry: OutboxEntry) -> OutboxMessage:
         """Add a message once; a retry with the same key returns the row already there."""
-        with Session(self.engine) as session:
+        with self._write() as session:
             row = session.get(OutboxMessage, entry.key)
             if row is None:
                 row = OutboxMessage(
@@ -272,7 +315,9 @@ class Store:
             return row
 
     def mark_attempt(self, key: str, error: str | None, final: bool = False) -> None:
-        with Session(self.engine) as session:
+        """Count a delivery attempt. An error with final=True (an answer that can never
+        succeed, e.g. HTTP 4xx) fails the message for good; otherwise it stays pending."""
+        with self._write() as session:
             row = session.get(OutboxMessage, key)
             if row is None:
                 return
@@ -281,8 +326,8 @@ class Store:
                 row.status, row.delivered_at, row.last_error = "delivered", _now(), ""
             else:
                 row.last_error = error[:500]
-                if final:
-                    row.status = "failed"
+                if final and row.status != "delivered":
+                    row.status, row.failed_at = "failed", _now()
             session.commit()
 
     def outbox(
@@ -299,7 +344,7 @@ class Store:
 
     def acknowledge(self, key: str) -> bool:
         """The reading platform confirms it took a message; it is then delivered."""
-        with Session(self.engine) as session:
+        with self._write() as session:
             row = session.get(OutboxMessage, key)
             if row is None:
                 return False
