@@ -3,9 +3,10 @@
 import asyncio
 
 from linkage.models import Owner
-from linkage.store import Incident
-from tests.conftest import eventually, make_report
+from linkage.store import Incident, Store
+from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, STATION, as_, police_loop
+from tests.test_store import postgres_schema  # noqa: F401
 
 
 async def divert_all(env, linkage, reports):
@@ -22,21 +23,27 @@ async def test_two_reports_from_one_caller_at_the_same_moment_make_one_incident(
     joined = b if not b.new else a
     assert joined.matched_by == "caller" and joined.reports == 2
 
-    async def counted():
+    state = (await linkage.status(a.incident_id)).incident
+    assert state.pushes == 2 and any("重复报告" in e.note for e in state.timeline)
+
+    async def listed():
         rows = await linkage.list(township="黄埭镇", running_only=True)
         row = next(r for r in rows if r.incident_id == a.incident_id)
         assert row.reports == 2
-        state = (await linkage.status(a.incident_id)).incident
-        assert state.pushes == 2 and any("重复报告" in e.note for e in state.timeline)
 
-    await eventually(counted, seconds=15)
+    await eventually(listed, seconds=15)
 
 
 async def test_the_same_place_and_category_joins_and_another_category_does_not(env, linkage):
     place = {"address": "元和街道娄苑路7号", "township": "元和街道"}
     first = make_report("police", location=place)
     same = make_report("police", location=place)
-    other = make_report("police", location=place, category="施工管理")
+    other = make_report(
+        "police",
+        location=place,
+        category="施工管理",
+        description="隔壁工地夜里施工噪音太大，吵得睡不着",
+    )
     results = []
     for report in (first, same, other):
         results += await divert_all(env, linkage, [report])
@@ -116,33 +123,38 @@ async def test_a_caller_who_abuses_the_lines_is_handed_to_police(env, linkage, s
     assert len({r.incident_id for r in results}) == 1
 
 
-async def test_the_intake_continues_as_new_and_still_knows_the_open_incidents(env, store):
-    from temporalio.common import WorkflowIDConflictPolicy
-    from workflows.intake import IntakeInput, ReportIntake, intake_id
+async def test_the_same_push_ten_times_at_once_is_one_incident_and_one_report(env, linkage, store):
+    report = make_report("police")
+    results = await divert_all(env, linkage, [report] * 10)
+    assert {r.incident_id for r in results} == {f"police-{report['reference']}"}
+    assert sum(r.new for r in results) == 1 and sum(r.resent for r in results) == 9
+    status = await linkage.status(results[0].incident_id)
+    assert status.incident.pushes == 1 and not status.incident.whistles
+    assert store.get(Incident, results[0].incident_id).pushes == 1
 
-    from tests.conftest import own_worker
 
-    queue = "linkage-intake-can"
-    async with own_worker(env, store, queue) as client:
-        with env.with_time_skipping_disabled():
-            await env.client.start_workflow(
-                ReportIntake.run,
-                IntakeInput(continue_after=2),
-                id=intake_id(queue),
-                task_queue=queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
+async def test_a_repeat_ends_by_itself_once_it_has_joined(env, linkage):
+    first = make_report("hotline")
+    second = make_report("police", caller=first["caller"])
+    (a,) = await divert_all(env, linkage, [first])
+    (b,) = await divert_all(env, linkage, [second])
+    assert b.incident_id == a.incident_id and b.matched_by == "caller"
+    # The repeat's own workflow closed as merged: nothing waits on another workflow to end.
+    own = f"police-{second['reference']}"
+    summary = await linkage.result(own)
+    assert summary.stage.value == "merged" and summary.merged_into == a.incident_id
+    # Sent again after that, it still answers with the incident it joined.
+    (again,) = await divert_all(env, linkage, [second])
+    assert again.incident_id == a.incident_id and again.resent
+
+
+async def test_two_matching_reports_at_once_make_one_incident_on_postgresql(
+    env,
+    postgres_schema,  # noqa: F811
+):
+    store = Store(postgres_schema)
+    async with own_worker(env, store, "linkage-intake-pg") as client:
         first = make_report("hotline")
-        results = []
-        for report in [
-            first,
-            make_report("hotline"),
-            make_report("hotline"),
-            make_report("hotline", caller=first["caller"]),
-        ]:
-            results += await divert_all(env, client, [report])
-        history = await env.client.get_workflow_handle(intake_id(queue)).fetch_history()
-        started = history.events[0].workflow_execution_started_event_attributes
-        assert started.continued_execution_run_id  # this run continued from an earlier one
-        assert results[-1].incident_id == results[0].incident_id  # matched after the new run
-        assert results[-1].matched_by == "caller"
+        second = make_report("police", caller=first["caller"])
+        a, b = await divert_all(env, client, [first, second])
+        assert a.incident_id == b.incident_id and sorted([a.new, b.new]) == [False, True]

@@ -211,7 +211,6 @@ def test_a_message_that_can_never_be_delivered_fails_and_says_why(any_store):
     assert any_store.outbox(status="pending") == []
 
 
-@pytest.mark.skip(reason="workflow side updated separately")
 async def test_an_incident_runs_with_its_records_in_postgresql(env, postgres_schema):
     store = Store(postgres_schema)
     async with own_worker(env, store, "linkage-postgres") as client:

@@ -196,9 +196,9 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
         if not intake.new:
             self.merged_into = intake.incident_id
         self._triaged()
-        self.opened = True
         if intake.harassment_case:
             await self._open_harassment_case(intake.harassment_case)
+        self.opened = True  # the submission is answered once the case is opened, if any
         if not intake.new:
             await workflow.get_external_workflow_handle(intake.incident_id).signal(
                 DivertedIncident.report_joined,
