@@ -108,56 +108,69 @@ class GatewayActivities:
             self.store.record_steps(RecordStepInput(steps=[step]))
         return receipts[0].model_copy(update={"note": note, "at": at})
 
+    # --- the rows a message makes -----------------------------------------------------------
+
+    def entries(self, message: Outgoing) -> list[OutboxEntry]:
+        if isinstance(message, EmergencyNotice):
+            return [
+                OutboxEntry(
+                    key=message.key,
+                    target="emergency",
+                    kind="emergency_notice",
+                    incident_id=message.incident_id,
+                    payload={
+                        "unit_code": message.unit_code,
+                        "unit_name": message.unit_name,
+                        "reason": message.reason,
+                        **message.payload,
+                    },
+                )
+            ]
+        if isinstance(message, ReplyInput):
+            incident = self.store.get(Incident, message.incident_id)
+            if incident is None:
+                raise ApplicationError(
+                    f"no record of incident {message.incident_id}: cannot find the caller's number",
+                    non_retryable=True,
+                )
+            sms = OutboxEntry(
+                key=message.key,
+                target="sms",
+                kind="reply",
+                incident_id=message.incident_id,
+                payload={"phone": incident.caller_phone, "message": message.message},
+            )
+            copy = [self.entries(message.police_copy)] if message.police_copy else []
+            return [sms, *[e for group in copy for e in group]]
+        return [
+            OutboxEntry(
+                key=message.key,
+                target=message.target.value,
+                kind=message.kind,
+                incident_id=message.incident_id,
+                payload=message.payload,
+            )
+        ]
+
+    def put_in_outbox(self, message: Outgoing) -> DeliveryReceipt:
+        """Called by the record write: a message whose targets all read the outbox is put
+        there with its step; one with an HTTP endpoint comes back `queued` for an activity."""
+        entries = self.entries(message)
+        if any(self.config.endpoints.get(e.target) for e in entries):
+            return DeliveryReceipt(key=message.key, target="", channel="http", status="queued")
+        return self._taken(message, [self._deliver(e) for e in entries])
+
+    # --- the activities ---------------------------------------------------------------------
+
     @activity.defn
     def push_to_platform(self, input: PushInput) -> DeliveryReceipt:
-        return self._taken(input, [self._deliver(self._entry(input))])
-
-    @staticmethod
-    def _entry(push: PushInput) -> OutboxEntry:
-        return OutboxEntry(
-            key=push.key,
-            target=push.target.value,
-            kind=push.kind,
-            incident_id=push.incident_id,
-            payload=push.payload,
-        )
+        return self._taken(input, [self._deliver(e) for e in self.entries(input)])
 
     @activity.defn
     def notify_emergency_unit(self, input: EmergencyNotice) -> DeliveryReceipt:
-        entry = OutboxEntry(
-            key=input.key,
-            target="emergency",
-            kind="emergency_notice",
-            incident_id=input.incident_id,
-            payload={
-                "unit_code": input.unit_code,
-                "unit_name": input.unit_name,
-                "reason": input.reason,
-                **input.payload,
-            },
-        )
-        return self._taken(input, [self._deliver(entry)])
+        return self._taken(input, [self._deliver(e) for e in self.entries(input)])
 
     @activity.defn
     def reply_to_citizen(self, input: ReplyInput) -> DeliveryReceipt:
         """The reply to the citizen and, when police are concerned, its copy to police."""
-        incident = self.store.get(Incident, input.incident_id)
-        if incident is None:
-            raise ApplicationError(
-                f"no record of incident {input.incident_id}: cannot find the caller's number",
-                non_retryable=True,
-            )
-        receipts = [
-            self._deliver(
-                OutboxEntry(
-                    key=input.key,
-                    target="sms",
-                    kind="reply",
-                    incident_id=input.incident_id,
-                    payload={"phone": incident.caller_phone, "message": input.message},
-                )
-            )
-        ]
-        if input.police_copy is not None:
-            receipts.append(self._deliver(self._entry(input.police_copy)))
-        return self._taken(input, receipts)
+        return self._taken(input, [self._deliver(e) for e in self.entries(input)])

@@ -11,8 +11,9 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.gateway import GatewayActivities
 from linkage.logs import get_logger
-from linkage.records import RecordStepInput
+from linkage.records import RecordStepInput, RecordStepResult
 from linkage.store import Store
 
 REFUSED = (DataError, IntegrityError, ProgrammingError, ValueError)
@@ -28,13 +29,18 @@ def refused(err: Exception) -> ApplicationError:
 
 
 class RecordActivities:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, gateway: GatewayActivities) -> None:
         self.store = store
+        self.gateway = gateway
 
     @activity.defn
-    def record_steps(self, input: RecordStepInput) -> None:
+    def record_steps(self, input: RecordStepInput) -> RecordStepResult:
+        """The steps and their snapshot; then each queued message, into the outbox where its
+        target reads it (idempotent by key, so a retried write adds nothing)."""
         try:
-            self.store.record_steps(input)
+            if input.steps or input.incident or input.case or input.order:
+                self.store.record_steps(input.model_copy(update={"outgoing": []}))
+            receipts = [self.gateway.put_in_outbox(m) for m in input.outgoing]
         except REFUSED as err:
             raise refused(err) from None
         for step in input.steps:
@@ -46,3 +52,4 @@ class RecordActivities:
                 actor=step.actor,
                 note=step.note,
             )
+        return RecordStepResult(receipts=receipts)

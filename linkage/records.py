@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -133,13 +133,23 @@ class IncidentProgress(Contract):
 
 
 class RecordStepInput(Contract):
-    """Step events, and whichever snapshots they changed, written in one transaction."""
+    """Step events, and whichever snapshots they changed, written in one transaction; and the
+    messages queued meanwhile, put in the outbox where their target reads it."""
 
     steps: list[StepRecord] = Field(default_factory=list)
     incident: IncidentProgress | None = None
     case: PoliceCaseRecord | None = None
     order: WorkOrderRecord | None = None
     close: bool = False  # the incident has ended: its intake claims are released in this write
+    outgoing: list[
+        Annotated[PushInput | ReplyInput | EmergencyNotice, Field(discriminator="type")]
+    ] = Field(default_factory=list)
+
+
+class RecordStepResult(Contract):
+    """One receipt per outgoing message: in the outbox, or `queued` for an HTTP post."""
+
+    receipts: list[DeliveryReceipt] = Field(default_factory=list)
 
 
 # --- the intake (受理登记): decided in the records database, not in a workflow -----------------
@@ -190,6 +200,7 @@ class Outgoing(Contract):
 class PushInput(Outgoing):
     """A push to the other platform (双推送): the incident itself, its result, or a reply copy."""
 
+    type: Literal["push"] = "push"
     target: Platform
     kind: str
     payload: dict[str, Any]
@@ -199,6 +210,7 @@ class ReplyInput(Outgoing):
     """A reply to the citizen through the SMS gateway; the number comes from the records, so it
     does not travel through the loop's history. A copy for police goes in the same activity."""
 
+    type: Literal["reply"] = "reply"
     message: str
     police_copy: PushInput | None = None
 
@@ -206,6 +218,7 @@ class ReplyInput(Outgoing):
 class EmergencyNotice(Outgoing):
     """A notice to an emergency unit (应急联动): 119, 120, a utility or a department."""
 
+    type: Literal["notice"] = "notice"
     unit_code: str
     unit_name: str
     reason: str

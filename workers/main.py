@@ -59,9 +59,9 @@ def build_worker(
     triager = triager or load_triager()  # the catalogue and the routing table, likewise
     check_emergency_units(triager.catalogue, limits.emergency.units)
     triage = TriageActivities(triager)
-    records = RecordActivities(store)
-    opening = OpeningActivities(store, triager)
     gateway = GatewayActivities(store, gateway_config or load_gateway_config())
+    records = RecordActivities(store, gateway)
+    opening = OpeningActivities(store, triager)
     return Worker(
         client,
         task_queue=task_queue,

@@ -1,0 +1,134 @@
+"""Deadlines (反馈时限) with their reminders (催办) and supervisions (督办), shared by every
+linkage workflow. A missed deadline is first offered to the workflow's own rule (`on_missed`);
+what no rule settles is supervised at the table's interval, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from linkage.models import DeadlineView
+    from linkage.temporal import OVERDUE
+
+
+def hours(value: float) -> timedelta:
+    return timedelta(hours=value)
+
+
+@dataclass
+class Deadline:
+    """A feedback deadline with its reminder points and the supervisions after it."""
+
+    name: str
+    label: str  # shown on the timer in the Web UI
+    at: datetime
+    reminders: list[datetime] = field(default_factory=list)
+    missed: bool = False
+    supervisions: int = 0
+    next_supervision: datetime | None = None
+
+    def next_point(self) -> datetime | None:
+        if self.reminders:
+            return self.reminders[0]
+        if not self.missed:
+            return self.at
+        return self.next_supervision
+
+
+class Deadlines:
+    """Mixed into LinkageWorkflow; `deadlines`, `_supervision` and `record` come from it."""
+
+    def set_deadline(
+        self, name: str, label: str, after: timedelta, remind_before: list[timedelta] | None = None
+    ) -> Deadline:
+        now = workflow.now()
+        at = now + after
+        reminders = sorted(at - b for b in (remind_before or []) if now < at - b)
+        deadline = Deadline(name=name, label=label, at=at, reminders=reminders)
+        self.deadlines[name] = deadline
+        self.changed()
+        return deadline
+
+    def past(self, name: str) -> bool:
+        """Whether the named deadline has passed by the clock (an update may come before the
+        timer that marks it missed has been handled)."""
+        deadline = self.deadlines.get(name)
+        return deadline is not None and workflow.now() > deadline.at
+
+    def clear_deadline(self, name: str) -> None:
+        if self.deadlines.pop(name, None) is not None:
+            self.changed()
+
+    def extend_deadline(self, name: str, by: timedelta) -> Deadline:
+        """An approved extension (延期): a later deadline, no missed state, no reminders due."""
+        old = self.deadlines[name]
+        deadline = Deadline(name=name, label=old.label, at=old.at + by)
+        if old.missed:
+            deadline.at = max(deadline.at, workflow.now() + by)
+        self.deadlines[name] = deadline
+        self.changed()
+        return deadline
+
+    async def on_reminder(self, deadline: Deadline) -> None:
+        self.record(
+            deadline.name,
+            "remind",
+            note=f"催办: {deadline.label} 将于 {deadline.at.isoformat(timespec='minutes')} 到期",
+        )
+
+    async def on_missed(self, deadline: Deadline) -> bool:
+        """A deadline passed. Return True to supervise it (督办), False when the hook settled it."""
+        return True
+
+    async def _supervise(self, deadline: Deadline) -> None:
+        assert self._supervision is not None
+        deadline.supervisions += 1
+        note = f"督办 (第 {deadline.supervisions} 次): {deadline.label} 已超时"
+        if deadline.supervisions < self._supervision.max_times:
+            deadline.next_supervision = workflow.now() + hours(self._supervision.every_hours)
+        else:
+            deadline.next_supervision = None
+            note += "，已达督办次数上限"
+        self.mark_overdue()
+        self.record(deadline.name, "supervise", note=note)
+        if deadline.next_supervision is None and self._current(deadline):
+            await self.on_supervision_exhausted(deadline)
+
+    async def on_supervision_exhausted(self, deadline: Deadline) -> None:
+        """Supervised the most times and still missed: a whistle rule may apply."""
+
+    def mark_overdue(self) -> None:
+        self.overdue = True
+        self.upsert(OVERDUE, True)
+
+    async def _time_points(self) -> None:
+        now = workflow.now()
+        for deadline in list(self.deadlines.values()):
+            while deadline.reminders and deadline.reminders[0] <= now:
+                deadline.reminders.pop(0)
+                await self.on_reminder(deadline)
+            if not self._current(deadline):
+                continue
+            if not deadline.missed and deadline.at <= now:
+                deadline.missed = True
+                self.changed()
+                if await self.on_missed(deadline) and self._current(deadline):
+                    await self._supervise(deadline)
+            elif deadline.next_supervision is not None and deadline.next_supervision <= now:
+                await self._supervise(deadline)
+
+    def _current(self, deadline: Deadline) -> bool:
+        """Still the deadline in force (an update may have met or replaced it meanwhile)."""
+        return self.deadlines.get(deadline.name) is deadline
+
+    def deadline_views(self) -> list[DeadlineView]:
+        return [
+            DeadlineView(
+                name=d.name, label=d.label, at=d.at, missed=d.missed, supervisions=d.supervisions
+            )
+            for d in self.deadlines.values()
+        ]
