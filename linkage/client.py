@@ -54,7 +54,6 @@ from linkage.temporal import (
 )
 from workflows.contracts import (
     INCIDENT_WORKFLOW,
-    CatchUp,
     IncidentInput,
     IncidentState,
     IncidentSummary,
@@ -540,20 +539,32 @@ class LinkageClient:
 
     async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:
         """A loop's action that ends the loop or tells the incident something: wait until the
-        incident has acted on it, so the answer shows the stage the action led to."""
+        incident has acted on it, so the answer shows the stage the action led to. Queries
+        cost the incident's history nothing, so this asks until it has."""
         closed = _loop_closed(state)
         if not closed and update not in TELLS_INCIDENT:
             return
-        call = CatchUp(loop=workflow_id, told=state.told_incident, closed=closed)
         handle = self._handle(incident_id)
-        try:
-            incident = await handle.execute_update("catch_up", call, result_type=IncidentState)
-            state.incident_stage = incident.stage
-        except (RPCError, WorkflowUpdateFailedError):
-            try:  # it closed meanwhile
-                state.incident_stage = (await handle.result()).stage
-            except Exception:
-                state.incident_stage = None
+        for attempt in range(CATCH_UP_POLLS):
+            try:
+                incident = await handle.query("state", result_type=IncidentState)
+            except RPCError:
+                incident = None
+            if incident is None or (
+                incident.heard.get(workflow_id, 0) >= state.told_incident
+                and (not closed or workflow_id in incident.loops_done)
+                and incident.settled
+            ):
+                break
+            await asyncio.sleep(min(0.02 * 2**attempt, 0.25))
+        if incident is None or incident.stage in (Stage.closed, Stage.withdrawn):
+            description = await handle.describe()
+            if description.status is not WorkflowExecutionStatus.RUNNING:
+                try:
+                    incident = await handle.result()
+                except Exception:  # failed or terminated: the status says so
+                    return
+        state.incident_stage = incident.stage if incident is not None else None
 
     async def _whistle_for(
         self, incident_id: str, action: str, unit: str, number: int | None
@@ -674,6 +685,7 @@ class LinkageClient:
 
 SEND_ATTEMPTS = 12  # a server that is briefly busy or restarting is waited for, with backoff
 LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
+CATCH_UP_POLLS = 60  # about 15 seconds for the incident to act on what a loop told it
 TELLS_INCIDENT = {"push_to_bureau", "call_police", "return"}  # loop updates that signal up
 
 

@@ -88,8 +88,7 @@ class LinkageWorkflow(Deadlines, Sending):
 
     async def write(self) -> None:
         """Write the steps recorded since the last write, the snapshot and the messages queued,
-        in one local activity (and the search attributes changed meanwhile, in one upsert)."""
-        self._upsert_due()
+        in one local activity."""
         while self._unwritten or self._queued:
             steps, self._unwritten = self._unwritten, []
             queued, self._queued = self._queued, []
@@ -170,6 +169,7 @@ class LinkageWorkflow(Deadlines, Sending):
             if self._changes != seen:
                 continue  # something changed while we wrote: act on it first
             self._settled = seen
+            self._upsert_due()  # what changed since the last wait, in one upsert
             self._show_details()
             self._arm_timer()
             await workflow.wait_condition(self._woken(seen, done))
@@ -203,9 +203,11 @@ class LinkageWorkflow(Deadlines, Sending):
         await self.write()
         await workflow.wait_condition(self.all_sent)
         await self.write()
+        self._upsert_due()
         self.finishing()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.write()  # what the last handlers recorded
+        self._upsert_due()
 
     # --- telling the incident -------------------------------------------------------------
 

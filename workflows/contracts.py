@@ -121,14 +121,6 @@ class PolicePush(Contract):
     reason: str
 
 
-class CatchUp(Contract):
-    """Wait until the incident has acted on what one of its loops told it (or its end)."""
-
-    loop: str
-    told: int = 0  # signals the loop had sent
-    closed: bool = False  # the loop has finished
-
-
 class IncidentState(Contract):
     incident_id: str
     origin: Platform
@@ -149,6 +141,9 @@ class IncidentState(Contract):
     emergencies: list[EmergencyBrief] = Field(default_factory=list)
     police_push_pending: PolicePush | None = None
     merged_into: str = ""
+    heard: dict[str, int] = Field(default_factory=dict)  # signals taken from each loop
+    loops_done: list[str] = Field(default_factory=list)  # loops whose results it has taken
+    settled: bool = True  # it has acted on every change so far
     deadlines: list[DeadlineView] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
 

@@ -48,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
 from workflows.assessment import assess
 from workflows.base import RECORD_RETRY, Deadline, LinkageWorkflow, hours, refuse
 from workflows.contracts import (
-    CatchUp,
     IncidentInput,
     IncidentState,
     IncidentSummary,
@@ -387,21 +386,6 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
         self.heard[loop] = self.heard.get(loop, 0) + 1
         self.changed()
 
-    @workflow.update
-    async def catch_up(self, call: CatchUp) -> IncidentState:
-        """Answer once the incident has acted on what a loop told it, or on its end."""
-        await workflow.wait_condition(
-            lambda: (
-                (
-                    self.heard.get(call.loop, 0) >= call.told
-                    and (not call.closed or call.loop in self.children_done)
-                )
-                or self._finished
-            )
-        )
-        await self.settled()
-        return self.state()
-
     # --- the end ----------------------------------------------------------------------------
 
     async def _finish(
@@ -542,6 +526,9 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
             emergencies=self.emergencies,
             police_push_pending=self.police_push_pending,
             merged_into=self.merged_into,
+            heard=self.heard,
+            loops_done=sorted(self.children_done),
+            settled=self._settled >= self._changes or self._finished,
             deadlines=self.deadline_views(),
             timeline=self.timeline,
         )

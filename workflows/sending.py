@@ -82,19 +82,19 @@ class Sending:
             chain = _chain(item.message)
             if receipt.status == "queued":  # its target has an endpoint: post it
                 task = asyncio.create_task(self._post(item, self._chains.get(chain)))
+                self._sending.append(task)
+                self._chains[chain] = task
             else:
-                task = asyncio.create_task(self._taken(item, receipt))
-            self._sending.append(task)
-            self._chains[chain] = task
+                self._taken(item, receipt)
 
-    async def _taken(self, item: Queued, receipt: DeliveryReceipt) -> None:
+    def _taken(self, item: Queued, receipt: DeliveryReceipt) -> None:
         at = receipt.at or workflow.now()
         self.timeline.append(
             TimelineEntry(at=at, loop=self.loop, step="push", action="sent", note=receipt.note)
         )
         self.changed()
         if item.then is not None:
-            await item.then(receipt)
+            self._sending.append(asyncio.create_task(item.then(receipt)))
 
     async def _post(self, item: Queued, earlier: asyncio.Task | None) -> None:
         if earlier is not None:
@@ -121,4 +121,4 @@ class Sending:
             if item.failed is not None:
                 await item.failed(reason)
             return
-        await self._taken(item, receipt)
+        self._taken(item, receipt)
