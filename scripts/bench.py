@@ -125,7 +125,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
                 raw_rate = results["raw"].get("incidents_per_s") or 0
                 for key in ("police_to_hotline", "hotline_to_police"):
                     rate = results[key].get("incidents_per_s")
-                    if raw_rate and rate is not None:
+                    if raw_rate and results[key].get("completed"):
                         results[key]["ratio_to_raw"] = round(rate / raw_rate, 2)
                 results["burst"] = await guarded("burst", burst(client, timeout))
                 cli = cli_env(address, env.client.namespace, QUEUE, workdir)
@@ -139,6 +139,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
     finally:
         progress("stopping the dev server")
         await env.shutdown()
+        for database in workdir.glob("*.db*"):
+            database.unlink()
+        progress(f"the logs stay in {workdir}")
     return results
 
 

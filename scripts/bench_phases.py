@@ -170,11 +170,14 @@ async def burst(client: LinkageClient, timeout: float) -> dict:
         mine, theirs = answers.get(item.n), answers.get(item.original)
         if mine is None or theirs is None:
             continue
-        matched_by[mine.matched_by or "new"] = matched_by.get(mine.matched_by or "new", 0) + 1
+        how = mine.matched_by or ("started it" if mine.new else "?")
+        matched_by[how] = matched_by.get(how, 0) + 1
         if mine.incident_id != theirs.incident_id:
             misplaced.append(f"{item.kind}: {mine.incident_id} (original {theirs.incident_id})")
     repeats = sum(1 for item in reports if item.original is not None)
-    checked = sum(1 for i in reports if i.original is not None and i.n in answers)
+    checked = sum(
+        1 for i in reports if i.original is not None and {i.n, i.original} <= answers.keys()
+    )
     latencies.sort()
     row = {
         "reports": len(reports),
@@ -316,14 +319,19 @@ async def open_phase(env, address: str, workdir: Path, count: int, timeout: floa
         row["before"], row["rss_along"] = rss_mb(worker.pid), []
 
         gate, ids, errors = asyncio.Semaphore(100), [], []
-        started, step = time.monotonic(), max(count // 10, 1)
+        started, step, late = time.monotonic(), max(count // 10, 1), False
 
         async def one() -> None:
             async with gate:
                 try:
-                    ids.append((await queue_client.divert(shapes.report("police"))).incident_id)
+                    iid = (await queue_client.divert(shapes.report("police"))).incident_id
                 except Exception as err:  # counted and shown, the run goes on
-                    errors.append(problem(err))
+                    if not late:
+                        errors.append(problem(err))
+                    return
+                if late:
+                    return
+                ids.append(iid)
                 done = len(ids) + len(errors)
                 if done % step == 0:
                     row["rss_along"].append({"diverted": done, **rss_mb(worker.pid)})
@@ -332,6 +340,7 @@ async def open_phase(env, address: str, workdir: Path, count: int, timeout: floa
         progress(f"open: diverting {count} police pushes (at most 100 in flight)")
         tasks = [asyncio.ensure_future(one()) for _ in range(count)]
         _, pending = await asyncio.wait(tasks, timeout=timeout)
+        late = True  # what the cancelled calls answer now is not counted
         for task in pending:
             task.cancel()
         errors += [f"no answer within {timeout:.0f}s"] * len(pending)
