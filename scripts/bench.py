@@ -155,6 +155,10 @@ def failure_lines(row: dict, indent: str = "    ") -> list[str]:
     return lines
 
 
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}s"
+
+
 def table(results: dict) -> str:
     settings = results["settings"]
     lines = [
@@ -195,8 +199,8 @@ def table(results: dict) -> str:
             f"  repeats in their original's incident {row['repeats_in_original']}/"
             f"{row['repeats']} (checked {row['repeats_checked']}; matched by "
             f"{row['repeats_matched_by']})",
-            f"  wall {row['seconds']:.1f}s; per call median {row['latency_p50_s']}s, "
-            f"max {row['latency_max_s']}s",
+            f"  wall {row['seconds']:.1f}s; per answered call median "
+            f"{seconds(row['latency_p50_s'])}, max {seconds(row['latency_max_s'])}",
         ]
         lines += [f"  misplaced: {m}" for m in row["misplaced"]]
     else:
