@@ -284,6 +284,7 @@ WHISTLE_RULES = {
     "return_limit": "工单退单次数达到上限",
     "supervision_exhausted": "督办次数用完仍未办结",
     "joint_handling": "事项涉及多部门、多板块，会同处置",
+    "delivery_failed": "推送无法送达对方平台，需人工处理",
 }
 
 

@@ -20,6 +20,7 @@ class Platform110:
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
+        self.failing_status = 503
         self.received: list[tuple[str, dict]] = []
         platform = self
 
@@ -27,7 +28,8 @@ class Platform110:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 platform.received.append((self.headers["Idempotency-Key"], body))
-                status = 503 if len(platform.received) <= platform.failures else 200
+                failing = len(platform.received) <= platform.failures
+                status = platform.failing_status if failing else 200
                 self.send_response(status)
                 self.end_headers()
 

@@ -396,12 +396,8 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
     ) -> IncidentSummary:
         """Every send taken or failed and every whistle and emergency linkage closed, then the
         final stage, written with the release of the intake's claims."""
-        await self.run_until(
-            lambda: (
-                all(t.done() for t in self._sending)
-                and all(b.closed for b in [*self.whistles, *self.emergencies])
-            )
-        )
+        if not self._quiet():  # else the action that ended it answers with the final stage
+            await self.run_until(self._quiet)
         if self.merged_into:
             final = Stage.merged
         elif self.owner is not None:
@@ -435,6 +431,9 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
                 key=lambda e: e.at,
             ),
         )
+
+    def _quiet(self) -> bool:
+        return self.all_sent() and all(b.closed for b in [*self.whistles, *self.emergencies])
 
     # --- what supervisors and the records see -----------------------------------------------
 
