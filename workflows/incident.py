@@ -17,57 +17,31 @@ deadlines in stages.STAGE_DEADLINES; the contracts in contracts.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.opening import OpeningActivities
     from linkage.actions import ReceiveAction
-    from linkage.models import STAGE_LABELS, IncidentReport, Owner, Platform, Stage, Urgency
-    from linkage.records import IncidentProgress, OpenIncidentInput, PushInput
-    from linkage.temporal import (
-        CATEGORY,
-        INCIDENT,
-        ORIGIN,
-        OWNER,
-        REPORTS,
-        SAFETY,
-        STAGE,
-        SUBCATEGORY,
-        TOWNSHIP,
-    )
+    from linkage.models import STAGE_LABELS, Owner, Stage
+    from linkage.records import PushInput
+    from linkage.temporal import INCIDENT, ORIGIN, OWNER, STAGE
 
 from workflows.assessment import assess
-from workflows.base import RECORD_RETRY, Deadline, LinkageWorkflow, hours, refuse
-from workflows.contracts import (
-    IncidentInput,
-    IncidentState,
-    IncidentSummary,
-    JoinedReport,
-    Submission,
-    SubmitAnswer,
-    loop_workflow_id,
-)
+from workflows.base import Deadline, LinkageWorkflow, hours, refuse
+from workflows.contracts import IncidentInput, IncidentSummary
 from workflows.incident_escalations import Escalations
 from workflows.incident_handling import Handling
+from workflows.incident_intake import Intake
 from workflows.incident_reviews import REVIEWER, ReviewStages
+from workflows.incident_views import Views
 from workflows.loop_contracts import HotlineLoopResult, PoliceLoopResult
 from workflows.stages import STAGE_DEADLINES
 
-OPEN_TIMEOUT = timedelta(seconds=60)
 ENDED = (Stage.closed, Stage.withdrawn, Stage.merged)
 
 
 @workflow.defn
-class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
+class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, LinkageWorkflow):
     @workflow.init
     def __init__(self, input: IncidentInput) -> None:
         self.report = input.report
@@ -167,157 +141,6 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
             summary=f"结果回推 result → {target.value}",
         )
         return await self._finish("双闭环完成", police, hotline)
-
-    # --- opening ----------------------------------------------------------------------------
-
-    async def _open(self, input: IncidentInput) -> bool:
-        """Open in one local activity; False when the incident ends at once (it joined another,
-        or its report could not be written)."""
-        try:
-            opened = await workflow.execute_local_activity_method(
-                OpeningActivities.open_incident,
-                OpenIncidentInput(
-                    report=input.report,
-                    stage=self.stage.value,
-                    at=workflow.now(),
-                    harassment_case=input.harassment_case,
-                ),
-                start_to_close_timeout=OPEN_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-            )
-        except ActivityError as err:
-            self.open_error = f"受理失败 not taken: {err.cause.message if err.cause else err}"  # type: ignore[union-attr]
-            self.opened = True
-            return False
-        self.limits, self.triage, self.intake = opened.limits, opened.triage, opened.intake
-        self._supervision = opened.limits.supervision
-        intake = opened.intake
-        if not intake.new:
-            self.merged_into = intake.incident_id
-        self._triaged()
-        if intake.harassment_case:
-            await self._open_harassment_case(intake.harassment_case)
-        self.opened = True  # the submission is answered once the case is opened, if any
-        if not intake.new:
-            await workflow.get_external_workflow_handle(intake.incident_id).signal(
-                DivertedIncident.report_joined,
-                JoinedReport(
-                    incident_id=self.incident_id,
-                    origin=self.origin,
-                    reference=self.report.reference,
-                    matched_by=intake.matched_by,
-                    reports=intake.reports,
-                    brief=self.report.description[:100],
-                ),
-            )
-            return False
-        self.record("triage", "classify", note=f"分诊: {self.triage.reason}")
-        return True
-
-    async def _open_harassment_case(self, case_id: str) -> None:
-        """恶意骚扰: the caller's reports passed the rule; a case of its own goes to police. It
-        lives on by itself (ABANDON): nothing about it waits for this incident."""
-        report, rules = self.report, self.limits.intake
-        case = IncidentReport(
-            origin=Platform.hotline,
-            reference=case_id.removeprefix("hotline-"),
-            received_at=workflow.now(),
-            caller=report.caller,
-            location=report.location,
-            description=(
-                f"恶意骚扰: 同一来电人 {rules.harassment_window_hours:g} 小时内报警/来电 "
-                f"{rules.harassment_reports} 次以上，最近一次: {report.description[:200]}"
-            ),
-            divert_reason="反复滋扰 12345 与 110 平台，由公安机关依法调查处理",
-            urgency=Urgency.routine,
-            originating_unit="区12345热线",
-            category="违法犯罪类",
-        )
-        try:
-            await workflow.start_child_workflow(
-                DivertedIncident.run,
-                IncidentInput(report=case, harassment_case=True),
-                id=case_id,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(INCIDENT, case_id),
-                        SearchAttributePair(ORIGIN, Platform.hotline.value),
-                        SearchAttributePair(TOWNSHIP, report.location.township),
-                        SearchAttributePair(CATEGORY, "违法犯罪类"),
-                    ]
-                ),
-                static_summary=f"12345 热线 hotline → 110 平台 police · 恶意骚扰 · {case_id}",
-            )
-        except WorkflowAlreadyStartedError:
-            self.record("intake", "harassment_case_exists", note=f"恶意骚扰案件 {case_id} 已存在")
-            return
-        self.record("intake", "harassment_case", note=f"恶意骚扰: 已移交公安 {case_id}")
-
-    @workflow.update
-    async def submit(self, submission: Submission) -> SubmitAnswer:
-        """A platform's report (Update-with-Start). The one that started the incident is
-        answered with the intake's decision; the same push again is a re-send, counted once; a
-        changed push under the same reference is another report of the incident."""
-        first = not self.submitted and submission.report == self.report
-        self.submitted = True
-        await self._opened()
-        if self.open_error:
-            raise ApplicationError(self.open_error, type="ReportRefused", non_retryable=True)
-        intake = self.intake
-        if first:
-            return self._answer(new=intake.new, matched_by=intake.matched_by)
-        if submission.report == self.report:
-            self.record(self.stage.value, "resent", note="同一推送再次发送，按一次计")
-            await self.settled()
-            return self._answer(resent=True)
-        if self.merged_into:
-            raise ApplicationError(
-                f"{self.incident_id} joined incident {self.merged_into}; push changes there",
-                type="ReportRefused",
-                non_retryable=True,
-            )
-        self._count_report(f"同一事项第 {self.pushes + 1} 次推送 (内容有更新)，已并入本事件")
-        await self.settled()
-        return self._answer()
-
-    def _answer(self, new: bool = False, matched_by: str = "", resent: bool = False):
-        target = self.merged_into or self.incident_id
-        reports = self.intake.reports if self.merged_into else self.pushes
-        return SubmitAnswer(
-            incident_id=target,
-            new=new,
-            reports=reports,
-            matched_by=matched_by,
-            resent=resent,
-            harassment_case=self.intake.harassment_case if new or matched_by else "",
-            stage=None if self.merged_into else self.stage,
-        )
-
-    @workflow.signal
-    async def report_joined(self, joined: JoinedReport) -> None:
-        """Another report of the same matter (same caller, or same place and category)."""
-        await self._opened()
-        note = (
-            f"重复报告 (第 {max(self.pushes + 1, joined.reports)} 次, {joined.matched_by}): "
-            f"{joined.origin.label} {joined.reference}: {joined.brief}"
-        )
-        self._count_report(note, at_least=joined.reports)
-
-    def _count_report(self, note: str, at_least: int = 0) -> None:
-        self.pushes = max(self.pushes + 1, at_least)
-        self.upsert(REPORTS, self.pushes)
-        self.record(self.stage.value, "pushed_again", note=note)
-        self.changed()
-        rule = self.limits.whistle.rules.get("repeat_reports") if self.limits else None
-        if rule is not None and self.pushes >= rule.threshold and not self.repeat_whistled:
-            self.repeat_whistled = True
-            self._loop_tasks.append(
-                asyncio.create_task(
-                    self._rule("repeat_reports", [], f"已收到 {self.pushes} 次报告")
-                )
-            )
 
     # --- stages, deadlines and the parties' checks ------------------------------------------
 
@@ -434,100 +257,3 @@ class DivertedIncident(ReviewStages, Handling, Escalations, LinkageWorkflow):
 
     def _quiet(self) -> bool:
         return self.all_sent() and all(b.closed for b in [*self.whistles, *self.emergencies])
-
-    # --- what supervisors and the records see -----------------------------------------------
-
-    def _triaged(self) -> None:
-        """The category, the search attributes and the Web UI follow the current triage."""
-        triage = self.triage
-        if triage.category is not None:
-            self.category = triage.category.name
-        self.upsert(CATEGORY, self.category or "uncategorised")
-        self.upsert(SUBCATEGORY, triage.subcategory.code if triage.subcategory else "")
-        self.upsert(SAFETY, bool(triage.safety))
-        self.changed()
-
-    def triage_note(self) -> str:
-        triage = self.triage
-        if triage is None:
-            return "未分诊"
-        item = str(triage.subcategory) if triage.subcategory else "未分类"
-        return f"{item} · {triage.direction} · 置信度 {triage.confidence:.2f}"
-
-    def snapshot(self) -> dict:
-        if self.merged_into or self.open_error:
-            return {}  # a report that joined another incident has no incident row of its own
-        triage = self.triage
-        fields = {"category": self.category}
-        if triage is not None:
-            fields |= {
-                "category_code": triage.category.code if triage.category else "",
-                "subcategory": triage.subcategory.code if triage.subcategory else "",
-                "direction": triage.direction,
-                "triage_confidence": triage.confidence,
-                "needs_review": triage.needs_review and not self.triage_decided,
-                "safety": bool(triage.safety),
-                "route_unit": triage.route.unit,
-                "catalogue_version": triage.catalogue_version,
-            }
-        progress = IncidentProgress(
-            stage=self.stage.value,
-            owner=self.owner.value if self.owner else "",
-            pushes=self.pushes,
-            overdue=self.overdue,
-            **fields,
-        )
-        return {"incident": progress}
-
-    def details(self) -> str:
-        owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
-        late = " · 已超时 overdue" if self.overdue else ""
-        triage = ""
-        if self.triage is not None:
-            safety = f" · 安全底线 {'、'.join(self.triage.safety)}" if self.triage.safety else ""
-            by = " · 人工改判" if self.triage_override else ""
-            triage = (
-                f"\n分诊 triage: {self.triage_note()} · 派往 {self.triage.route.unit}{safety}{by}"
-            )
-        waiting = "".join(
-            f"\n{d.label}: {d.at.isoformat(timespec='minutes')}" + (" (已超时)" if d.missed else "")
-            for d in self.deadlines.values()
-        )
-        return (
-            f"{self.origin.label} → {self.receiver.label} · 阶段 {STAGE_LABELS[self.stage]} "
-            f"({self.stage.value}){owner}{late}{triage}{waiting}"
-        )
-
-    @workflow.query
-    def state(self) -> IncidentState:
-        started = self.started_loops
-        return IncidentState(
-            incident_id=self.incident_id,
-            origin=self.origin,
-            receiver=self.receiver,
-            stage=self.stage,
-            owner=self.owner,
-            pushes=self.pushes,
-            divert_reason=self.divert_reason,
-            dispute_reason=self.dispute_reason,
-            first_receiver_handles=self.first_receiver_handles,
-            limits_version=self.limits.version if self.limits else "",
-            police_workflow_id=loop_workflow_id(self.incident_id, "police")
-            if "police" in started
-            else "",
-            hotline_workflow_id=loop_workflow_id(self.incident_id, "hotline")
-            if "hotline" in started
-            else "",
-            overdue=self.overdue,
-            triage=self.triage,
-            triage_override=self.triage_override,
-            whistles=self.whistles,
-            emergencies=self.emergencies,
-            police_push_pending=self.police_push_pending,
-            merged_into=self.merged_into,
-            heard=self.heard,
-            loops_done=sorted(self.children_done),
-            settled=self._settled >= self._changes or self._finished,
-            deadlines=self.deadline_views(),
-            timeline=self.timeline,
-        )

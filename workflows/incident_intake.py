@@ -1,0 +1,186 @@
+"""The incident's intake (受理登记): how a report opens its incident, or joins another.
+
+The incident opens in one local activity (the time-limit table, triage, and the intake's
+decision in the records database). A report that repeats an open incident (same caller, or the
+same place and category within the window) tells that incident and ends at once, merged; a
+caller over the harassment rule gets a case of its own for police, which lives on by itself.
+The pushing platform's submission is answered once all that is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.opening import OpeningActivities
+    from linkage.models import IncidentReport, Platform, Urgency
+    from linkage.records import OpenIncidentInput
+    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, REPORTS, TOWNSHIP
+
+from workflows.base import RECORD_RETRY
+from workflows.contracts import IncidentInput, JoinedReport, Submission, SubmitAnswer
+
+OPEN_TIMEOUT = timedelta(seconds=60)
+
+
+class Intake:
+    """Mixed into DivertedIncident; the attributes it uses are set in its __init__."""
+
+    async def _open(self, input: IncidentInput) -> bool:
+        """Open in one local activity; False when the incident ends at once (it joined another,
+        or its report could not be written)."""
+        try:
+            opened = await workflow.execute_local_activity_method(
+                OpeningActivities.open_incident,
+                OpenIncidentInput(
+                    report=input.report,
+                    stage=self.stage.value,
+                    at=workflow.now(),
+                    harassment_case=input.harassment_case,
+                ),
+                start_to_close_timeout=OPEN_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+            )
+        except ActivityError as err:
+            self.open_error = f"受理失败 not taken: {err.cause.message if err.cause else err}"  # type: ignore[union-attr]
+            self.opened = True
+            return False
+        self.limits, self.triage, self.intake = opened.limits, opened.triage, opened.intake
+        self._supervision = opened.limits.supervision
+        intake = opened.intake
+        if not intake.new:
+            self.merged_into = intake.incident_id
+        self._triaged()
+        if intake.harassment_case:
+            await self._open_harassment_case(intake.harassment_case)
+        self.opened = True  # the submission is answered once the case is opened, if any
+        if not intake.new:
+            await workflow.get_external_workflow_handle(intake.incident_id).signal(
+                "report_joined",
+                JoinedReport(
+                    incident_id=self.incident_id,
+                    origin=self.origin,
+                    reference=self.report.reference,
+                    matched_by=intake.matched_by,
+                    reports=intake.reports,
+                    brief=self.report.description[:100],
+                ),
+            )
+            return False
+        self.record("triage", "classify", note=f"分诊: {self.triage.reason}")
+        return True
+
+    async def _open_harassment_case(self, case_id: str) -> None:
+        """恶意骚扰: the caller's reports passed the rule; a case of its own goes to police. It
+        lives on by itself (ABANDON): nothing about it waits for this incident."""
+        report, rules = self.report, self.limits.intake
+        case = IncidentReport(
+            origin=Platform.hotline,
+            reference=case_id.removeprefix("hotline-"),
+            received_at=workflow.now(),
+            caller=report.caller,
+            location=report.location,
+            description=(
+                f"恶意骚扰: 同一来电人 {rules.harassment_window_hours:g} 小时内报警/来电 "
+                f"{rules.harassment_reports} 次以上，最近一次: {report.description[:200]}"
+            ),
+            divert_reason="反复滋扰 12345 与 110 平台，由公安机关依法调查处理",
+            urgency=Urgency.routine,
+            originating_unit="区12345热线",
+            category="违法犯罪类",
+        )
+        try:
+            await workflow.start_child_workflow(
+                "DivertedIncident",
+                IncidentInput(report=case, harassment_case=True),
+                id=case_id,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(INCIDENT, case_id),
+                        SearchAttributePair(ORIGIN, Platform.hotline.value),
+                        SearchAttributePair(TOWNSHIP, report.location.township),
+                        SearchAttributePair(CATEGORY, "违法犯罪类"),
+                    ]
+                ),
+                static_summary=f"12345 热线 hotline → 110 平台 police · 恶意骚扰 · {case_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            self.record("intake", "harassment_case_exists", note=f"恶意骚扰案件 {case_id} 已存在")
+            return
+        self.record("intake", "harassment_case", note=f"恶意骚扰: 已移交公安 {case_id}")
+
+    @workflow.update
+    async def submit(self, submission: Submission) -> SubmitAnswer:
+        """A platform's report (Update-with-Start). The one that started the incident is
+        answered with the intake's decision; the same push again is a re-send, counted once; a
+        changed push under the same reference is another report of the incident."""
+        first = not self.submitted and submission.report == self.report
+        self.submitted = True
+        await self._opened()
+        if self.open_error:
+            raise ApplicationError(self.open_error, type="ReportRefused", non_retryable=True)
+        intake = self.intake
+        if first:
+            return self._answer(new=intake.new, matched_by=intake.matched_by)
+        if submission.report == self.report:
+            self.record(self.stage.value, "resent", note="同一推送再次发送，按一次计")
+            await self.settled()
+            return self._answer(resent=True)
+        if self.merged_into:
+            raise ApplicationError(
+                f"{self.incident_id} joined incident {self.merged_into}; push changes there",
+                type="ReportRefused",
+                non_retryable=True,
+            )
+        self._count_report(f"同一事项第 {self.pushes + 1} 次推送 (内容有更新)，已并入本事件")
+        await self.settled()
+        return self._answer()
+
+    def _answer(self, new: bool = False, matched_by: str = "", resent: bool = False):
+        target = self.merged_into or self.incident_id
+        reports = self.intake.reports if self.merged_into else self.pushes
+        return SubmitAnswer(
+            incident_id=target,
+            new=new,
+            reports=reports,
+            matched_by=matched_by,
+            resent=resent,
+            harassment_case=self.intake.harassment_case if new or matched_by else "",
+            stage=None if self.merged_into else self.stage,
+        )
+
+    @workflow.signal
+    async def report_joined(self, joined: JoinedReport) -> None:
+        """Another report of the same matter (same caller, or same place and category)."""
+        await self._opened()
+        note = (
+            f"重复报告 (第 {max(self.pushes + 1, joined.reports)} 次, {joined.matched_by}): "
+            f"{joined.origin.label} {joined.reference}: {joined.brief}"
+        )
+        self._count_report(note, at_least=joined.reports)
+
+    def _count_report(self, note: str, at_least: int = 0) -> None:
+        self.pushes = max(self.pushes + 1, at_least)
+        self.upsert(REPORTS, self.pushes)
+        self.record(self.stage.value, "pushed_again", note=note)
+        self.changed()
+        rule = self.limits.whistle.rules.get("repeat_reports") if self.limits else None
+        if rule is not None and self.pushes >= rule.threshold and not self.repeat_whistled:
+            self.repeat_whistled = True
+            self._loop_tasks.append(
+                asyncio.create_task(
+                    self._rule("repeat_reports", [], f"已收到 {self.pushes} 次报告")
+                )
+            )
