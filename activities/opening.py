@@ -9,9 +9,10 @@ same place and category within the window) and whether its caller abuses the lin
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.records import REFUSED, refused
-from linkage.config import load_time_limits
+from linkage.config import ConfigError, load_time_limits
 from linkage.keys import caller_key, place_key, report_fingerprint
 from linkage.logs import get_logger
 from linkage.records import IncidentRecord, OpenedIncident, OpenIncidentInput, TakeReportInput
@@ -32,7 +33,10 @@ class OpeningActivities:
     @activity.defn
     def open_incident(self, input: OpenIncidentInput) -> OpenedIncident:
         report = input.report
-        limits = load_time_limits()
+        try:
+            limits = load_time_limits()
+        except ConfigError as err:  # a person must mend the table: say so, start nothing
+            raise ApplicationError(str(err), type="ConfigError", non_retryable=True) from None
         triage = self.triager.triage(
             TriageRequest(text=report.description, township=report.location.township)
         )
@@ -50,6 +54,7 @@ class OpeningActivities:
             rules=limits.intake,
             harassment_case_id=harassment_case_id(caller, input.at),
             harassment_case=input.harassment_case,
+            retake=input.retake,
         )
         try:
             intake = self.store.take_report(take)

@@ -178,5 +178,15 @@ def release(session: Session, incident_id: str) -> None:
     session.execute(delete(IntakeClaim).where(IntakeClaim.incident_id == incident_id))
 
 
+def forget(session: Session, report_id: str, joined: str) -> None:
+    """A report joined an incident that is not running after all (it closed meanwhile, or was
+    ended by hand without closing): its claims go, and the report is decided again."""
+    release(session, joined)
+    row = session.get(IntakeReport, report_id)
+    if row is not None:
+        session.delete(row)
+    session.flush()
+
+
 def _since(input: TakeReportInput, hours: float) -> datetime:
     return utc(input.at) - timedelta(hours=hours)

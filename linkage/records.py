@@ -105,6 +105,7 @@ class OpenIncidentInput(Contract):
     stage: str
     at: datetime  # workflow time: the intake's windows are judged by it
     harassment_case: bool = False
+    retake: bool = False  # the incident it joined is not running: decide again
 
 
 class OpenedIncident(Contract):
@@ -169,6 +170,7 @@ class TakeReportInput(Contract):
     rules: IntakeLimits
     harassment_case_id: str = ""  # the case to open if this report tips its caller over the rule
     harassment_case: bool = False  # this report IS such a case: it claims no caller or place
+    retake: bool = False  # the incident it joined is not running: release its claims, decide again
 
 
 class TakeReportResult(Contract):

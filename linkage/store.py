@@ -208,8 +208,10 @@ class Store:
 
     def _take(self, session: Session, input: TakeReportInput) -> TakeReportResult:
         done = intake.stored(session, input.record.id)
-        if done is not None:
+        if done is not None and not (input.retake and not done.new):
             return done
+        if done is not None:  # it joined an incident that is no longer running
+            intake.forget(session, input.record.id, done.incident_id)
         matched = None if input.harassment_case else intake.match(session, input)
         if matched is not None:
             incident_id, matched_by = matched

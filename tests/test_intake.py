@@ -158,3 +158,13 @@ async def test_two_matching_reports_at_once_make_one_incident_on_postgresql(
         second = make_report("police", caller=first["caller"])
         a, b = await divert_all(env, client, [first, second])
         assert a.incident_id == b.incident_id and sorted([a.new, b.new]) == [False, True]
+
+
+async def test_a_report_whose_match_was_ended_by_hand_opens_an_incident_of_its_own(env, linkage):
+    first = make_report("hotline")
+    (a,) = await divert_all(env, linkage, [first])
+    # Ended by hand (terminated), it never released its claims; the next report finds it
+    # not running, lets its claims go and is taken again.
+    await env.client.get_workflow_handle(a.incident_id).terminate("test: ended by hand")
+    (b,) = await divert_all(env, linkage, [make_report("police", caller=first["caller"])])
+    assert b.new and b.incident_id != a.incident_id

@@ -31,6 +31,7 @@ from workflows.base import RECORD_RETRY
 from workflows.contracts import IncidentInput, JoinedReport, Submission, SubmitAnswer
 
 OPEN_TIMEOUT = timedelta(seconds=60)
+RETAKES = 3  # a report whose matched incident has just ended is taken again
 
 
 class Intake:
@@ -38,33 +39,50 @@ class Intake:
 
     async def _open(self, input: IncidentInput) -> bool:
         """Open in one local activity; False when the incident ends at once (it joined another,
-        or its report could not be written)."""
+        or its report could not be taken)."""
+        for attempt in range(RETAKES):
+            opened = await self._take(input, retake=attempt > 0)
+            if opened is None:
+                return False
+            self.limits, self.triage, self.intake = opened.limits, opened.triage, opened.intake
+            self._supervision = opened.limits.supervision
+            if opened.intake.new or await self._join(opened.intake):
+                break
+        intake = self.intake
+        self.merged_into = "" if intake.new else intake.incident_id
+        self._triaged()
+        if intake.harassment_case:
+            await self._open_harassment_case(intake.harassment_case)
+        self.opened = True  # the submission is answered once the case is opened, if any
+        if not intake.new:
+            return False
+        self.record("triage", "classify", note=f"分诊: {self.triage.reason}")
+        return True
+
+    async def _take(self, input: IncidentInput, retake: bool):
         try:
-            opened = await workflow.execute_local_activity_method(
+            return await workflow.execute_local_activity_method(
                 OpeningActivities.open_incident,
                 OpenIncidentInput(
                     report=input.report,
                     stage=self.stage.value,
                     at=workflow.now(),
                     harassment_case=input.harassment_case,
+                    retake=retake,
                 ),
                 start_to_close_timeout=OPEN_TIMEOUT,
                 retry_policy=RECORD_RETRY,
             )
         except ActivityError as err:
-            self.open_error = f"受理失败 not taken: {err.cause.message if err.cause else err}"  # type: ignore[union-attr]
+            cause = err.cause.message if err.cause else str(err)  # type: ignore[union-attr]
+            self.open_error = f"受理失败 not taken: {cause}"
             self.opened = True
-            return False
-        self.limits, self.triage, self.intake = opened.limits, opened.triage, opened.intake
-        self._supervision = opened.limits.supervision
-        intake = opened.intake
-        if not intake.new:
-            self.merged_into = intake.incident_id
-        self._triaged()
-        if intake.harassment_case:
-            await self._open_harassment_case(intake.harassment_case)
-        self.opened = True  # the submission is answered once the case is opened, if any
-        if not intake.new:
+            return None
+
+    async def _join(self, intake) -> bool:
+        """Tell the open incident this report joined; False when it is not running after all
+        (it closed meanwhile, or was ended by hand): the report is then taken again."""
+        try:
             await workflow.get_external_workflow_handle(intake.incident_id).signal(
                 "report_joined",
                 JoinedReport(
@@ -76,8 +94,8 @@ class Intake:
                     brief=self.report.description[:100],
                 ),
             )
+        except Exception:  # noqa: BLE001 - the signal's only failure: no such running workflow
             return False
-        self.record("triage", "classify", note=f"分诊: {self.triage.reason}")
         return True
 
     async def _open_harassment_case(self, case_id: str) -> None:
