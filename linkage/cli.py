@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
         "outbox", parents=[json_flag], help="messages to the platforms and the SMS gateway (双推送)"
     )
     p.add_argument("--target", choices=["police", "hotline", "sms", "emergency"])
-    p.add_argument("--status", choices=["pending", "delivered"])
+    p.add_argument("--status", choices=["pending", "delivered", "failed"])
     p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
     p.add_argument("--limit", type=int, default=100)
 
