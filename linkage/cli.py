@@ -24,7 +24,7 @@ from linkage.catalogue import Direction
 from linkage.client import ACTIONS, LinkageClient, LinkageError
 from linkage.config import ConfigError, Settings
 from linkage.display import render_listing, render_outbox, render_status
-from linkage.models import Owner, RevisitOutcome, Role, Stage
+from linkage.models import STAGE_LABELS, Owner, RevisitOutcome, Role, Stage
 
 
 def _print_json(value: Any) -> None:
@@ -146,7 +146,9 @@ async def cmd_act(args, client: LinkageClient) -> int:
         where = getattr(state, "step", None) or getattr(state, "stage", None)
         if where is None and hasattr(state, "number"):  # a whistle
             where = f"whistle #{state.number}, reported {len(state.reported)}/{len(state.units)}"
-        print(f"{args.id}: {args.action} done; now at {getattr(where, 'value', where)}")
+        then = getattr(state, "incident_stage", None)
+        incident = f"; incident {STAGE_LABELS[then]} {then.value}" if then else ""
+        print(f"{args.id}: {args.action} done; now at {getattr(where, 'value', where)}{incident}")
     return 0
 
 
