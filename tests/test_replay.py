@@ -1,0 +1,54 @@
+"""Saved histories (tests/histories) replay against the current workflow code.
+
+Incidents stay open for weeks, so a release must go on with the histories the last one wrote:
+a nondeterminism error here means a change broke them (see tests/histories/README.md).
+No Temporal server is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from linkage.temporal import DATA_CONVERTER
+from workers.main import WORKFLOWS, workflow_runner
+
+HISTORIES = Path(__file__).parent / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+
+
+def workflow_type_name(cls: type) -> str:
+    return workflow._Definition.must_from_class(cls).name
+
+
+def load(file: Path) -> tuple[str, WorkflowHistory]:
+    """The history of a file and its workflow type, as the started event records them."""
+    data = json.loads(file.read_text(encoding="utf-8"))
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    workflow_id = started.get("workflowId") or file.stem
+    return started["workflowType"]["name"], WorkflowHistory.from_json(workflow_id, data)
+
+
+@pytest.fixture(scope="module")
+def replayer() -> Replayer:
+    return Replayer(
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER
+    )
+
+
+@pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
+async def test_a_saved_history_replays(replayer: Replayer, file: Path):
+    kind, history = load(file)
+    assert file.stem.split("__")[1] == kind, f"{file.name} holds a {kind} history"
+    await replayer.replay_workflow(history)
+
+
+def test_every_workflow_type_has_a_saved_history():
+    saved = {load(file)[0] for file in FILES}
+    missing = sorted({workflow_type_name(cls) for cls in WORKFLOWS} - saved)
+    assert not missing, f"no saved history in {HISTORIES} for: {', '.join(missing)}"
