@@ -6,20 +6,26 @@ wrong party (a unit acting on an order not dispatched to it) before anything cha
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, StrictBool, StrictFloat
 
 from linkage.catalogue import Direction
+from linkage.contract import Contract
 from linkage.models import Actor, Owner, RevisitOutcome
+from linkage.text import Line, Text
+
+# Hours are numbers, never text ("2") or a bool; and finite.
+Hours = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 
 
-class Action(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Action(Contract):
+    """Free text (notes, reasons, results, messages) may span lines; names and units may not.
+    No text field takes a control character."""
 
     actor: Actor
-    note: str = Field(default="", max_length=1000)
-    request_id: str = Field(
+    note: Text = Field(default="", max_length=1000)
+    request_id: Line = Field(
         default="", max_length=80, description="the same request applied twice is applied once"
     )
 
@@ -32,29 +38,29 @@ class TriageDecisionAction(Action):
     of an incident triage left open, or overrides it; always with who and why."""
 
     direction: Direction
-    subcategory: str = Field(default="", max_length=40, description="code or name, e.g. H02.07")
-    reason: str = Field(min_length=2, max_length=500)
+    subcategory: Line = Field(default="", max_length=40, description="code or name, e.g. H02.07")
+    reason: Text = Field(min_length=2, max_length=500)
 
 
 class ReviewAction(Action):
     """Sending-side review (审核): the bureau approves a station's push or sends it back."""
 
-    approve: bool
-    reason: str = Field(default="", max_length=500)
+    approve: StrictBool
+    reason: Text = Field(default="", max_length=500)
 
 
 class ResubmitAction(Action):
     """After a send-back: push again with a better reason, or withdraw and keep the case."""
 
-    withdraw: bool = False
-    divert_reason: str = Field(default="", max_length=500)
+    withdraw: StrictBool = False
+    divert_reason: Text = Field(default="", max_length=500)
 
 
 class ReceiveAction(Action):
     """Receiving-side review: accept the push, or dispute it with a reason (异议)."""
 
-    accept: bool
-    reason: str = Field(default="", max_length=500)
+    accept: StrictBool
+    reason: Text = Field(default="", max_length=500)
 
 
 class SettleAction(Action):
@@ -69,7 +75,7 @@ class SettleAction(Action):
 class CommandAction(Action):
     """110 commands a police unit to the scene (指令); no unit: the one triage routed it to."""
 
-    unit: str = Field(default="", max_length=80)
+    unit: Line = Field(default="", max_length=80)
 
 
 class ArriveAction(Action):
@@ -79,7 +85,7 @@ class ArriveAction(Action):
 class PoliceFeedbackAction(Action):
     """The unit reports what it did (反馈)."""
 
-    result: str = Field(min_length=2, max_length=2000)
+    result: Text = Field(min_length=2, max_length=2000)
 
 
 # --- the hotline loop ------------------------------------------------------------------------
@@ -89,7 +95,7 @@ class DispatchAction(Action):
     """The command centre dispatches the order to a unit (派遣); no unit: triage's route, on
     the first dispatch only (after a return the centre names the unit)."""
 
-    unit: str = Field(default="", max_length=80)
+    unit: Line = Field(default="", max_length=80)
 
 
 class SignAction(Action):
@@ -99,39 +105,39 @@ class SignAction(Action):
 class ReturnAction(Action):
     """The unit sends the order back as not its own (退单)."""
 
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Text = Field(min_length=2, max_length=500)
 
 
 class ExtendAction(Action):
     """The unit asks for more time (延期申请)."""
 
-    hours: float = Field(gt=0, le=24 * 90)
-    reason: str = Field(min_length=2, max_length=500)
+    hours: Hours = Field(gt=0, le=24 * 90)
+    reason: Text = Field(min_length=2, max_length=500)
 
 
 class ExtensionDecision(Action):
     """The command centre approves or refuses a pending extension request."""
 
-    approve: bool
+    approve: StrictBool
 
 
 class FeedbackAction(Action):
     """The unit reports its handling (办结反馈)."""
 
-    result: str = Field(min_length=2, max_length=2000)
+    result: Text = Field(min_length=2, max_length=2000)
 
 
 class ReplyAction(Action):
     """The command centre replies to the citizen (回复)."""
 
-    message: str = Field(min_length=2, max_length=1000)
+    message: Text = Field(min_length=2, max_length=1000)
 
 
 class CloseAction(Action):
     """The command centre closes the order (结案) or rejects the feedback back to handling."""
 
-    accept: bool
-    reason: str = Field(default="", max_length=500)
+    accept: StrictBool
+    reason: Text = Field(default="", max_length=500)
 
 
 class RevisitAction(Action):
@@ -143,16 +149,16 @@ class RevisitAction(Action):
 # --- the whistle (“双哨”联处) and police linkage ----------------------------------------------
 
 
-class WhistleCall(BaseModel):
+class WhistleCall(Contract):
     """A duty officer blows the whistle (吹哨): a signal, so it never waits on the workflow."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     actor: Actor
-    reason: str = Field(min_length=2, max_length=500)
-    units: list[str] = Field(min_length=1, max_length=20)
-    deadline_hours: float | None = Field(default=None, gt=0, le=72)
-    request_id: str = Field(default="", max_length=80)
+    reason: Text = Field(min_length=2, max_length=500)
+    units: list[Annotated[Line, Field(min_length=1, max_length=80)]] = Field(
+        min_length=1, max_length=20
+    )
+    deadline_hours: Hours | None = Field(default=None, gt=0, le=72)
+    request_id: Line = Field(default="", max_length=80)
 
 
 class ReportInAction(Action):
@@ -172,13 +178,15 @@ class CloseWhistleAction(Action):
 class PoliceLinkageAction(Action):
     """A unit handling a 12345 order calls police to the scene (派警联动)."""
 
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Text = Field(min_length=2, max_length=500)
 
 
 class EmergencyLinkageAction(Action):
     """A duty officer links emergency units to the incident (应急联动), by their codes."""
 
-    units: list[str] = Field(min_length=1, max_length=20)
+    units: list[Annotated[Line, Field(min_length=1, max_length=80)]] = Field(
+        min_length=1, max_length=20
+    )
 
 
 class AcknowledgeAction(Action):
@@ -189,4 +197,4 @@ class PolicePushAction(Action):
     """Police handling a case find it is not theirs, or needs other departments: they push it,
     with a reason, to the bureau for review and diversion (推送分局审核)."""
 
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Text = Field(min_length=2, max_length=500)

@@ -21,10 +21,10 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from linkage.catalogue import Direction
-from linkage.client import ACTIONS, LinkageClient, LinkageError
+from linkage.client import ACTIONS, DivertResult, LinkageClient, LinkageError, parse_report
 from linkage.config import ConfigError, Settings
 from linkage.display import render_listing, render_outbox, render_status
-from linkage.models import STAGE_LABELS, Owner, RevisitOutcome, Role, Stage
+from linkage.models import STAGE_LABELS, IncidentReport, Owner, RevisitOutcome, Role, Stage
 
 
 def _print_json(value: Any) -> None:
@@ -69,41 +69,99 @@ def parse_actor(value: str) -> dict:
 # --- commands -----------------------------------------------------------------------------------
 
 
-async def cmd_divert(args, client: LinkageClient) -> int:
-    data = _read_json(args.file)
-    reports = data if isinstance(data, list) else [data]
-    if not reports:
-        raise LinkageError(f"{args.file}: an empty list holds no report")
-    results = []
-    for index, report in enumerate(reports):
+def _divert_note(result: DivertResult) -> str:
+    if result.closed:
+        return "  (already diverted and closed; nothing started)"
+    if result.resent:
+        return f"  (the same push again: counted once; {result.reports} reports)"
+    if not result.new:
+        how = {
+            "reference": "the same push again",
+            "caller": "the same caller",
+            "place": "the same place and category",
+        }.get(result.matched_by, "a match")
+        return f"  (joined the open incident: {how}; {result.reports} reports now)"
+    return ""
+
+
+def _print_diverted(result: DivertResult, where: str = "") -> None:
+    print(f"{where}{result.incident_id}{_divert_note(result)}")
+    if result.harassment_case:
+        print(
+            f"{where}{result.harassment_case}  (恶意骚扰: this caller's reports passed the "
+            f"harassment rule; a case was opened for police)"
+        )
+
+
+def check_reports(reports: list[Any]) -> tuple[list[IncidentReport], list[tuple[int, str]]]:
+    """Validate every report of a list: the good ones, and (its number from 1, `field: problem`)
+    for each problem of the bad ones."""
+    good: list[IncidentReport] = []
+    bad: list[tuple[int, str]] = []
+    for number, data in enumerate(reports, start=1):
         try:
-            results.append(await client.divert(report))
+            good.append(parse_report(data))
         except LinkageError as err:
-            where = f"report {index + 1}: " if len(reports) > 1 else ""
-            raise LinkageError(f"{where}{err}") from None
-    if args.json:
-        _print_json([r.model_dump() for r in results] if len(results) > 1 else results[0])
+            for line in str(err).splitlines():
+                bad.append((number, line.removeprefix("report: ")))
+    return good, bad
+
+
+async def cmd_divert(args, client: LinkageClient) -> int:
+    """One report, or a list of them. A list is checked whole first: if any report is bad,
+    every problem is printed and none is diverted. Then each is diverted and each one's
+    outcome printed (its incident ID, or why it failed)."""
+    data = _read_json(args.file)
+    if not isinstance(data, list):
+        result = await client.divert(parse_report(data))
+        if args.json:
+            _print_json(result)
+        else:
+            _print_diverted(result)
         return 0
-    for result in results:
-        note = ""
-        if result.closed:
-            note = "  (already diverted and closed; nothing started)"
-        elif result.resent:
-            note = f"  (the same push again: counted once; {result.reports} reports)"
-        elif not result.new:
-            how = {
-                "reference": "the same push again",
-                "caller": "the same caller",
-                "place": "the same place and category",
-            }.get(result.matched_by, "a match")
-            note = f"  (joined the open incident: {how}; {result.reports} reports now)"
-        print(f"{result.incident_id}{note}")
-        if result.harassment_case:
-            print(
-                f"{result.harassment_case}  (恶意骚扰: this caller's reports passed the "
-                f"harassment rule; a case was opened for police)"
-            )
-    return 0
+    if not data:
+        raise LinkageError(f"{args.file}: an empty list holds no report")
+    reports, bad = check_reports(data)
+    if bad:
+        for number, line in bad:
+            print(f"linkage: report {number}: {line}", file=sys.stderr)
+        print(
+            f"linkage: {len({n for n, _ in bad})} of {len(data)} reports are bad; "
+            f"none was diverted",
+            file=sys.stderr,
+        )
+        if args.json:
+            errors: dict[int, list[str]] = {}
+            for number, line in bad:
+                errors.setdefault(number, []).append(line)
+            _print_json([{"index": n, "error": "\n".join(e)} for n, e in errors.items()])
+        return 1
+    outcomes: list[dict[str, Any]] = []
+    for number, report in enumerate(reports, start=1):
+        try:
+            result = await client.divert(report)
+        except Exception as err:  # each report's outcome is printed, whatever befell the last
+            message = _divert_failure(err)
+            outcomes.append({"index": number, "error": message})
+            if not args.json:
+                print(f"linkage: report {number}: {message}", file=sys.stderr)
+            continue
+        outcomes.append({"index": number, **result.model_dump()})
+        if not args.json:
+            _print_diverted(result, f"report {number}: ")
+    if args.json:
+        _print_json(outcomes)
+    return 1 if any("error" in o for o in outcomes) else 0
+
+
+def _divert_failure(err: Exception) -> str:
+    if isinstance(err, LinkageError):
+        return str(err)
+    if isinstance(err, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return "no answer from the intake in time: is a worker running?"
+    if isinstance(err, RPCError):
+        return f"Temporal refused the request: {err}"
+    return f"{type(err).__name__}: {err}"
 
 
 async def cmd_status(args, client: LinkageClient) -> int:
@@ -253,7 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a worker against a running Temporal server")
 
     p = sub.add_parser("divert", parents=[json_flag], help="push an incident (分流推送)")
-    p.add_argument("file", help="a JSON report (or a list of them); - reads stdin")
+    p.add_argument(
+        "file",
+        help="a JSON report, or a list of them (checked whole first: one bad report and none is "
+        "diverted); - reads stdin",
+    )
 
     p = sub.add_parser("status", parents=[json_flag], help="stage, loops, deadlines, timeline")
     p.add_argument("id", help="incident ID, e.g. police-JJ20261129001")

@@ -11,6 +11,7 @@ import asyncio
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -32,12 +33,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from linkage import actions as act
 from linkage.config import Settings, format_validation_error
+from linkage.contract import from_edge
 from linkage.models import (
     STAGE_LABELS,
     IncidentReport,
     Role,
     Stage,
     TimelineEntry,
+    check_report_window,
     incident_id_for,
 )
 from linkage.temporal import (
@@ -84,11 +87,17 @@ class UnknownIncident(LinkageError):
 
 
 def parse_report(data: Any) -> IncidentReport:
-    """Validate a report; a bad one raises LinkageError naming each field and its problem."""
+    """Validate a report as it arrives; a bad one raises LinkageError naming each field and its
+    problem. Unknown fields are refused, and so is a received_at in the future or long past."""
     try:
-        return IncidentReport.model_validate(data)
+        report = from_edge(IncidentReport, data)
     except ValidationError as err:
         raise LinkageError(format_validation_error("report", err)) from None
+    try:
+        check_report_window(report, datetime.now(UTC))
+    except ValueError as err:
+        raise LinkageError(f"report: {err}") from None
+    return report
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from linkage.contract import from_edge
 from linkage.models import TimeLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +70,9 @@ def read_toml(path: Path) -> dict:
 def load_time_limits(path: Path | None = None) -> TimeLimits:
     path = path or config_dir() / "time-limits.toml"
     try:
-        return TimeLimits.model_validate(read_toml(path))
+        # TimeLimits crosses Temporal, so it ignores unknown keys when a history decodes; in the
+        # district's file an unknown key is a mistake (a misspelt limit), named and refused.
+        return from_edge(TimeLimits, read_toml(path))
     except ValidationError as err:
         raise ConfigError(format_validation_error(path.name, err)) from err
 

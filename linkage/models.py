@@ -8,11 +8,21 @@ same typed values they were given.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+from linkage.contract import Contract
+from linkage.text import IdNumber, Line, Phone, Text
 
 
 class Platform(StrEnum):
@@ -98,59 +108,69 @@ class RevisitOutcome(StrEnum):
     unreachable = "unreachable"  # 联系不上
 
 
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
-
-
-class Caller(BaseModel):
+class Caller(Contract):
     """The person who called. Kept in the records; masked in every log line."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(default="", max_length=64)
-    phone: str = Field(min_length=5, max_length=20)
-    id_number: str = Field(default="", max_length=32)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone_digits(cls, value: str) -> str:
-        if not _PHONE.match(value.strip()):
-            raise ValueError("must be a telephone number of digits, spaces or dashes")
-        return value.strip()
+    name: Line = Field(default="", max_length=64)
+    phone: Phone = Field(
+        min_length=5, max_length=20, description="stored as digits only, without +86"
+    )
+    id_number: IdNumber = Field(default="", max_length=32)
 
 
-class Location(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    address: str = Field(min_length=2, max_length=200)
-    township: str = Field(min_length=2, max_length=40, description="镇（街道）或板块")
+class Location(Contract):
+    address: Line = Field(min_length=2, max_length=200)
+    township: Line = Field(min_length=2, max_length=40, description="镇（街道）或板块")
 
 
-class IncidentReport(BaseModel):
-    """One push from a platform: the data elements both platforms agreed to exchange."""
+def _iso_time(value: Any) -> Any:
+    """An ISO 8601 text or a datetime; a number is refused rather than read as seconds since
+    1970, and so is a text of digits alone."""
+    if isinstance(value, bool | int | float):
+        raise ValueError(
+            "must be an ISO 8601 time with its offset, e.g. 2026-11-29T09:30:00+08:00, not a number"
+        )
+    if isinstance(value, str) and not _ISO_TIME.match(value.strip()):
+        raise ValueError("must be an ISO 8601 time with its offset, e.g. 2026-11-29T09:30:00+08:00")
+    return value
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+_ISO_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+
+
+class IncidentReport(Contract):
+    """One push from a platform: the data elements both platforms agreed to exchange.
+
+    Only rules that hold whatever the day are checked here: Temporal decodes a report again
+    whenever it replays a history. Whether `received_at` is plausibly recent is checked where
+    the report arrives (`check_report_window`).
+    """
 
     origin: Platform = Field(description="the platform that first received the call (首接平台)")
-    reference: str = Field(
+    reference: Line = Field(
         min_length=3,
         max_length=40,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
         description="the origin platform's own case or order number",
     )
-    received_at: datetime = Field(description="when the origin platform received the call")
+    received_at: IsoTime = Field(
+        description="when the origin platform received the call, with its offset"
+    )
     caller: Caller
     location: Location
-    description: str = Field(min_length=4, max_length=4000)
-    divert_reason: str = Field(min_length=2, max_length=500, description="推送原因")
+    description: Text = Field(min_length=4, max_length=4000)
+    divert_reason: Text = Field(min_length=2, max_length=500, description="推送原因")
     urgency: Urgency = Urgency.routine
-    originating_unit: str = Field(min_length=2, max_length=80, description="the unit that pushes")
-    category: str = Field(default="", max_length=40, description="联动事项大类, if known")
-    joint: bool = Field(default=False, description="needs both sides at once (会同处置)")
+    originating_unit: Line = Field(min_length=2, max_length=80, description="the unit that pushes")
+    category: Line = Field(default="", max_length=40, description="联动事项大类, if known")
+    joint: StrictBool = Field(default=False, description="needs both sides at once (会同处置)")
 
     @field_validator("received_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("must carry a time zone, e.g. 2026-11-29T09:30:00+08:00")
         return value
 
@@ -159,26 +179,48 @@ class IncidentReport(BaseModel):
         return incident_id_for(self.origin, self.reference)
 
 
+# How far from now a report's received_at may be when it arrives; checked at the edge only.
+REPORT_FUTURE_SLACK = timedelta(minutes=10)
+REPORT_MAX_AGE = timedelta(days=90)
+
+
+def check_report_window(report: IncidentReport, now: datetime) -> None:
+    """Refuse a report received (by its own account) in the future or too long ago.
+
+    Call it where a report arrives, never in a validator: a history replayed weeks later would
+    otherwise no longer decode.
+    """
+    at = report.received_at
+    if at > now + REPORT_FUTURE_SLACK:
+        raise ValueError(
+            f"received_at: {at.isoformat()} is in the future (now {now.isoformat()}); "
+            f"check the clock and the offset"
+        )
+    if at < now - REPORT_MAX_AGE:
+        raise ValueError(
+            f"received_at: {at.isoformat()} is more than {REPORT_MAX_AGE.days} days ago; "
+            f"an old case is not diverted"
+        )
+
+
 def incident_id_for(origin: Platform | str, reference: str) -> str:
     """The workflow ID: one per origin platform and reference, so a repeated push finds it."""
     return f"{Platform(origin).value}-{reference}"
 
 
-class Actor(BaseModel):
+class Actor(Contract):
     """Who takes an action: a role, the unit they act for, and the person."""
 
-    model_config = ConfigDict(extra="forbid")
-
     role: Role
-    unit: str = Field(min_length=2, max_length=80)
-    person: str = Field(default="", max_length=40)
+    unit: Line = Field(min_length=2, max_length=80)
+    person: Line = Field(default="", max_length=40)
 
     def __str__(self) -> str:
         who = f"{self.unit}/{self.person}" if self.person else self.unit
         return f"{self.role.value}:{who}"
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Contract):
     """One step event: who did what, when, with a note. The audit trail both sides read."""
 
     at: datetime
@@ -189,7 +231,7 @@ class TimelineEntry(BaseModel):
     note: str = ""
 
 
-class DeadlineView(BaseModel):
+class DeadlineView(Contract):
     """A running deadline as the status shows it."""
 
     name: str
@@ -214,9 +256,7 @@ def _every_urgency(table: dict[Urgency, float]) -> dict[Urgency, float]:
 UrgencyTable = Annotated[dict[Urgency, float], AfterValidator(_every_urgency)]
 
 
-class ReviewLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReviewLimits(Contract):
     triage_review_hours: float = Field(gt=0)
     sending_review_required: list[Platform]
 
@@ -238,26 +278,20 @@ class ReviewLimits(BaseModel):
     negotiation_hours: float = Field(gt=0)
 
 
-class PoliceLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PoliceLimits(Contract):
     command_minutes: float = Field(gt=0)
     arrive_minutes: UrgencyTable
     feedback_hours: float = Field(gt=0)
 
 
-class SupervisionLimits(BaseModel):
+class SupervisionLimits(Contract):
     """督办: repeated while a deadline stays missed, a bounded number of times."""
-
-    model_config = ConfigDict(extra="forbid")
 
     every_hours: float = Field(gt=0)
     max_times: int = Field(ge=1, le=20)
 
 
-class HotlineLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HotlineLimits(Contract):
     dispatch_hours: float = Field(gt=0)
     sign_hours: float = Field(gt=0)
     max_returns: int = Field(ge=0)
@@ -271,9 +305,7 @@ class HotlineLimits(BaseModel):
     max_reopens: int = Field(ge=0)
 
 
-class WhistleRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WhistleRule(Contract):
     enabled: bool = True
     summon: list[str] = Field(default_factory=list)
     threshold: int = Field(default=0, ge=0, description="for repeat_reports: reports needed")
@@ -288,10 +320,8 @@ WHISTLE_RULES = {
 }
 
 
-class WhistleLimits(BaseModel):
+class WhistleLimits(Contract):
     """“双哨”联处: how long summoned units have to report in, and the rules that blow it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     report_in_hours: float = Field(gt=0)
     remind_before_hours: list[float]
@@ -308,10 +338,8 @@ class WhistleLimits(BaseModel):
         return rules
 
 
-class EmergencyLimits(BaseModel):
+class EmergencyLimits(Contract):
     """应急联动: the emergency units, which categories notify them, and how fast they answer."""
-
-    model_config = ConfigDict(extra="forbid")
 
     ack_minutes: float = Field(gt=0)
     units: dict[str, str] = Field(min_length=1)
@@ -329,20 +357,16 @@ class EmergencyLimits(BaseModel):
         return self
 
 
-class IntakeLimits(BaseModel):
+class IntakeLimits(Contract):
     """受理登记: when a report joins an open incident, and when a caller abuses the lines."""
-
-    model_config = ConfigDict(extra="forbid")
 
     repeat_window_hours: float = Field(gt=0)
     harassment_reports: int = Field(ge=2)
     harassment_window_hours: float = Field(gt=0)
 
 
-class TimeLimits(BaseModel):
+class TimeLimits(Contract):
     """The district's time-limit table (temporal-config/time-limits.toml)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: str
     review: ReviewLimits
