@@ -67,8 +67,25 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
 
 
+_LOADED: dict[tuple[Path, int, int], TimeLimits] = {}
+
+
 def load_time_limits(path: Path | None = None) -> TimeLimits:
+    """The table as the file stands now: read again whenever the file changes (every incident
+    opens under the version in force), and validated only then."""
     path = path or config_dir() / "time-limits.toml"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = _read_time_limits(path)
+    return _LOADED[key].model_copy(deep=True)
+
+
+def _read_time_limits(path: Path) -> TimeLimits:
     try:
         # TimeLimits crosses Temporal, so it ignores unknown keys when a history decodes; in the
         # district's file an unknown key is a mistake (a misspelt limit), named and refused.

@@ -9,6 +9,9 @@ instead of a second one.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, event
@@ -185,10 +188,16 @@ class Store:
         self.engine = make_engine(url)
         migrations.upgrade(self.engine)
         self._writer = self.engine.execution_options(**{IMMEDIATE: True})
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._turns = threading.Lock() if sqlite else nullcontext()
 
-    def _write(self) -> Session:
-        """A session for a read-then-write transaction (SQLite: BEGIN IMMEDIATE)."""
-        return Session(self._writer)
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A session for a read-then-write transaction (SQLite: BEGIN IMMEDIATE). On SQLite the
+        writers of one process also take turns on a lock: waiting on SQLite's own busy handler
+        (which sleeps, longer each time) is what makes a burst of reports slow."""
+        with self._turns, Session(self._writer) as session:
+            yield session
 
     # --- the intake ---------------------------------------------------------------------------
 

@@ -32,13 +32,42 @@ from workflows.incident import DivertedIncident
 from workflows.police_loop import PoliceLoop
 from workflows.whistle import Whistle
 
+# The parts the workflow classes are made of (base classes and mixins). They hold no state of
+# their own, so they are imported once per worker rather than once per workflow run: with them
+# re-imported in every sandbox a burst of reports spent its time building classes. Only the
+# modules that define the workflows run in the sandbox afresh; saved histories replayed in CI
+# guard the determinism of all of them.
+SHARED_WORKFLOW_PARTS = (
+    "workflows.base",
+    "workflows.deadlines",
+    "workflows.sending",
+    "workflows.incident_intake",
+    "workflows.incident_reviews",
+    "workflows.incident_handling",
+    "workflows.incident_escalations",
+    "workflows.incident_views",
+    "workflows.hotline_unit",
+)
+
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with the project's own model and activity modules passed through: they are
-    deterministic to import, and importing them once per worker keeps workflows cheap."""
+    """The sandbox, with the modules that hold no workflow code passed through: the project's
+    models, activities and the workflows' contracts (pydantic classes, built once per worker
+    instead of once per workflow run, which is what a workflow's memory and start-up cost)."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "linkage", "activities", "pydantic", "sqlalchemy", "sqlmodel", "httpx", "jieba"
+            "linkage",
+            "activities",
+            "workflows.contracts",
+            "workflows.loop_contracts",
+            "workflows.stages",
+            "workflows.assessment",
+            *SHARED_WORKFLOW_PARTS,
+            "pydantic",
+            "sqlalchemy",
+            "sqlmodel",
+            "httpx",
+            "jieba",
         )
     )
 
