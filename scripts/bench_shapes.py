@@ -13,11 +13,13 @@ import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+
+CST = timezone(timedelta(hours=8))
 
 STEP_TIMEOUT = timedelta(seconds=30)
 RAW_LOOPS = (("first", 4), ("second", 7))  # child workflow ID suffix, activities it runs
@@ -132,7 +134,7 @@ def report(origin: str, n: int | None = None, run: str | None = None) -> dict:
     return {
         "origin": origin,
         "reference": f"BENCH{unique.hex[:12].upper()}",
-        "received_at": "2026-11-29T09:30:00+08:00",
+        "received_at": (datetime.now(CST) - timedelta(hours=1)).isoformat(timespec="seconds"),
         "caller": {"name": "测试", "phone": phone},
         "location": {"address": f"黄埭镇春申路{house}号", "township": "黄埭镇"},
         "description": DESCRIPTION[origin],

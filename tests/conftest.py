@@ -103,7 +103,8 @@ def make_report(origin: str = "police", **overrides) -> dict:
     report = {
         "origin": origin,
         "reference": reference,
-        "received_at": datetime(2026, 11, 29, 9, 30, tzinfo=CST).isoformat(),
+        # an hour ago: a push must lie within the window of now that the edge allows
+        "received_at": (datetime.now(CST) - timedelta(hours=1)).isoformat(timespec="seconds"),
         # a caller and a place of its own, so that reports of different tests never match
         "caller": {"name": "王小明", "phone": f"139{unique.int % 10**8:08d}"},
         "location": {"address": f"黄埭镇春申路{unique.int % 10**6}号", "township": "黄埭镇"},
