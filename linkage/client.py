@@ -502,7 +502,7 @@ class LinkageClient:
         if spec is None:
             raise LinkageError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
         try:
-            model = spec.model.model_validate({**payload, **spec.fixed})
+            model = from_edge(spec.model, {**payload, **spec.fixed})
         except ValidationError as err:
             raise LinkageError(format_validation_error(action, err)) from None
         loop = spec.loop
@@ -606,7 +606,7 @@ class LinkageClient:
     async def whistle(self, incident_id: str, call: act.WhistleCall | dict) -> None:
         """Blow the whistle on an open incident (a signal: it does not wait for the workflow)."""
         try:
-            call = act.WhistleCall.model_validate(call)
+            call = from_edge(act.WhistleCall, call)
         except ValidationError as err:
             raise LinkageError(format_validation_error("whistle", err)) from None
         if call.actor.role not in (Role.police_bureau, Role.command_center):
