@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -26,6 +27,26 @@ from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from workers.main import build_worker
 
 TASK_QUEUE = "linkage-test"
+POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module")
+def postgres_schema():
+    """PostgreSQL with a schema of its own for the module, dropped afterwards; skipped where
+    there is no server, except under CI, which must have one."""
+    schema = f"linkage_test_{uuid.uuid4().hex[:8]}"
+    try:
+        conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as err:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
+    conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
 CST = timezone(timedelta(hours=8))
 
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -35,8 +33,6 @@ from linkage.models import (
 from linkage.store import Incident, Store
 from linkage.text import normalise_id_number, normalise_phone
 from tests.conftest import CST, TASK_QUEUE, make_report, own_worker
-
-POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def recent(**delta) -> str:
@@ -419,29 +415,13 @@ def test_an_unknown_key_in_the_time_limit_table_is_refused(tmp_path):
 # --- through the real client: nothing starts, nothing is written -----------------------------
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A schema of its own for this module, dropped afterwards."""
-    schema = f"linkage_test_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
-    conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def backend(request, env, linkage, store):
     """(client, store): the session's worker on SQLite, or a worker of its own on PostgreSQL."""
     if request.param == "sqlite":
         yield linkage, store
         return
-    store = Store(request.getfixturevalue("postgres_url"))
+    store = Store(request.getfixturevalue("postgres_schema"))
     async with own_worker(env, store, f"bad-input-{uuid.uuid4().hex[:8]}") as client:
         yield client, store
 

@@ -22,7 +22,7 @@ from linkage.records import (
 )
 from linkage.store import Incident, IntakeReport, Store
 from tests.conftest import make_report
-from tests.test_store import RULES, postgres_schema, report_record, take_input  # noqa: F401
+from tests.test_store import RULES, report_record, take_input
 
 SECRET = b"district secret for tests"
 
@@ -91,7 +91,8 @@ def test_the_secret_comes_from_the_environment_or_a_file_made_once(tmp_path, mon
 def test_the_same_push_has_one_fingerprint():
     data = make_report("police")
     report = IncidentReport.model_validate(data)
-    again = IncidentReport.model_validate(data | {"received_at": "2026-11-29T01:30:00+00:00"})
+    in_utc = datetime.fromisoformat(data["received_at"]).astimezone(UTC).isoformat()
+    again = IncidentReport.model_validate(data | {"received_at": in_utc})
     assert report_fingerprint(report) == report_fingerprint(again)  # the same instant
     changed = IncidentReport.model_validate(data | {"description": data["description"] + "!"})
     assert report_fingerprint(changed) != report_fingerprint(report)

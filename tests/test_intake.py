@@ -6,7 +6,6 @@ from linkage.models import Owner
 from linkage.store import Incident, Store
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, STATION, as_, police_loop
-from tests.test_store import postgres_schema  # noqa: F401
 
 
 async def divert_all(env, linkage, reports):
@@ -150,7 +149,7 @@ async def test_a_repeat_ends_by_itself_once_it_has_joined(env, linkage):
 
 async def test_two_matching_reports_at_once_make_one_incident_on_postgresql(
     env,
-    postgres_schema,  # noqa: F811
+    postgres_schema,
 ):
     store = Store(postgres_schema)
     async with own_worker(env, store, "linkage-intake-pg") as client:

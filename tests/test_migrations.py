@@ -30,7 +30,8 @@ from linkage.store import (
     WorkOrder,
     make_engine,
 )
-from tests.test_store import POSTGRES, report_record, take_input
+from tests.conftest import POSTGRES
+from tests.test_store import report_record, take_input
 
 ROOT = Path(__file__).resolve().parents[1]
 

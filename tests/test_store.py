@@ -1,10 +1,7 @@
 """The records store on SQLite (the default) and PostgreSQL (what a district deploys)."""
 
-import os
-import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
 from linkage.keys import caller_key, place_key, report_fingerprint
@@ -20,24 +17,6 @@ from linkage.records import (
 )
 from linkage.store import Incident, OutboxMessage, SchemaMismatch, Store, WorkOrder
 from tests.conftest import make_report, own_worker, police_handles_a_12345_push
-
-POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture(scope="module")
-def postgres_schema():
-    """A schema of its own for this run, dropped afterwards."""
-    schema = f"linkage_test_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
-    conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
