@@ -128,7 +128,7 @@ def report(origin: str, n: int | None = None, run: str | None = None) -> dict:
     """
     unique = uuid.uuid4()
     if n is None or run is None:
-        phone, house = f"139{unique.int % 10**8:08d}", f"{unique.int % 10**6}"
+        phone, house = f"139{unique.int % 10**8:08d}", f"{unique.int % 10**12}"
     else:
         phone, house = f"138{run}{n:04d}", f"{run}-{n}"
     return {

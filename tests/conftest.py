@@ -128,7 +128,7 @@ def make_report(origin: str = "police", **overrides) -> dict:
         "received_at": (datetime.now(CST) - timedelta(hours=1)).isoformat(timespec="seconds"),
         # a caller and a place of its own, so that reports of different tests never match
         "caller": {"name": "王小明", "phone": f"139{unique.int % 10**8:08d}"},
-        "location": {"address": f"黄埭镇春申路{unique.int % 10**6}号", "township": "黄埭镇"},
+        "location": {"address": f"黄埭镇春申路{unique.int % 10**12}号", "township": "黄埭镇"},
         "description": "小区门口有人占道经营摆摊，堵住人行道，影响出行",
         "divert_reason": "非警务类：占道经营属城管职责，经先期处置无治安问题",
         "urgency": "routine",
