@@ -69,18 +69,22 @@ def parse_actor(value: str) -> dict:
 # --- commands -----------------------------------------------------------------------------------
 
 
+def _reports(count: int) -> str:
+    return f"{count} report" if count == 1 else f"{count} reports"
+
+
 def _divert_note(result: DivertResult) -> str:
     if result.closed:
         return "  (already diverted and closed; nothing started)"
     if result.resent:
-        return f"  (the same push again: counted once; {result.reports} reports)"
+        return f"  (the same push again: counted once; {_reports(result.reports)})"
     if not result.new:
         how = {
             "reference": "the same push again",
             "caller": "the same caller",
             "place": "the same place and category",
         }.get(result.matched_by, "a match")
-        return f"  (joined the open incident: {how}; {result.reports} reports now)"
+        return f"  (joined the open incident: {how}; {_reports(result.reports)} now)"
     return ""
 
 
