@@ -548,32 +548,33 @@ class LinkageClient:
 
     async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:
         """A loop's action that ends the loop or tells the incident something: wait until the
-        incident has acted on it, so the answer shows the stage the action led to. Queries
-        cost the incident's history nothing, so this asks until it has."""
+        incident has acted on it, so the answer shows the stage the action led to. A closed
+        loop is followed with describe alone (the server answers it from the incident's state,
+        with its children and stage); what a loop told the incident, with its state query."""
         closed = _loop_closed(state)
         if not closed and update not in TELLS_INCIDENT:
             return
         handle = self._handle(incident_id)
+        stage = None
         for attempt in range(CATCH_UP_POLLS):
+            await asyncio.sleep(min(0.05 * 2**attempt, 0.25))
             try:
+                description = await handle.describe()
+                if description.status is not WorkflowExecutionStatus.RUNNING:
+                    stage = (await handle.result()).stage
+                    break
+                if update not in TELLS_INCIDENT:
+                    stage, done = _after_loop(description, workflow_id)
+                    if done:
+                        break
+                    continue
                 incident = await handle.query("state", result_type=IncidentState)
-            except RPCError:
-                incident = None
-            if incident is None or (
-                incident.heard.get(workflow_id, 0) >= state.told_incident
-                and (not closed or workflow_id in incident.loops_done)
-                and incident.settled
-            ):
+            except Exception:  # failed, terminated, or gone: the status says so
                 break
-            await asyncio.sleep(min(0.02 * 2**attempt, 0.25))
-        if incident is None or incident.stage in (Stage.closed, Stage.withdrawn):
-            description = await handle.describe()
-            if description.status is not WorkflowExecutionStatus.RUNNING:
-                try:
-                    incident = await handle.result()
-                except Exception:  # failed or terminated: the status says so
-                    return
-        state.incident_stage = incident.stage if incident is not None else None
+            stage = incident.stage
+            if incident.heard.get(workflow_id, 0) >= state.told_incident and incident.settled:
+                break
+        state.incident_stage = stage
 
     async def _whistle_for(
         self, incident_id: str, action: str, unit: str, number: int | None
@@ -702,6 +703,18 @@ def _transient(err: RPCError) -> bool:
     """Busy or briefly unavailable, or an update the server aborted (it was not applied)."""
     busy = err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
     return busy or "aborted" in str(err)
+
+
+def _after_loop(description, loop_id: str) -> tuple[Stage | None, bool]:
+    """The incident's stage once it has taken a closed loop's result: moved on from handling,
+    or still handling because another loop or escalation of it runs on."""
+    raw = description.raw_description
+    pending = {child.workflow_id for child in raw.pending_children}
+    value = description.typed_search_attributes.get(STAGE)
+    stage = Stage(value) if value in Stage.__members__ else None
+    if loop_id in pending:
+        return stage, False
+    return stage, stage is not Stage.handling or bool(pending)
 
 
 def _loop_closed(state: BaseModel) -> bool:
