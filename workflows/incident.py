@@ -22,7 +22,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import ReceiveAction
-    from linkage.models import STAGE_LABELS, Owner, Stage
+    from linkage.models import STAGE_LABELS, Owner, Platform, Stage
     from linkage.records import PushInput
     from linkage.temporal import INCIDENT, ORIGIN, OWNER, STAGE
 
@@ -94,18 +94,10 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
             return await self._finish("案件由原平台保留处置 (撤回推送)")
 
         self._stage(Stage.receiving_review, f"推送至{self.receiver.label}，待送达与接收审核")
-        self.send(
-            PushInput(
-                key=f"{self.incident_id}:incident",
-                target=self.receiver,
-                kind="incident",
-                incident_id=self.incident_id,
-                payload={
-                    "report": self.report.model_dump(mode="json"),
-                    "divert_reason": self.divert_reason,
-                },
-            ),
-            summary=f"推送 push → {self.receiver.value}",
+        self.push_incident(
+            "incident",
+            self.receiver,
+            {"divert_reason": self.divert_reason},
             then=self._push_delivered,
             failed=self._push_failed,
         )
@@ -164,6 +156,20 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
         await self._rule("supervision_exhausted", [], deadline.label)
+
+    def push_incident(self, key: str, target: Platform, details: dict, **callbacks) -> None:
+        """Push the incident itself to the other platform (双推送), with why it is pushed."""
+        self.send(
+            PushInput(
+                key=f"{self.incident_id}:{key}",
+                target=target,
+                kind="incident",
+                incident_id=self.incident_id,
+                payload={"report": self.report.model_dump(mode="json"), **details},
+            ),
+            summary=f"推送 push → {target.value}",
+            **callbacks,
+        )
 
     async def _push_delivered(self, receipt) -> None:
         """The receiver's review runs from delivery, not from when the push was queued."""

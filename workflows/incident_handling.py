@@ -16,7 +16,6 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import ReviewAction
     from linkage.models import Owner, Platform, Role, Satisfaction, Stage
-    from linkage.records import PushInput
     from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, TOWNSHIP
 
 from workflows.base import refuse, require_role
@@ -199,20 +198,8 @@ class Handling:
             await self.settled()
             return self.state()
         self.owner = Owner.joint
-        self.send(
-            PushInput(
-                key=f"{self.incident_id}:incident-from-police",
-                target=Platform.hotline,
-                kind="incident",
-                incident_id=self.incident_id,
-                payload={
-                    "report": self.report.model_dump(mode="json"),
-                    "divert_reason": push.reason,
-                    "pushed_by": push.unit,
-                },
-            ),
-            summary="推送12345 push to hotline",
-        )
+        details = {"divert_reason": push.reason, "pushed_by": push.unit}
+        self.push_incident("incident-from-police", Platform.hotline, details)
         self._stage(Stage.handling, f"分局审核通过，转12345: {push.reason}")
         await self._start_loop("hotline")
         await self.settled()
