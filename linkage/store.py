@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, event
+from sqlalchemy import JSON, Column, case, event, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -266,30 +267,40 @@ class Store:
         if incident_id is None and (input.incident is not None or input.close):
             raise ValueError("record_steps needs a step (or a case or order) to name its incident")
         with self._write() as session:
-            for step in input.steps:
-                if session.get(StepEvent, step.id) is None:
-                    session.add(StepEvent(**step.model_dump()))
+            if input.steps:
+                rows = [step.model_dump() for step in input.steps]
+                session.execute(self._insert(StepEvent).values(rows).on_conflict_do_nothing())
             for table, key, snapshot in (
                 (Incident, incident_id, input.incident),
                 (PoliceCase, input.case and input.case.case_no, input.case),
                 (WorkOrder, input.order and input.order.order_no, input.order),
             ):
-                if snapshot is None:
-                    continue
-                # locked (on PostgreSQL) so overlapping retries apply versions in order
-                row = session.get(table, key, with_for_update=True)
-                if row is None and table is not Incident:
-                    session.add(table(**snapshot.model_dump(), updated_at=_now()))
-                elif row is not None and row.version <= snapshot.version:
-                    values = snapshot.model_dump()
-                    if table is Incident:
-                        values["pushes"] = max(row.pushes, values["pushes"])
-                    for name, value in values.items():
-                        setattr(row, name, value)
-                    row.updated_at = _now()
+                if snapshot is not None:
+                    self._snapshot(session, table, key, snapshot.model_dump())
             if input.close:
                 intake.release(session, incident_id)
             session.commit()
+
+    def _insert(self, table: type[SQLModel]):
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    def _snapshot(self, session: Session, table: type[SQLModel], key: str, values: dict) -> None:
+        """Apply a snapshot unless a newer one is there already (one UPDATE, which locks the
+        row on PostgreSQL); a case's or order's first snapshot makes its row."""
+        column = table.__table__.c
+        primary = next(iter(table.__table__.primary_key.columns))
+        values = values | {"updated_at": _now()}
+        if table is Incident:  # the report count is the intake's: never lowered
+            pushes = values["pushes"]
+            values["pushes"] = case((column.pushes > pushes, column.pushes), else_=pushes)
+        changed = session.execute(
+            update(table)
+            .where(primary == key, column.version <= values["version"])
+            .values(**values)
+        )
+        if changed.rowcount == 0 and table is not Incident:
+            session.execute(self._insert(table).values(**values).on_conflict_do_nothing())
 
     def timeline(self, incident_id: str) -> list[StepEvent]:
         with Session(self.engine) as session:
