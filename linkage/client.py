@@ -379,6 +379,8 @@ class LinkageClient:
                     raise
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
                 continue
+            if answer.refused:
+                raise LinkageError(f"report {report.incident_id} refused: {answer.refused}")
             return DivertResult(**answer.model_dump())
         raise AssertionError("unreachable")
 

@@ -167,3 +167,27 @@ async def test_a_report_whose_match_was_ended_by_hand_opens_an_incident_of_its_o
     await env.client.get_workflow_handle(a.incident_id).terminate("test: ended by hand")
     (b,) = await divert_all(env, linkage, [make_report("police", caller=first["caller"])])
     assert b.new and b.incident_id != a.incident_id
+
+
+async def test_a_report_that_cannot_be_taken_is_refused_and_nothing_is_written(
+    env, linkage, store, tmp_path, monkeypatch
+):
+    import shutil
+
+    import pytest
+
+    from linkage.client import LinkageError
+    from linkage.config import config_dir
+
+    shutil.copytree(config_dir(), tmp_path / "config")
+    table = tmp_path / "config" / "time-limits.toml"
+    text = table.read_text(encoding="utf-8").replace("sign_hours = 2 ", "sign_hours = -2 ")
+    table.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("LINKAGE_CONFIG_DIR", str(tmp_path / "config"))
+    report = make_report("police")
+    with pytest.raises(LinkageError, match="sign_hours"):
+        await divert_all(env, linkage, [report])
+    iid = f"police-{report['reference']}"
+    summary = await linkage.result(iid)
+    assert summary.stage.value == "withdrawn" and not summary.timeline
+    assert store.get(Incident, iid) is None and store.timeline(iid) == []

@@ -109,9 +109,11 @@ class LinkageWorkflow(Deadlines, Sending):
                     start_to_close_timeout=RECORD_TIMEOUT,
                     retry_policy=RECORD_RETRY,
                 )
-            except ActivityError as err:
+            except (ActivityError, ApplicationError) as err:  # a local activity's own error too
+                cause = err.cause if isinstance(err, ActivityError) and err.cause else err
                 raise ApplicationError(
-                    f"the records database refused {self.incident_id}'s {what}: {err.cause or err}",
+                    f"the records database refused {self.incident_id}'s {what}: "
+                    f"{getattr(cause, 'message', cause)}",
                     type="RecordRefused",
                     non_retryable=True,
                 ) from err

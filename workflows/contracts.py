@@ -65,6 +65,7 @@ class SubmitAnswer(Contract):
     closed: bool = False  # the incident had closed already: nothing started
     harassment_case: str = ""  # a case opened for police because this caller abuses the lines
     stage: Stage | None = None
+    refused: str = ""  # the report could not be taken, and why: nothing was started or written
 
 
 class JoinedReport(Contract):

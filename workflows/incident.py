@@ -233,8 +233,12 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
             final = Stage.closed
         else:
             final = Stage.withdrawn
-        self._close_claims = not self.merged_into
-        self._stage(final, outcome)
+        if self.open_error:  # the report was not taken: there is nothing to write
+            self.stage = final
+            self.upsert(STAGE, final.value)
+        else:
+            self._close_claims = not self.merged_into
+            self._stage(final, outcome)
         await self.close_out()
         return IncidentSummary(
             incident_id=self.incident_id,

@@ -73,9 +73,9 @@ class Intake:
                 start_to_close_timeout=OPEN_TIMEOUT,
                 retry_policy=RECORD_RETRY,
             )
-        except ActivityError as err:
-            cause = err.cause.message if err.cause else str(err)  # type: ignore[union-attr]
-            self.open_error = f"受理失败 not taken: {cause}"
+        except (ActivityError, ApplicationError) as err:  # a local activity's own error, too
+            cause = err.cause if isinstance(err, ActivityError) and err.cause else err
+            self.open_error = f"受理失败 not taken: {getattr(cause, 'message', cause)}"
             self.opened = True
             return None
 
@@ -147,8 +147,8 @@ class Intake:
         first = not self.submitted and submission.report == self.report
         self.submitted = True
         await self._opened()
-        if self.open_error:
-            raise ApplicationError(self.open_error, type="ReportRefused", non_retryable=True)
+        if self.open_error:  # answered, not raised: the incident ends in this same task
+            return SubmitAnswer(incident_id=self.incident_id, new=False, refused=self.open_error)
         intake = self.intake
         if first:
             return self._answer(new=intake.new, matched_by=intake.matched_by)
