@@ -315,6 +315,26 @@ async def same_push_again(env, client):
     return [iid]
 
 
+@path("harassment_case")
+async def harassment_case(env, client):
+    first = make_report("hotline")
+    reports = [first] + [make_report("hotline", caller=first["caller"]) for _ in range(7)]
+    with env.with_time_skipping_disabled():
+        answers = [await client.divert(report) for report in reports]
+    case = answers[-1].harassment_case
+    if not case:
+        raise AssertionError(f"eight reports from one caller opened no case: {answers[-1]}")
+    iid = answers[0].incident_id
+    await client.act(case, "accept", as_(BUREAU))
+    await police_loop(client, case)
+    await client.act(iid, "accept", as_(BUREAU))
+    await police_loop(client, iid)
+    await wait_for_whistle(client, iid)  # its repeats blew the repeat-reports whistle
+    await client.act(iid, "close-whistle", as_(BUREAU))
+    # the case, the caller's incident, and the repeat that tipped the rule (it opened the case)
+    return [case, iid, f"hotline-{reports[-1]['reference']}"]
+
+
 # --- collecting the histories -------------------------------------------------------------------
 
 
