@@ -12,7 +12,7 @@ import shutil
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,11 +30,11 @@ TASK_QUEUE = "linkage-test"
 POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="module")
-def postgres_schema():
-    """PostgreSQL with a schema of its own for the module, dropped afterwards; skipped where
-    there is no server, except under CI, which must have one."""
-    schema = f"linkage_test_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def fresh_schema(prefix: str = "linkage_test"):
+    """A PostgreSQL URL with a schema of its own, dropped afterwards; skipped where there is no
+    server, except under CI, which must have one."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as err:
@@ -42,9 +42,18 @@ def postgres_schema():
             raise
         pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
     conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_schema():
+    """PostgreSQL with a schema of its own for the module."""
+    with fresh_schema() as url:
+        yield url
 
 
 CST = timezone(timedelta(hours=8))

@@ -4,13 +4,10 @@ processes that start at once; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -30,7 +27,7 @@ from linkage.store import (
     WorkOrder,
     make_engine,
 )
-from tests.conftest import POSTGRES
+from tests.conftest import fresh_schema
 from tests.test_store import report_record, take_input
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,17 +152,8 @@ def database(request, tmp_path):
     if request.param == "sqlite":
         yield "sqlite", f"sqlite:///{tmp_path / 'records.db'}"
         return
-    schema = f"linkage_migrate_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
-    conn.execute(f"CREATE SCHEMA {schema}")
-    yield "postgresql", f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
+    with fresh_schema("linkage_migrate") as url:
+        yield "postgresql", url
 
 
 def execute(url: str, script: str) -> None:
