@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,15 @@ from linkage.temporal import (
     WHISTLE,
     connect,
 )
+from linkage.units import (
+    COMMAND_KINDS,
+    DISPATCH_KINDS,
+    EMERGENCY_KINDS,
+    ORIGIN_KINDS,
+    Register,
+    UnknownUnit,
+    load_register,
+)
 from workflows.contracts import (
     INCIDENT_WORKFLOW,
     IncidentInput,
@@ -86,7 +96,7 @@ class UnknownIncident(LinkageError):
     """No incident has that ID."""
 
 
-def parse_report(data: Any) -> IncidentReport:
+def parse_report(data: Any, register: Register | None = None) -> IncidentReport:
     """Validate a report as it arrives; a bad one raises LinkageError naming each field and its
     problem. Unknown fields are refused, and so is a received_at in the future or long past."""
     try:
@@ -97,6 +107,18 @@ def parse_report(data: Any) -> IncidentReport:
         check_report_window(report, datetime.now(UTC))
     except ValueError as err:
         raise LinkageError(f"report: {err}") from None
+    return _with_origin_code(report, register or load_register())
+
+
+def _with_origin_code(report: IncidentReport, register: Register) -> IncidentReport:
+    """The report with the unit that pushes it as the register's code."""
+    try:
+        unit = register.resolve(
+            report.originating_unit, ORIGIN_KINDS[report.origin], "report: originating_unit"
+        )
+    except UnknownUnit as err:
+        raise LinkageError(str(err)) from None
+    return report.model_copy(update={"originating_unit": unit.code})
     return report
 
 
@@ -140,9 +162,17 @@ class IncidentListing(BaseModel):
 
 
 class LinkageClient:
-    def __init__(self, client: Client, task_queue: str = "linkage") -> None:
+    def __init__(
+        self, client: Client, task_queue: str = "linkage", register: Register | None = None
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
+        self._register = register
+
+    @property
+    def register(self) -> Register:
+        """The register of units, read when first needed (and again when the file changes)."""
+        return self._register or load_register()
 
     @classmethod
     async def connect(cls, settings: Settings | None = None) -> LinkageClient:
@@ -164,7 +194,9 @@ class LinkageClient:
         """Hand a report to its own incident (Update-with-Start on `origin-reference`): it opens
         there, or joins the open incident it repeats; the same push again is counted once."""
         if not isinstance(report, IncidentReport):
-            report = parse_report(report)
+            report = parse_report(report, self.register)
+        else:
+            report = _with_origin_code(report, self.register)
         request_id = request_id or f"divert-{uuid.uuid4().hex}"  # one ID for every attempt
         for attempt in range(SEND_ATTEMPTS):
             try:
@@ -261,9 +293,12 @@ class LinkageClient:
                     f"incident {incident_id} ended as {description.status.name}: {err}"
                 ) from None
             return IncidentStatus(
-                incident_id=incident_id, running=False, stage=summary.stage, summary=summary
+                incident_id=incident_id,
+                running=False,
+                stage=summary.stage,
+                summary=self._named(summary),
             )
-        state: IncidentState = await handle.query("state", result_type=IncidentState)
+        state: IncidentState = self._named(await handle.query("state", result_type=IncidentState))
         police = hotline = None
         loops = []
         if state.police_workflow_id:
@@ -293,9 +328,15 @@ class LinkageClient:
     async def _loop_state(self, workflow_id: str, result_type: type[BaseModel]):
         try:
             handle = self.client.get_workflow_handle(workflow_id)
-            return await handle.query("state", result_type=result_type)
+            return self._named(await handle.query("state", result_type=result_type))
         except RPCError:
             return None
+
+    def _named(self, state):
+        """A state whose timeline notes show the register's full names, not its codes."""
+        for entry in getattr(state, "timeline", None) or []:
+            entry.note = self.humanize(entry.note)
+        return state
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -314,6 +355,7 @@ class LinkageClient:
             model = from_edge(spec.model, {**payload, **spec.fixed})
         except ValidationError as err:
             raise LinkageError(format_validation_error(action, err)) from None
+        model = self._with_unit_codes(action, model)
         loop = spec.loop
         if loop == "by_role":
             police_side = model.actor.role in (Role.police_unit, Role.police_bureau)
@@ -321,7 +363,7 @@ class LinkageClient:
         if loop == "whistle":
             workflow_id = await self._whistle_for(incident_id, action, model.actor.unit, whistle)
         elif loop == "emergency":
-            workflow_id = await self._emergency_for(incident_id, action, model.actor.unit)
+            workflow_id = await self._emergency_for(incident_id, action, model.actor)
         elif loop == "incident":
             workflow_id = incident_id
         else:
@@ -336,7 +378,7 @@ class LinkageClient:
             except WorkflowUpdateFailedError as err:
                 cause = err.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-                raise ActionRefused(f"{action} refused: {message}") from None
+                raise ActionRefused(f"{action} refused: {self.humanize(message)}") from None
             except RPCError as err:
                 if _transient(err) and attempt < LOOP_START_POLLS:
                     await asyncio.sleep(0.2)
@@ -354,6 +396,38 @@ class LinkageClient:
                 await self._catch_up(incident_id, workflow_id, spec.update, state)
             return state
         raise AssertionError("unreachable")
+
+    def _with_unit_codes(self, action: str, model):
+        """Every unit the action names, as the register's code (the actor's with its name);
+        a name that is no unit is refused here, with the nearest matches."""
+        register = self.register
+        try:
+            actor = model.actor
+            unit = register.resolve_for_role(actor.unit, actor.role)
+            changes: dict[str, Any] = {
+                "actor": actor.model_copy(update={"unit": unit.code, "unit_name": unit.name})
+            }
+            if isinstance(model, act.DispatchAction) and model.unit:
+                changes["unit"] = register.resolve(model.unit, DISPATCH_KINDS, "--unit").code
+            if isinstance(model, act.CommandAction) and model.unit:
+                changes["unit"] = register.resolve(model.unit, COMMAND_KINDS, "--unit").code
+            if isinstance(model, act.EmergencyLinkageAction):
+                changes["units"] = list(
+                    dict.fromkeys(
+                        register.resolve(u, EMERGENCY_KINDS, "--units").code for u in model.units
+                    )
+                )
+            if isinstance(model, act.WhistleCall):
+                changes["units"] = list(
+                    dict.fromkeys(register.resolve(u, None, "--units").code for u in model.units)
+                )
+        except UnknownUnit as err:
+            raise LinkageError(f"{action}: {err}") from None
+        return model.model_copy(update=changes)
+
+    def humanize(self, message: str) -> str:
+        """A workflow's message with the register's codes (dept.cgj) shown as full names."""
+        return _CODE_IN_TEXT.sub(lambda m: self.register.name_of(m.group(0)), message)
 
     async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:
         """A loop's action that ends the loop or tells the incident something: wait until the
@@ -402,14 +476,21 @@ class LinkageClient:
         summoned = [w for w in open_ones if unit in w.units]
         return (summoned or open_ones)[-1].workflow_id
 
-    async def _emergency_for(self, incident_id: str, action: str, code: str) -> str:
+    async def _emergency_for(self, incident_id: str, action: str, actor) -> str:
+        if actor.role is not Role.emergency_unit:
+            raise ActionRefused(
+                f"{action} refused: this action is for emergency_unit, not {actor.role.value}"
+            )
         status = await self.status(incident_id)
         linked = status.incident.emergencies if status.incident else []
-        waiting = [e for e in linked if not e.closed and code in e.units]
+        open_ones = [e for e in linked if not e.closed]
+        waiting = [e for e in open_ones if actor.unit in e.units]
         if not waiting:
+            notified = sorted({self.register.name_of(u) for e in open_ones for u in e.units})
             raise ActionRefused(
-                f"{action} refused: incident {incident_id} has no open emergency "
-                f"linkage that notified {code}"
+                f"{action} refused: incident {incident_id} has no open emergency linkage that "
+                f"notified {actor.unit_name or actor.unit} ({actor.unit})"
+                + (f"; notified: {'、'.join(notified)}" if notified else "")
             )
         return waiting[-1].workflow_id
 
@@ -419,6 +500,7 @@ class LinkageClient:
             call = from_edge(act.WhistleCall, call)
         except ValidationError as err:
             raise LinkageError(format_validation_error("whistle", err)) from None
+        call = self._with_unit_codes("whistle", call)
         if call.actor.role not in (Role.police_bureau, Role.command_center):
             raise ActionRefused(
                 "whistle refused: a duty officer blows the whistle "
@@ -545,6 +627,9 @@ _STATE = {
     "whistle": WhistleState,
     "emergency": EmergencyState,
 }
+
+
+_CODE_IN_TEXT = re.compile(r"(?<![\w.])[a-z]+\.[a-z0-9_-]+(?![\w.])")
 
 
 def _quote(value: str) -> str:
