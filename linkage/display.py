@@ -3,22 +3,16 @@ zone, and no caller's personal data."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from linkage.models import STAGE_LABELS, DeadlineView, TimelineEntry
+from linkage.outbox_content import outbox_content
+from linkage.timefmt import local
+from workflows.contracts import IncidentState
+from workflows.loop_contracts import EmergencyState, HotlineLoopState, PoliceLoopState, WhistleState
 
 LOOP_LABELS = {"incident": "分流 incident", "police": "110 police", "hotline": "12345 hotline"}
-
-
-def district_zone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("LINKAGE_TZ", "Asia/Shanghai"))
-
-
-def local(at: datetime) -> str:
-    return at.astimezone(district_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _left(at: datetime) -> str:
@@ -39,7 +33,7 @@ def _deadlines(deadlines: Iterable[DeadlineView]) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
@@ -54,6 +48,8 @@ def _pad(text: str, width: int) -> str:
 
 
 def render_timeline(entries: list[TimelineEntry]) -> str:
+    if not entries:
+        return "  no entries yet 暂无记录"
     rows = [
         [local(e.at), LOOP_LABELS.get(e.loop, e.loop), e.step, e.action, e.actor, e.note]
         for e in entries
@@ -160,6 +156,26 @@ def _triage_lines(triage, override) -> list[str]:
     return lines
 
 
+def render_action_done(incident_id: str, action: str, state) -> str:
+    """What an action led to, in the terms of the workflow that took it."""
+    if isinstance(state, PoliceLoopState | HotlineLoopState):
+        where = state.step.value
+    elif isinstance(state, IncidentState):
+        where = state.stage.value
+    elif isinstance(state, WhistleState):
+        where = f"whistle #{state.number}, reported {len(state.reported)}/{len(state.units)}"
+    elif isinstance(state, EmergencyState):
+        where = (
+            f"emergency linkage #{state.number}, acknowledged "
+            f"{len(state.acknowledged)}/{len(state.units)}"
+        )
+    else:
+        where = type(state).__name__
+    then = getattr(state, "incident_stage", None)
+    incident = f"; incident {STAGE_LABELS[then]} {then.value}" if then else ""
+    return f"{incident_id}: {action} done; now at {where}{incident}"
+
+
 def render_listing(rows) -> str:
     if not rows:
         return "no incidents match"
@@ -187,7 +203,7 @@ def render_listing(rows) -> str:
                 r.category,
                 "yes" if r.overdue else "",
                 "吹哨" if r.whistled else "",
-                r.started,
+                local(r.started),
             ]
             for r in rows
         ],
@@ -198,15 +214,15 @@ def render_outbox(rows) -> str:
     if not rows:
         return "the outbox is empty"
     return _table(
-        ["key", "target", "kind", "status", "attempts", "created", "last error"],
+        ["key", "target", "status", "attempts", "created", "content 内容", "last error"],
         [
             [
                 r.id,
                 r.target,
-                r.kind,
                 r.status,
                 str(r.attempts),
-                local(r.created_at.replace(tzinfo=r.created_at.tzinfo or UTC)),
+                local(r.created_at),
+                outbox_content(r.kind, r.incident_id, r.payload),
                 r.last_error,
             ]
             for r in rows
