@@ -289,6 +289,37 @@ def _every_urgency(table: dict[Urgency, float]) -> dict[Urgency, float]:
 
 
 UrgencyTable = Annotated[dict[Urgency, float], AfterValidator(_every_urgency)]
+# A limit the same for every urgency, or one per urgency (routine / urgent / emergency).
+Limit = Annotated[float, Field(gt=0)] | UrgencyTable
+
+
+def by_urgency(limit: float | dict[Urgency, float], urgency: Urgency | str) -> float:
+    """The limit for an incident of this urgency."""
+    if isinstance(limit, dict):
+        return limit[Urgency(urgency)]
+    return limit
+
+
+# Every deadline's name, as supervision intervals per deadline kind name them.
+DEADLINE_NAMES = {
+    "triage_review": "分诊复核",
+    "sending_review": "推送审核",
+    "resubmit": "补正",
+    "receiving_review": "接收审核",
+    "negotiation": "协商",
+    "police_push": "分局审核",
+    "command": "指令",
+    "arrive": "到场",
+    "feedback": "反馈",
+    "dispatch": "派遣",
+    "sign": "签收",
+    "handle": "处置",
+    "reply": "回复",
+    "close": "结案",
+    "revisit": "回访",
+    "report_in": "应哨报到",
+    "ack": "应急响应确认",
+}
 
 
 class ReviewLimits(Contract):
@@ -309,12 +340,12 @@ class ReviewLimits(Contract):
 
     sending_review_hours: float = Field(gt=0)
     resubmit_hours: float = Field(gt=0)
-    receiving_review_hours: float = Field(gt=0)
+    receiving_review_hours: Limit = Field(description="hours, or hours per urgency")
     negotiation_hours: float = Field(gt=0)
 
 
 class PoliceLimits(Contract):
-    command_minutes: float = Field(gt=0)
+    command_minutes: Limit = Field(description="minutes, or minutes per urgency")
     arrive_minutes: UrgencyTable
     feedback_hours: float = Field(gt=0)
 
@@ -324,6 +355,26 @@ class SupervisionLimits(Contract):
 
     every_hours: float = Field(gt=0)
     max_times: int = Field(ge=1, le=20)
+    every_hours_by_deadline: dict[str, float] = Field(
+        default_factory=dict,
+        description="a deadline kind supervised at its own interval (ack = 0.25: every 15 min)",
+    )
+
+    @field_validator("every_hours_by_deadline")
+    @classmethod
+    def _known_deadlines(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEADLINE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown deadline(s) {', '.join(unknown)}; known: {', '.join(DEADLINE_NAMES)}"
+            )
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("every interval must be greater than zero")
+        return value
+
+    def every(self, deadline: str) -> float:
+        """Hours between two supervisions of this deadline."""
+        return self.every_hours_by_deadline.get(deadline, self.every_hours)
 
 
 class HotlineLimits(Contract):
@@ -376,7 +427,7 @@ class WhistleLimits(Contract):
 class EmergencyLimits(Contract):
     """应急联动: the emergency units, which categories notify them, and how fast they answer."""
 
-    ack_minutes: float = Field(gt=0)
+    ack_minutes: Limit = Field(description="minutes, or minutes per urgency")
     units: dict[str, str] = Field(
         min_length=1, description="code = name; the district's file lists the register's codes"
     )

@@ -89,7 +89,8 @@ class Deadlines:
         deadline.supervisions += 1
         note = f"督办 (第 {deadline.supervisions} 次): {deadline.label} 已超时"
         if deadline.supervisions < self._supervision.max_times:
-            deadline.next_supervision = workflow.now() + hours(self._supervision.every_hours)
+            every = self._supervision.every(deadline.name)  # its kind's interval, or the table's
+            deadline.next_supervision = workflow.now() + hours(every)
         else:
             deadline.next_supervision = None
             note += "，已达督办次数上限"

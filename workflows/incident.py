@@ -147,7 +147,8 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
 
     def arm(self, name: str) -> Deadline:
         spec = STAGE_DEADLINES[name]
-        return self.set_deadline(name, spec.label, hours(spec.limit_hours(self.limits.review)))
+        limit = spec.limit_hours(self.limits.review, self.report.urgency)
+        return self.set_deadline(name, spec.label, hours(limit))
 
     async def on_missed(self, deadline: Deadline) -> bool:
         spec = STAGE_DEADLINES.get(deadline.name)

@@ -16,7 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import EmergencyLinkageAction, WhistleCall
-    from linkage.models import WHISTLE_RULES, Actor, Role
+    from linkage.models import WHISTLE_RULES, Actor, Role, by_urgency
     from linkage.temporal import INCIDENT, OVERDUE, WHISTLE
 
 from workflows.base import refuse, require_role
@@ -157,7 +157,7 @@ class Escalations:
                 number=number,
                 units=units,
                 reason=reason,
-                ack_minutes=self.limits.emergency.ack_minutes,
+                ack_minutes=by_urgency(self.limits.emergency.ack_minutes, self.report.urgency),
                 supervision=self.limits.supervision,
                 payload={
                     "township": location.township,

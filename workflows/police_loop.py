@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         PoliceFeedbackAction,
         PolicePushAction,
     )
-    from linkage.models import Role
+    from linkage.models import Role, by_urgency
     from linkage.records import PoliceCaseRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
@@ -50,7 +50,8 @@ class PoliceLoop(LinkageWorkflow):
         self.limits = input.limits
         self._init_base(input.incident_id, input.supervision)
         self.step = PoliceStep.command  # received on start: 110 can command at once
-        self.set_deadline("command", "指令时限", hours(self.limits.command_minutes / 60))
+        command = by_urgency(self.limits.command_minutes, input.urgency)
+        self.set_deadline("command", "指令时限", hours(command / 60))
         self.unit = ""
         self.arrived = False
         self.feedback = ""

@@ -11,25 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from linkage.models import ReviewLimits
+from linkage.models import ReviewLimits, Urgency, by_urgency
 
 
 @dataclass(frozen=True)
 class StageDeadline:
     label: str
-    limit_hours: Callable[[ReviewLimits], float]
+    limit_hours: Callable[[ReviewLimits, Urgency], float]
     missed: str = ""
 
 
 STAGE_DEADLINES: dict[str, StageDeadline] = {
     "triage_review": StageDeadline(
-        "分诊复核时限", lambda r: r.triage_review_hours, "triage_review_missed"
+        "分诊复核时限", lambda r, urgency: r.triage_review_hours, "triage_review_missed"
     ),
-    "sending_review": StageDeadline("推送审核时限", lambda r: r.sending_review_hours),
-    "resubmit": StageDeadline("补正时限", lambda r: r.resubmit_hours, "resubmit_missed"),
+    "sending_review": StageDeadline("推送审核时限", lambda r, urgency: r.sending_review_hours),
+    "resubmit": StageDeadline("补正时限", lambda r, urgency: r.resubmit_hours, "resubmit_missed"),
     "receiving_review": StageDeadline(
-        "接收审核时限", lambda r: r.receiving_review_hours, "receiving_review_missed"
+        "接收审核时限",
+        lambda r, urgency: by_urgency(r.receiving_review_hours, urgency),
+        "receiving_review_missed",
     ),
-    "negotiation": StageDeadline("协商时限", lambda r: r.negotiation_hours, "negotiation_missed"),
-    "police_push": StageDeadline("分局审核时限", lambda r: r.sending_review_hours),
+    "negotiation": StageDeadline(
+        "协商时限", lambda r, urgency: r.negotiation_hours, "negotiation_missed"
+    ),
+    "police_push": StageDeadline("分局审核时限", lambda r, urgency: r.sending_review_hours),
 }
