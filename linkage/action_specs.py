@@ -114,8 +114,9 @@ ACTIONS: dict[str, ActionSpec] = {
         "settle",
         act.SettleAction,
         {},
-        "negotiation settled: --owner police|hotline|joint (协商)",
-        who=roles(Role.police_bureau, Role.command_center),
+        "each side proposes --owner police|hotline|joint; settled when both agree, or an "
+        "arbiter (time-limits.toml review.negotiation_arbiters) decides (协商)",
+        who=roles(Role.police_bureau, Role.command_center, Role.linkage_desk),
     ),
     "command": ActionSpec(
         "police",

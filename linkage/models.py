@@ -342,6 +342,10 @@ class ReviewLimits(Contract):
     resubmit_hours: float = Field(gt=0)
     receiving_review_hours: Limit = Field(description="hours, or hours per urgency")
     negotiation_hours: float = Field(gt=0)
+    negotiation_arbiters: list[str] = Field(
+        default_factory=list,
+        description="units (codes) whose officer may settle a dispute alone, above both sides",
+    )
 
 
 class PoliceLimits(Contract):

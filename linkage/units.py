@@ -242,8 +242,13 @@ def limits_with_units(limits: TimeLimits, register: Register) -> TimeLimits:
                 f"time-limits.toml: whistle.rules.{name}.summon: {err} (units.toml)"
             ) from None
         rules[name] = rule.model_copy(update={"summon": list(dict.fromkeys(summon))})
+    try:
+        arbiters = [register.code(u) for u in limits.review.negotiation_arbiters]
+    except UnknownUnit as err:
+        raise ConfigError(f"time-limits.toml: review.negotiation_arbiters: {err}") from None
     return limits.model_copy(
         update={
+            "review": limits.review.model_copy(update={"negotiation_arbiters": arbiters}),
             "emergency": limits.emergency.model_copy(
                 update={"units": emergency, "categories": categories}
             ),

@@ -32,7 +32,9 @@ async def test_each_incident_action_answers_with_the_stage_it_led_to(env, linkag
     assert stage(await linkage.act(iid, "review", as_(BUREAU))) == "receiving_review"
     disputed = await linkage.act(iid, "dispute", as_(CENTRE, reason="属治安问题"))
     assert stage(disputed) == "negotiation" and disputed.dispute_reason == "属治安问题"
-    settled = await linkage.act(iid, "settle", as_(BUREAU, owner="hotline"))
+    proposed = await linkage.act(iid, "settle", as_(BUREAU, owner="hotline"))
+    assert stage(proposed) == "negotiation" and proposed.proposals == {"police": "hotline"}
+    settled = await linkage.act(iid, "settle", as_(CENTRE, owner="hotline"))
     assert stage(settled) == "handling" and settled.hotline_workflow_id  # the loop is started
 
 

@@ -132,12 +132,36 @@ async def test_dispute_settled_in_negotiation(env, linkage):
     assert state.stage is Stage.negotiation and state.dispute_reason == "涉及打架，属治安案件"
     with pytest.raises(ActionRefused, match="police_bureau or command_center"):
         await linkage.act(iid, "settle", as_(CITY_MGMT, owner="hotline"))
+    # One side's word alone, in its own favour or not, is a proposal: nothing is settled.
+    state = await linkage.act(iid, "settle", as_(CENTRE, owner="police", note="属治安案件"))
+    assert state.owner is None and state.stage is Stage.negotiation
+    assert state.proposals == {"hotline": "police"}
+    with pytest.raises(ActionRefused, match="has proposed owner police already"):
+        await linkage.act(iid, "settle", as_(CENTRE, owner="police"))
+    state = await linkage.act(iid, "settle", as_(BUREAU, owner="hotline"))
+    assert state.owner is None and state.proposals == {"hotline": "police", "police": "hotline"}
     state = await linkage.act(iid, "settle", as_(BUREAU, owner="police", note="协商由派出所处置"))
-    assert state.owner is Owner.police
+    assert state.owner is Owner.police and state.stage is Stage.handling
+    assert [e.action for e in state.timeline if e.step == "negotiation"] == [
+        "enter",
+        "propose",
+        "propose",
+        "settle",
+    ]
     await police_loop(linkage, iid)
     summary = await linkage.result(iid)
     assert summary.owner is Owner.police and not summary.first_receiver_handles
     assert summary.police is not None and summary.hotline is None
+
+
+async def test_an_arbiter_above_both_sides_settles_alone(env, linkage):
+    iid = await open_incident(env, linkage, "police")
+    await linkage.act(iid, "review", as_(BUREAU))
+    await linkage.act(iid, "dispute", as_(CENTRE, reason="涉及打架，属治安案件"))
+    desk = {"role": "linkage_desk", "unit": "对接联动专席", "person": "刘主任"}
+    state = await linkage.act(iid, "settle", as_(desk, owner="joint", note="会同处置"))
+    assert state.owner is Owner.joint and state.stage is Stage.handling
+    assert "decide" in [e.action for e in state.timeline if e.step == "negotiation"]
 
 
 async def test_unsettled_dispute_goes_to_the_first_receiver(env, linkage):

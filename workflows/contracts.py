@@ -132,6 +132,7 @@ class IncidentState(Contract):
     pushes: int
     divert_reason: str
     dispute_reason: str
+    proposals: dict[str, str] = Field(default_factory=dict)  # side → owner it proposes (协商)
     first_receiver_handles: bool
     limits_version: str
     police_workflow_id: str

@@ -294,7 +294,10 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
 
     @close.validator
     def validate_close(self, action: CloseAction) -> None:
-        self._at(HotlineStep.close)
+        if action.accept:
+            self._at(HotlineStep.close)
+        else:  # feedback that does not hold is sent back before the citizen is told, or after
+            self._at(HotlineStep.reply, HotlineStep.close)
         require_role(action.actor, Role.command_center)
         if not action.accept and not action.reason:
             refuse("rejecting feedback needs a reason")
@@ -352,7 +355,8 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             order_no=self.input.order_no,
             step=self.step,
             unit=self.unit,
-            suggested_unit=self.input.suggested_unit,
+            # after a return the centre names the unit: never suggest the one that returned it
+            suggested_unit="" if self.returns else self.input.suggested_unit,
             returns=self.returns,
             final_dispatch=self.final_dispatch,
             reopens=self.reopens,

@@ -67,6 +67,7 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
         self.resubmit_action = None
         self.received = None
         self.dispute_reason = ""
+        self.proposals: dict[str, str] = {}  # side → the owner it proposes (协商)
         self.first_receiver_handles = False
         self.started_loops: set[str] = set()
         self.loop_results: dict[str, PoliceLoopResult | HotlineLoopResult] = {}

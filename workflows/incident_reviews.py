@@ -29,6 +29,8 @@ SIDE_ROLES = {
     Platform.police: (Role.police_bureau, Role.police_unit),
     Platform.hotline: (Role.command_center, Role.member_unit),
 }
+SIDE_OF = {Role.police_bureau: Platform.police, Role.command_center: Platform.hotline}
+SETTLE_BY_BOTH = "settle-by-both-sides"  # workflow.patched: histories where one side settled
 REVIEWER = {Platform.police: Role.police_bureau, Platform.hotline: Role.command_center}
 
 
@@ -248,17 +250,58 @@ class ReviewStages:
 
     @workflow.update
     async def settle(self, action: SettleAction) -> IncidentState:
+        """Both platforms settle a dispute (协商确定): one side's word is a proposal, which takes
+        effect when the other side proposes the same owner; an arbiter above both decides."""
         await self._opened()
         self.validate_settle(action)
-        self.owner = action.owner
-        note = f"协商确定责任方 {action.owner.value}" + (f": {action.note}" if action.note else "")
-        self.record("negotiation", "settle", action.actor, note)
+        extra = f": {action.note}" if action.note else ""
+        if not workflow.patched(SETTLE_BY_BOTH):  # a history from before: one word settled it
+            self.owner = action.owner
+            self.record(
+                "negotiation", "settle", action.actor, f"协商确定责任方 {action.owner.value}"
+            )
+        elif self._arbiter(action):
+            self.owner = action.owner
+            self.record(
+                "negotiation", "decide", action.actor, f"裁定责任方 {action.owner.value}{extra}"
+            )
+        else:
+            side = SIDE_OF[action.actor.role]
+            self.proposals[side.value] = action.owner.value
+            other = self.proposals.get(side.other.value)
+            if other == action.owner.value:
+                self.owner = action.owner
+                note = f"双方协商一致，责任方 {action.owner.value}{extra}"
+                self.record("negotiation", "settle", action.actor, note)
+            else:
+                waiting = (
+                    f"；{side.other.label} 提议 {other}" if other else f"；待{side.other.label}确认"
+                )
+                self.changed()
+                self.record(
+                    "negotiation",
+                    "propose",
+                    action.actor,
+                    f"{side.label} 提议责任方 {action.owner.value}{waiting}{extra}",
+                )
         await self.settled()
         return self.state()
 
     @settle.validator
     def validate_settle(self, action: SettleAction) -> None:
         self._at(Stage.negotiation)
-        require_role(action.actor, Role.police_bureau, Role.command_center)
         if self.owner is not None:
             refuse(f"the negotiation is settled already (owner {self.owner.value})")
+        if self._arbiter(action):
+            return
+        require_role(action.actor, Role.police_bureau, Role.command_center)
+        side = SIDE_OF[action.actor.role].value
+        if self.proposals.get(side) == action.owner.value:
+            refuse(
+                f"{side} has proposed owner {action.owner.value} already; the other side must "
+                f"agree (or an arbiter decide)"
+            )
+
+    def _arbiter(self, action: SettleAction) -> bool:
+        arbiters = self.limits.review.negotiation_arbiters if self.limits else []
+        return any(action.actor.acts_for(unit) for unit in arbiters)

@@ -142,6 +142,7 @@ class Views:
             pushes=self.pushes,
             divert_reason=self.divert_reason,
             dispute_reason=self.dispute_reason,
+            proposals=self.proposals,
             first_receiver_handles=self.first_receiver_handles,
             limits_version=self.limits.version if self.limits else "",
             police_workflow_id=loop_workflow_id(self.incident_id, "police")
