@@ -113,14 +113,61 @@ async def hotline_to_police(env, client):
     return [iid]
 
 
-@path("dispute_settled")
-async def dispute_settled(env, client):
+# dispute_settled (one side's settle took effect) was saved before a settlement needed both
+# sides; its files stay in tests/histories and replay the old branch of SETTLE_BY_BOTH.
+
+
+@path("dispute_settled_by_both")
+async def dispute_settled_by_both(env, client):
+    """One side's word is a proposal; the settlement is the two sides agreeing."""
     iid = await open_incident(env, client, "police")
     await client.act(iid, "review", as_(BUREAU))
     await client.act(iid, "dispute", as_(CENTRE, reason="涉及打架，属治安案件"))
+    await client.act(iid, "settle", as_(CENTRE, owner="police"))
+    await client.act(iid, "settle", as_(BUREAU, owner="hotline"))
     await client.act(iid, "settle", as_(BUREAU, owner="police", note="协商由派出所处置"))
     await police_loop(client, iid)
     return [iid]
+
+
+@path("dispute_decided_by_arbiter")
+async def dispute_decided_by_arbiter(env, client):
+    iid = await open_incident(env, client, "police")
+    await client.act(iid, "review", as_(BUREAU))
+    await client.act(iid, "dispute", as_(CENTRE, reason="涉及打架，属治安案件"))
+    await client.act(iid, "settle", as_(BUREAU, owner="hotline"))
+    desk = {"role": "linkage_desk", "unit": "对接联动专席", "person": "刘主任"}
+    await client.act(iid, "settle", as_(desk, owner="joint", note="会同处置"))
+    await asyncio.gather(police_loop(client, iid), handle_order(client, iid))
+    await finish_hotline(client, iid)
+    return [iid]
+
+
+@path("late_then_met")
+async def late_then_met(env, client):
+    """A loop's deadline missed (the incident told, overdue) and then met (overdue no more);
+    an emergency acknowledgement late, chased at its own interval, then given."""
+    iid = await open_incident(env, client, "police")
+    await divert_to_hotline(client, iid)
+    handle = await started_loop(env, iid, "hotline")
+    await env.fast_forward(handle, timedelta(hours=2, minutes=1))  # dispatch missed
+    await client.act(iid, "dispatch", as_(CENTRE, unit=CITY_MGMT["unit"]))
+    await client.act(iid, "sign", as_(CITY_MGMT))
+    await client.act(iid, "feedback", as_(CITY_MGMT, result="已处理"))
+    # feedback that does not hold is rejected before the citizen is replied to
+    await client.act(iid, "reject", as_(CENTRE, reason="现场照片显示摊位仍在"))
+    await client.act(iid, "feedback", as_(CITY_MGMT, result="摊位已清理"))
+    await finish_hotline(client, iid)
+
+    other = await open_incident(env, client, "hotline")
+    await client.act(other, "accept", as_(BUREAU))
+    await client.act(other, "emergency-linkage", as_(BUREAU, units=["120"]))
+    await wait_for_emergency(client, other)
+    emergency = client.client.get_workflow_handle(f"{other}.emergency-1")
+    await env.fast_forward(emergency, timedelta(minutes=26))  # late, chased twice
+    await client.act(other, "acknowledge", as_({"role": "emergency_unit", "unit": "120"}))
+    await police_loop(client, other)
+    return [iid, other]
 
 
 @path("dispute_unsettled")
