@@ -168,12 +168,12 @@ def _triage_lines(triage, override) -> list[str]:
     item = str(triage.subcategory) if triage.subcategory else "未分类 unclassified"
     lines = [
         f"  triage 分诊: {DIRECTION_LABELS[triage.direction]} · {item} · confidence "
-        f"{triage.confidence:.2f} · route 派往 {triage.route.unit} · catalogue "
+        f"{triage.confidence:.2f} · route 派往 {unit_name(triage.route.unit)} · catalogue "
         f"{triage.catalogue_version}",
         f"    reason 理由: {triage.reason}",
     ]
     if triage.hotline_route is not None:
-        lines.append(f"    12345 part 会同部分派往: {triage.hotline_route.unit}")
+        lines.append(f"    12345 part 会同部分派往: {unit_name(triage.hotline_route.unit)}")
     if triage.safety:
         lines.append(f"    safety floor 安全底线: {'、'.join(triage.safety)}")
     if override is not None:

@@ -194,6 +194,8 @@ async def test_feedback_can_be_rejected_before_the_citizen_is_replied_to(env, li
 
 async def test_police_station_queue_after_command(env, linkage):
     iid = await open_incident(env, linkage, "hotline")
+    # the review's clock starts on delivery, with no step of its own: the queue has it at once
+    assert (iid, "接收审核时限") in await queue(linkage, "110")
     await linkage.act(iid, "accept", as_(BUREAU))
     assert (iid, "指令时限") in await queue(linkage, "区公安分局指挥中心")
     await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))

@@ -36,6 +36,7 @@ __all__ = ["Deadline", "LinkageWorkflow", "hours", "refuse", "require_role"]
 # Patches (workflow.patched) for histories made before overdue followed what is late now.
 TELL_LATE = "tell-incident-late"
 OVERDUE_NOW = "overdue-now"
+WRITE_WORK = "write-work-queue"
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(
@@ -97,15 +98,22 @@ class LinkageWorkflow(Deadlines, Sending):
 
     async def write(self) -> None:
         """Write the steps recorded since the last write, the snapshot and the messages queued,
-        in one local activity."""
-        while self._unwritten or self._queued:
+        in one local activity; and what the workflow waits on, when that changed without a step
+        (a deadline armed when a push is delivered)."""
+        while self._unwritten or self._queued or self._work_due():
             steps, self._unwritten = self._unwritten, []
             queued, self._queued = self._queued, []
             seq = len(self.timeline)
             snapshot = {
                 k: v.model_copy(update={"version": seq}) for k, v in self.snapshot().items()
             }
-            what = f"{steps[0].step}/{steps[0].action}" if steps else queued[0].message.key
+            what = (
+                f"{steps[0].step}/{steps[0].action}"
+                if steps
+                else queued[0].message.key
+                if queued
+                else "work queue"
+            )
             work = self.work()
             changed_work = None
             if work != self._work_written:
@@ -138,6 +146,11 @@ class LinkageWorkflow(Deadlines, Sending):
                 ) from err
             self._after_write(queued, result.receipts)
             self._work_written = work
+
+    def _work_due(self) -> bool:
+        """What it waits on changed with no step to carry it: written on its own, except in a
+        history from before the work queues (it wrote nothing then)."""
+        return self.work() != self._work_written and workflow.patched(WRITE_WORK)
 
     def changed(self) -> None:
         """Wake the run loop after an update changed the state."""

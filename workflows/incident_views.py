@@ -117,9 +117,8 @@ class Views:
         if self.triage is not None:
             safety = f" · 安全底线 {'、'.join(self.triage.safety)}" if self.triage.safety else ""
             by = " · 人工改判" if self.triage_override else ""
-            triage = (
-                f"\n分诊 triage: {self.triage_note()} · 派往 {self.triage.route.unit}{safety}{by}"
-            )
+            route = self.unit_label(self.triage.route.unit)
+            triage = f"\n分诊 triage: {self.triage_note()} · 派往 {route}{safety}{by}"
         waiting = "".join(
             f"\n{d.label}: {d.at.astimezone(SHANGHAI).strftime('%m-%d %H:%M')}"
             + (" (已超时)" if d.missed else "")
