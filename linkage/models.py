@@ -229,6 +229,7 @@ class TimelineEntry(Contract):
     action: str
     actor: str = "system"
     note: str = ""
+    unit: str = ""  # the unit the step counts for or against (双考核); "" for the platforms'
 
 
 class DeadlineView(Contract):

@@ -66,6 +66,7 @@ class StepRecord(Contract):
     action: str
     actor: str
     note: str
+    unit: str = ""
 
     @classmethod
     def of(cls, workflow_id: str, seq: int, incident_id: str, entry: TimelineEntry) -> StepRecord:
