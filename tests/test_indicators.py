@@ -124,3 +124,37 @@ def test_a_broken_assessment_table_is_refused_naming_the_field(tmp_path):
     path.write_text(text.replace("command_minutes = [5, 15]", "command_minutes = [15, 5]"))
     with pytest.raises(ConfigError, match="buckets.command_minutes"):
         load_assessment(path)
+
+
+def test_evidence_names_the_incident_and_the_step_and_lists_units_for_interview(month_store):
+    from linkage.evidence import interview_list, tally
+    from linkage.evidence import evidence as evidence_of
+    from linkage.scoring import Interview
+
+    with month_store.engine.connect() as conn:
+        rows = evidence_of(conn, NOVEMBER, max_returns=2)
+        only_city = evidence_of(conn, NOVEMBER, max_returns=2, unit=CITY)
+        strict = evidence_of(conn, NOVEMBER, max_returns=1)
+    counts = tally(rows)
+    assert counts[CITY]["missed_deadline"] == 2  # B signed late, E's handling supervised
+    assert counts[CITY]["supervision"] == 1 and counts[CITY]["returns_over_limit"] == 0
+    assert counts[WATER]["supervision"] == 2 and counts[WATER]["missed_deadline"] == 1
+    assert counts[WATER]["reopened"] == 2  # C and D, each once however many revisits
+    assert (
+        counts["区公安分局"]["whistle_missed"] == 1 and counts["黄埭镇政府"]["whistle_missed"] == 1
+    )
+    assert counts["区应急管理局"]["missed_deadline"] == 1
+    assert counts[WEITANG]["supervision"] == 1
+    assert tally(strict)[CITY]["returns_over_limit"] == 1  # C's one return meets a limit of 1
+    assert {r["unit"] for r in only_city} == {CITY}
+    late = next(r for r in only_city if r["step"] == "sign")
+    assert late["incident_id"].startswith("police-") and late["step_id"].endswith(".hotline#2")
+    listed = interview_list(
+        rows,
+        Interview(
+            missed_deadlines=2, supervisions=2, whistle_missed=1, returns_over_limit=1, reopened=2
+        ),
+    )
+    # 区应急管理局 (one unacknowledged notice) and 渭塘派出所 (one supervision) stay under
+    assert {u["unit"] for u in listed} == {CITY, WATER, "区公安分局", "黄埭镇政府"}
+    assert "重办 2 ≥ 2" in next(u for u in listed if u["unit"] == WATER)["reasons"]
