@@ -127,8 +127,8 @@ def test_a_broken_assessment_table_is_refused_naming_the_field(tmp_path):
 
 
 def test_evidence_names_the_incident_and_the_step_and_lists_units_for_interview(month_store):
-    from linkage.evidence import interview_list, tally
     from linkage.evidence import evidence as evidence_of
+    from linkage.evidence import interview_list, tally
     from linkage.scoring import Interview
 
     with month_store.engine.connect() as conn:
