@@ -24,6 +24,8 @@ from tests.test_store import report_record, take_input
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=CST)
 CITY, WATER = "区城管局", "区水务局"
 HUANGDAI, WEITANG = "黄埭派出所", "渭塘派出所"
+CATEGORIES = {"H01": "公共设施", "H02": "市容管理", "H07": "矛盾纠纷类", "P04": "治安灾害事故"}
+OVERDUE = {"E", "H"}  # the incidents still open with a missed deadline
 CENTRE = "command_center:区集成指挥中心/张坐席"
 
 
@@ -38,7 +40,9 @@ class Month:
         self.records = {}
         self._seq: dict[str, int] = {}
 
-    def incident(self, name, origin, owner, township="黄埭镇", received=T0, stage="closed"):
+    def incident(
+        self, name, origin, owner, township="黄埭镇", received=T0, stage="closed", item="H02.01"
+    ):
         record = report_record(
             origin=origin,
             received_at=received.isoformat(),
@@ -46,7 +50,15 @@ class Month:
         )
         self.store.take_report(take_input(record))
         self.ids[name], self.records[name] = record.id, record
-        progress = IncidentProgress(stage=stage, owner=owner, pushes=1, overdue=False, version=1)
+        progress = IncidentProgress(
+            stage=stage,
+            owner=owner,
+            pushes=1,
+            overdue=stage != "closed" and name in OVERDUE,
+            category=CATEGORIES[item[:3]],
+            subcategory=item,
+            version=1,
+        )
         self.steps(name, "incident", [(0, "receiving_review", "enter", "")], incident=progress)
         return record.id
 
@@ -137,7 +149,7 @@ def build(store: Store) -> Month:
     )
     assert store.take_report(take_input(again)).matched_by == "caller"
     # C: returned by 城管, redispatched to 水务, extended, unreachable once, reopened, satisfied
-    m.incident("C", "police", "hotline")
+    m.incident("C", "police", "hotline", item="H01.01")
     m.order(
         "C",
         WATER,
@@ -159,7 +171,7 @@ def build(store: Store) -> Month:
         **ok,
     )
     # D: handling limit missed and supervised twice, reopened, dissatisfied in the end
-    m.incident("D", "police", "hotline")
+    m.incident("D", "police", "hotline", item="H01.01")
     m.order(
         "D",
         WATER,
@@ -204,7 +216,7 @@ def build(store: Store) -> Month:
         ],
     )
     # F: 110's push disputed by 12345, settled with police as owner
-    m.incident("F", "police", "police")
+    m.incident("F", "police", "police", item="H07.01")
     m.steps(
         "F", "incident", [(0, "receiving_review", "dispute", ""), (1, "negotiation", "settle", "")]
     )
@@ -219,7 +231,7 @@ def build(store: Store) -> Month:
         ],
     )
     # G: 12345's push disputed by 110, unsettled: the first receiver handles it; order unsigned
-    m.incident("G", "hotline", "hotline", stage="handling")
+    m.incident("G", "hotline", "hotline", stage="handling", item="H07.01")
     m.steps(
         "G",
         "incident",
@@ -227,7 +239,7 @@ def build(store: Store) -> Month:
     )
     m.order("G", CITY, [(5, "dispatch", "dispatch", CITY)], step="sign")
     # H: joint handling in 渭塘镇: police slow and not fed back; the 12345 unit calls police
-    m.incident("H", "police", "joint", township="渭塘镇", stage="handling")
+    m.incident("H", "police", "joint", township="渭塘镇", stage="handling", item="H02.02")
     m.case(
         "H",
         WEITANG,
@@ -253,7 +265,7 @@ def build(store: Store) -> Month:
         step="handle",
     )
     # I: 12345 → 110 with an emergency linkage: 119 in 3 minutes, 120 late, one never
-    m.incident("I", "hotline", "police")
+    m.incident("I", "hotline", "police", item="P04.01")
     m.steps("I", "incident", [(T0 + timedelta(minutes=5), "handling", "emergency_linkage", "")])
     m.steps(
         "I",
