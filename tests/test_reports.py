@@ -3,6 +3,7 @@ offline in headless Chromium with its charts drawn, Excel, JSON) and their recor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from temporalio.service import RPCError
 
 from linkage import reports
 from linkage.periods import Period
@@ -137,3 +139,53 @@ def test_the_html_opens_offline_in_headless_chromium_with_its_charts_drawn(month
     widths = [float(w) for w in re.findall(r'<rect class="bar"[^>]*width="([0-9.]+)"', dom)]
     assert len(widths) >= 8 and max(widths) == 420.0  # the longest bar spans the chart
     assert "区城管局" in dom and "75.0%" in dom
+
+
+async def test_the_schedules_run_the_review_of_the_period_that_ended(env, tmp_path):
+    """Backfilling October and November runs each month's review (November's nominal time is
+    1 December, 06:00 in Asia/Shanghai); triggering now runs last quarter's. Each writes its
+    report, records it and puts a 通报 in the outbox for the units it names."""
+    from datetime import datetime
+
+    from linkage.schedules import SCHEDULE_IDS, backfill, ensure_schedules
+    from tests.conftest import eventually, own_worker
+
+    store = Store(f"sqlite:///{tmp_path / 'records.db'}")
+    build(store)
+    queue = "linkage-report-schedules"
+    async with own_worker(env, store, queue):
+        for schedule_id in SCHEDULE_IDS.values():  # a schedule left by an earlier run
+            with contextlib.suppress(RPCError):
+                await env.client.get_schedule_handle(schedule_id).delete()
+        assert await ensure_schedules(env.client, queue) == list(SCHEDULE_IDS.values())
+        assert await ensure_schedules(env.client, queue) == []  # present: left alone
+        described = await env.client.get_schedule_handle(SCHEDULE_IDS["monthly"]).describe()
+        assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
+        october, november = Period.parse("monthly", "2026-10"), Period.parse("monthly", "2026-11")
+        assert await backfill(env.client, "monthly", october, november) == [october, november]
+
+        def produced(report_id: str):
+            rows = {r.id: r for r in reports.list_reports(store)}
+            assert report_id in rows, f"{report_id} not produced yet: {sorted(rows)}"
+            return rows[report_id]
+
+        row = await eventually(lambda: produced("monthly:2026-10:"), seconds=30)
+        assert row.summary["orders"] == 1  # October's own review: M alone
+        row = await eventually(lambda: produced("monthly:2026-11:"), seconds=30)
+        assert row.produced_by.startswith("report-monthly")
+        assert row.summary["orders"] == 7 and "区水务局" in row.summary["named_units"]
+
+        def sent() -> dict:
+            notices = {m.payload["unit"]: m for m in store.outbox(limit=500) if m.kind == "notice"}
+            assert set(notices) == set(row.summary["named_units"])
+            return notices
+
+        notices = await eventually(sent)
+        assert notices["区公安分局"].target == "police" and notices["区水务局"].target == "hotline"
+        assert any("约谈" in reason for reason in notices["区水务局"].payload["reasons"])
+
+        await env.client.get_schedule_handle(SCHEDULE_IDS["quarterly"]).trigger()
+        last_quarter = Period.before("quarterly", datetime.now().astimezone())
+        await eventually(lambda: produced(f"quarterly:{last_quarter.label}:"), seconds=30)
+        for schedule_id in SCHEDULE_IDS.values():
+            await env.client.get_schedule_handle(schedule_id).delete()

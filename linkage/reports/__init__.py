@@ -79,7 +79,7 @@ def produce(
 def record(store: Store, report: Report, files: dict[str, str], produced_by: str) -> ProducedReport:
     summary = {k: v for k, v in report.summary.items() if isinstance(v, int | float | str)}
     summary["named_units"] = sorted(set(report.named_units))
-    with Session(store.engine) as session:
+    with store._write() as session:  # the store's writers take turns (SQLite)
         row = session.get(ProducedReport, report.id) or ProducedReport(
             id=report.id,
             kind=report.kind,
