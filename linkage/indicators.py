@@ -8,6 +8,7 @@ Every figure has its definition beside it (DEFINITIONS), shown wherever a person
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
@@ -60,7 +61,10 @@ def seconds_between(later, earlier, dialect: str):
 
 
 def in_period(period: Period):
-    return and_(I.received_at >= period.start, I.received_at < period.end)
+    """Received within the period. The bounds go in UTC: SQLite keeps times as UTC text and
+    compares text, PostgreSQL compares instants either way."""
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    return and_(I.received_at >= start, I.received_at < end)
 
 
 def _count(condition) -> Any:

@@ -158,3 +158,28 @@ def test_evidence_names_the_incident_and_the_step_and_lists_units_for_interview(
     # 区应急管理局 (one unacknowledged notice) and 渭塘派出所 (one supervision) stay under
     assert {u["unit"] for u in listed} == {CITY, WATER, "区公安分局", "黄埭镇政府"}
     assert "重办 2 ≥ 2" in next(u for u in listed if u["unit"] == WATER)["reasons"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_period_runs_from_midnight_in_shanghai(kind, tmp_path):
+    from contextlib import nullcontext
+    from datetime import datetime
+
+    from tests.assessment_fixture import Month
+    from tests.conftest import CST, fresh_schema
+
+    where = nullcontext(f"sqlite:///{tmp_path / 'records.db'}") if kind == "sqlite" else None
+    with where or fresh_schema() as url:
+        store = Store(url)
+        month = Month(store)
+        month.incident(
+            "late", "police", "hotline", received=datetime(2026, 10, 31, 23, 59, tzinfo=CST)
+        )
+        month.incident(
+            "early", "police", "hotline", received=datetime(2026, 11, 1, 0, 1, tzinfo=CST)
+        )
+        with store.engine.connect() as conn:
+            (october,) = indicators_linkage.linkage(conn, Period.parse("monthly", "2026-10"))
+            (november,) = indicators_linkage.linkage(conn, Period.parse("monthly", "2026-11"))
+        store.engine.dispose()
+    assert (october["incidents"], november["incidents"]) == (1, 1)
