@@ -51,7 +51,8 @@ POLICE_COLUMNS = [
 ]
 SCORE = [("score", "得分"), ("rank", "排名"), ("list", "红黑榜")]
 OVERVIEW = [("label", "指标"), ("value", "数值"), ("definition", "口径")]
-LINKAGE_KEYS = [k for k in LINKAGE_DEFINITIONS]
+LINKAGE_KEYS = list(LINKAGE_DEFINITIONS)
+EVIDENCE_ROWS = 500
 
 
 def _overview(hotline: dict, police: dict, link: dict) -> list[dict]:
@@ -156,13 +157,19 @@ class Builder:
                 note="一个考核期内达到 assessment.toml [interview] 任一阈值的单位",
             )
         )
+        # the document carries the evidence of the units listed, up to EVIDENCE_ROWS; the
+        # whole list is `linkage report evidence`, so a big month costs the report no more
+        listed_units = {u["unit"] for u in listed}
+        shown = [r for r in rows if r["unit"] in listed_units][:EVIDENCE_ROWS]
         report.tables.append(
             Table(
                 "evidence",
-                f"{number}(二)、督办问责依据 (逐条)",
+                f"{number}(二)、约谈单位的督办问责依据 (逐条)",
                 [(c, c) for c in ev.COLUMNS],
-                rows,
-                note="每条依据均指向事件及其时间线条目 (step_id)",
+                shown,
+                note=f"每条依据均指向事件及其时间线条目 (step_id)；共 {len(rows)} 条，此处列出"
+                f"约谈单位的 {len(shown)} 条；全部: linkage report evidence --period "
+                f"{period.label}",
             )
         )
         report.named_units += [u["unit"] for u in listed]

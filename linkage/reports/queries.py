@@ -124,53 +124,36 @@ def risk_signals(conn: Connection, period: Period) -> list[dict]:
     return rows
 
 
-def _first(action: str, *columns):
-    """Per incident, the first step of an action (its actor and note)."""
-    ranked = (
-        select(
-            S.incident_id,
-            S.actor,
-            S.note,
-            S.at,
-            func.row_number().over(partition_by=S.incident_id, order_by=(S.at, S.id)).label("rn"),
-        )
-        .where(S.action == action, S.loop == "incident")
-        .subquery()
+def _steps_of(conn: Connection, period: Period, action: str) -> dict[str, tuple]:
+    """Per incident of the period, the first step of an action: (actor, note, at)."""
+    query = (
+        select(S.incident_id, S.actor, S.note, S.at)
+        .join(Incident, I.id == S.incident_id)
+        .where(S.action == action, S.loop == "incident", in_period(period))
+        .order_by(S.incident_id, S.at.desc(), S.id.desc())
     )
-    return select(ranked).where(ranked.c.rn == 1).subquery()
+    return {iid: (actor, note, at) for iid, actor, note, at in conn.execute(query)}
 
 
 def disputes(conn: Connection, period: Period) -> list[dict]:
     """Every dispute of the period: the item, who disputed it and why, who settled it and how."""
-    dispute, settle = _first("dispute"), _first("settle")
-    first = _first("first_receiver_handles")
+    disputed = _steps_of(conn, period, "dispute")
+    settled_by = _steps_of(conn, period, "settle")
+    fallback = _steps_of(conn, period, "first_receiver_handles")
+    if not disputed:
+        return []
     query = (
-        select(
-            I.id,
-            I.origin,
-            I.subcategory,
-            I.category,
-            I.township,
-            I.owner,
-            dispute.c.actor,
-            dispute.c.note,
-            settle.c.actor,
-            settle.c.note,
-            first.c.at,
-        )
-        .join(dispute, dispute.c.incident_id == I.id)
-        .join(settle, settle.c.incident_id == I.id, isouter=True)
-        .join(first, first.c.incident_id == I.id, isouter=True)
-        .where(in_period(period))
+        select(I.id, I.origin, I.subcategory, I.category, I.township, I.owner, I.received_at)
+        .where(in_period(period), I.id.in_(select(S.incident_id).where(S.action == "dispute")))
         .order_by(I.subcategory, I.received_at)
     )
     rows = []
-    for iid, origin, sub, cat, township, owner, by, why, settler, how, fallback in conn.execute(
-        query
-    ):
-        if settler:
+    for iid, origin, sub, cat, township, owner, _ in conn.execute(query):
+        by, why, _at = disputed[iid]
+        if iid in settled_by:
+            settler, how, _at = settled_by[iid]
             settled = f"{settler}: {how}"
-        elif fallback is not None:
+        elif iid in fallback:
             settled = "协商未果，首接平台先行受理"
         else:
             settled = "协商中"
