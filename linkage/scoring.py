@@ -125,15 +125,22 @@ def score(row: dict, rule: ScoreRule) -> float | None:
 
 
 def ranked(rows: list[dict], rule: ScoreRule, ranking: Ranking) -> list[dict]:
-    """The rows with their score, rank and list (红榜 / 黑榜), best first; unranked last."""
+    """The rows with their score, rank and list (红榜 / 黑榜), best first; unranked last. Equal
+    scores share a rank (1, 1, 3 …), so a tie is never split between the lists: 红榜 is the
+    ranks up to `red`, 黑榜 the units with fewer than `black` units scoring below them."""
     scored = [r | {"score": score(r, rule)} for r in rows]
     ranked_rows = sorted(
         (r for r in scored if r["score"] is not None), key=lambda r: (-r["score"], str(r["key"]))
     )
-    n = len(ranked_rows)
-    for i, row in enumerate(ranked_rows):
-        row["rank"] = i + 1
-        black = i >= n - ranking.black and i >= ranking.red
-        row["list"] = "红榜" if i < ranking.red else ("黑榜" if black else "")
+    scores = [r["score"] for r in ranked_rows]
+    for row in ranked_rows:
+        row["rank"] = 1 + sum(s > row["score"] for s in scores)
+        below = sum(s < row["score"] for s in scores)
+        if row["rank"] <= ranking.red:
+            row["list"] = "红榜"
+        elif below < ranking.black:
+            row["list"] = "黑榜"
+        else:
+            row["list"] = ""
     rest = [r | {"rank": None, "list": ""} for r in scored if r["score"] is None]
     return ranked_rows + rest

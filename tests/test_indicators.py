@@ -183,3 +183,21 @@ def test_a_period_runs_from_midnight_in_shanghai(kind, tmp_path):
             (november,) = indicators_linkage.linkage(conn, Period.parse("monthly", "2026-11"))
         store.engine.dispose()
     assert (october["incidents"], november["incidents"]) == (1, 1)
+
+
+def test_a_tie_is_never_split_between_the_lists():
+    from linkage.scoring import ScoreRule
+
+    rule = ScoreRule(weights={"satisfaction_rate": 1})
+    rows = [
+        {"key": k, "orders": 1, "satisfaction_rate": v}
+        for k, v in zip("abcde", [1, 1, 1, 1, 0.7], strict=True)
+    ]
+    result = {r["key"]: (r["rank"], r["list"]) for r in ranked(rows, rule, Ranking(red=3, black=3))}
+    assert result == {
+        "a": (1, "红榜"),
+        "b": (1, "红榜"),
+        "c": (1, "红榜"),
+        "d": (1, "红榜"),
+        "e": (5, "黑榜"),
+    }

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from linkage.config import load_time_limits, state_dir
-from linkage.periods import Period
+from linkage.periods import DISTRICT_TZ, Period
 from linkage.reports.builders import BUILDERS, Builder
 from linkage.reports.excel import write_excel
 from linkage.reports.html import render_html
@@ -69,11 +70,20 @@ def produce(
     files["html"].write_text(render_html(report), encoding="utf-8")
     write_excel(report, files["xlsx"])
     files["json"].write_text(
-        json.dumps(report.to_json(), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        json.dumps(report.to_json(), ensure_ascii=False, indent=1, default=_local),
+        encoding="utf-8",
     )
     paths = {k: str(v.resolve()) for k, v in files.items()}
     row = record(store, report, paths, produced_by)
     return Produced(report, paths, row)
+
+
+def _local(value):
+    """JSON times in ISO 8601 with the district's offset."""
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(DISTRICT_TZ).isoformat(timespec="seconds")
+    return str(value)
 
 
 def record(store: Store, report: Report, files: dict[str, str], produced_by: str) -> ProducedReport:

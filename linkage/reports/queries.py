@@ -3,7 +3,7 @@ repeat matters, risk signals, and every dispute with how it was settled."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from linkage.indicators import I, S, in_period
@@ -84,7 +84,9 @@ def risk_signals(conn: Connection, period: Period) -> list[dict]:
         .where(
             in_period(period),
             S.action.in_(tuple(RISK_ACTIONS)),
-            S.loop.in_(("incident", "whistle")),
+            # a whistle as its own workflow records it; everything else as the incident does
+            or_(and_(S.action == "blow", S.loop == "whistle"), S.loop == "incident"),
+            or_(S.action != "blow", S.loop == "whistle"),
         )
         .order_by(S.at, S.id)
         .limit(500)
