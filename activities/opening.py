@@ -18,6 +18,7 @@ from linkage.logs import get_logger
 from linkage.records import IncidentRecord, OpenedIncident, OpenIncidentInput, TakeReportInput
 from linkage.store import Store
 from linkage.triage import Triager, TriageRequest
+from linkage.units import UnknownUnit, limits_with_units, load_register, route_with_code
 
 
 def harassment_case_id(key: str, at) -> str:
@@ -33,13 +34,21 @@ class OpeningActivities:
     @activity.defn
     def open_incident(self, input: OpenIncidentInput) -> OpenedIncident:
         report = input.report
-        try:
+        try:  # a person must mend the district's files: say so, start nothing
             limits = load_time_limits()
-        except ConfigError as err:  # a person must mend the table: say so, start nothing
+            register = load_register()
+            limits = limits_with_units(limits, register)
+            triage = self.triager.triage(
+                TriageRequest(text=report.description, township=report.location.township)
+            )
+            triage = triage.model_copy(
+                update={
+                    "route": route_with_code(triage.route, register),
+                    "hotline_route": route_with_code(triage.hotline_route, register),
+                }
+            )
+        except (ConfigError, UnknownUnit) as err:
             raise ApplicationError(str(err), type="ConfigError", non_retryable=True) from None
-        triage = self.triager.triage(
-            TriageRequest(text=report.description, township=report.location.township)
-        )
         category = triage.category.name if triage.category else report.category
         record = IncidentRecord.from_report(
             report, stage=input.stage, limits_version=limits.version

@@ -11,8 +11,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from linkage.catalogue import CodeName, Direction
+from linkage.config import ConfigError
 from linkage.logs import get_logger
 from linkage.triage import Triager, TriageRequest, TriageResult
+from linkage.units import UnknownUnit, load_register, route_with_code
 
 
 class TriageInput(BaseModel):
@@ -73,5 +75,9 @@ class TriageActivities:
                 )
             result.category = catalogue.code_name(category_code)
             result.subcategory = CodeName(code=sub_code, name=catalogue.code_name(sub_code).name)
-            result.route = self.triager.routing.route(category_code, sub_code, input.township)
+            route = self.triager.routing.route(category_code, sub_code, input.township)
+            try:
+                result.route = route_with_code(route, load_register())
+            except (ConfigError, UnknownUnit) as err:
+                raise ApplicationError(str(err), type="ConfigError", non_retryable=True) from None
         return result

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from linkage import actions as act
+from linkage.action_specs import ACTIONS
 from linkage.config import Settings, format_validation_error
 from linkage.contract import from_edge
 from linkage.models import (
@@ -54,6 +55,15 @@ from linkage.temporal import (
     TOWNSHIP,
     WHISTLE,
     connect,
+)
+from linkage.units import (
+    COMMAND_KINDS,
+    DISPATCH_KINDS,
+    EMERGENCY_KINDS,
+    ORIGIN_KINDS,
+    Register,
+    UnknownUnit,
+    load_register,
 )
 from workflows.contracts import (
     INCIDENT_WORKFLOW,
@@ -86,7 +96,7 @@ class UnknownIncident(LinkageError):
     """No incident has that ID."""
 
 
-def parse_report(data: Any) -> IncidentReport:
+def parse_report(data: Any, register: Register | None = None) -> IncidentReport:
     """Validate a report as it arrives; a bad one raises LinkageError naming each field and its
     problem. Unknown fields are refused, and so is a received_at in the future or long past."""
     try:
@@ -97,200 +107,19 @@ def parse_report(data: Any) -> IncidentReport:
         check_report_window(report, datetime.now(UTC))
     except ValueError as err:
         raise LinkageError(f"report: {err}") from None
+    return _with_origin_code(report, register or load_register())
+
+
+def _with_origin_code(report: IncidentReport, register: Register) -> IncidentReport:
+    """The report with the unit that pushes it as the register's code."""
+    try:
+        unit = register.resolve(
+            report.originating_unit, ORIGIN_KINDS[report.origin], "report: originating_unit"
+        )
+    except UnknownUnit as err:
+        raise LinkageError(str(err)) from None
+    return report.model_copy(update={"originating_unit": unit.code})
     return report
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    """How a CLI action maps onto a workflow update."""
-
-    loop: str  # incident | police | hotline | by_role (feedback: the actor's side decides)
-    update: str
-    model: type[act.Action]
-    fixed: dict[str, Any] = field(default_factory=dict)
-    help: str = ""
-
-
-ACTIONS: dict[str, ActionSpec] = {
-    "triage-decide": ActionSpec(
-        "incident",
-        "decide_triage",
-        act.TriageDecisionAction,
-        {},
-        "linkage desk decides or overrides triage: --direction police|hotline|both "
-        "[--subcategory CODE] --reason (分诊复核/改判)",
-    ),
-    "review": ActionSpec(
-        "incident",
-        "review_push",
-        act.ReviewAction,
-        {"approve": True},
-        "bureau approves a station's push (审核通过)",
-    ),
-    "send-back": ActionSpec(
-        "incident",
-        "review_push",
-        act.ReviewAction,
-        {"approve": False},
-        "bureau sends a push back with --reason (退回)",
-    ),
-    "resubmit": ActionSpec(
-        "incident",
-        "resubmit",
-        act.ResubmitAction,
-        {"withdraw": False},
-        "push again with a revised --divert-reason (补正)",
-    ),
-    "withdraw": ActionSpec(
-        "incident",
-        "resubmit",
-        act.ResubmitAction,
-        {"withdraw": True},
-        "withdraw a sent-back push; the origin keeps it (撤回)",
-    ),
-    "accept": ActionSpec(
-        "incident",
-        "receive",
-        act.ReceiveAction,
-        {"accept": True},
-        "receiving side accepts the push (接收)",
-    ),
-    "dispute": ActionSpec(
-        "incident",
-        "receive",
-        act.ReceiveAction,
-        {"accept": False},
-        "receiving side disputes with --reason (异议)",
-    ),
-    "settle": ActionSpec(
-        "incident",
-        "settle",
-        act.SettleAction,
-        {},
-        "negotiation settled: --owner police|hotline|joint (协商)",
-    ),
-    "command": ActionSpec(
-        "police", "command", act.CommandAction, {}, "110 commands --unit to the scene (指令)"
-    ),
-    "arrive": ActionSpec("police", "arrive", act.ArriveAction, {}, "police unit on the scene"),
-    "dispatch": ActionSpec(
-        "hotline",
-        "dispatch",
-        act.DispatchAction,
-        {},
-        "centre dispatches the order to --unit (派遣)",
-    ),
-    "sign": ActionSpec("hotline", "sign", act.SignAction, {}, "unit signs for the order (签收)"),
-    "return": ActionSpec(
-        "hotline", "return", act.ReturnAction, {}, "unit returns the order with --reason (退单)"
-    ),
-    "extend": ActionSpec(
-        "hotline", "extend", act.ExtendAction, {}, "unit asks for --hours more with --reason (延期)"
-    ),
-    "approve-extension": ActionSpec(
-        "hotline",
-        "decide_extension",
-        act.ExtensionDecision,
-        {"approve": True},
-        "centre approves the extension",
-    ),
-    "refuse-extension": ActionSpec(
-        "hotline",
-        "decide_extension",
-        act.ExtensionDecision,
-        {"approve": False},
-        "centre refuses the extension",
-    ),
-    "feedback": ActionSpec(
-        "by_role",
-        "feedback",
-        act.FeedbackAction,
-        {},
-        "handling unit reports --result (反馈); police or 12345 by role",
-    ),
-    "reply": ActionSpec(
-        "hotline", "reply", act.ReplyAction, {}, "centre replies --message to the citizen (回复)"
-    ),
-    "close": ActionSpec(
-        "hotline", "close", act.CloseAction, {"accept": True}, "centre closes the order (结案)"
-    ),
-    "reject": ActionSpec(
-        "hotline",
-        "close",
-        act.CloseAction,
-        {"accept": False},
-        "centre rejects the feedback with --reason (驳回重办)",
-    ),
-    "revisit": ActionSpec(
-        "hotline",
-        "revisit",
-        act.RevisitAction,
-        {},
-        "revisit --outcome satisfied|basically_satisfied|dissatisfied|unreachable (回访)",
-    ),
-    "push-to-bureau": ActionSpec(
-        "police",
-        "push_to_bureau",
-        act.PolicePushAction,
-        {},
-        "police unit pushes the case it handles to the bureau with --reason (推送分局)",
-    ),
-    "approve-push": ActionSpec(
-        "incident",
-        "review_police_push",
-        act.ReviewAction,
-        {"approve": True},
-        "bureau approves a police push during handling; 12345 joins",
-    ),
-    "refuse-push": ActionSpec(
-        "incident",
-        "review_police_push",
-        act.ReviewAction,
-        {"approve": False},
-        "bureau sends a police push back with --reason",
-    ),
-    "police-linkage": ActionSpec(
-        "hotline",
-        "call_police",
-        act.PoliceLinkageAction,
-        {},
-        "handling unit calls police to the scene with --reason (派警联动)",
-    ),
-    "report-in": ActionSpec(
-        "whistle", "report_in", act.ReportInAction, {}, "a summoned unit reports in (应哨报到)"
-    ),
-    "whistle-plan": ActionSpec(
-        "whistle",
-        "joint_step",
-        act.JointStepAction,
-        {"kind": "plan"},
-        "record the joint plan on the whistle, in --note (联合处置方案)",
-    ),
-    "whistle-handle": ActionSpec(
-        "whistle",
-        "joint_step",
-        act.JointStepAction,
-        {"kind": "handling"},
-        "record a step of the joint handling, in --note (联合处置)",
-    ),
-    "close-whistle": ActionSpec(
-        "whistle", "close", act.CloseWhistleAction, {}, "the officer who blew it closes it"
-    ),
-    "emergency-linkage": ActionSpec(
-        "incident",
-        "link_emergency",
-        act.EmergencyLinkageAction,
-        {},
-        "notify emergency units --units 119,120,gas … at once (应急联动)",
-    ),
-    "acknowledge": ActionSpec(
-        "emergency",
-        "acknowledge",
-        act.AcknowledgeAction,
-        {},
-        "an emergency unit (--as emergency_unit:CODE) acknowledges its notice",
-    ),
-}
 
 
 class DivertResult(SubmitAnswer):
@@ -333,9 +162,17 @@ class IncidentListing(BaseModel):
 
 
 class LinkageClient:
-    def __init__(self, client: Client, task_queue: str = "linkage") -> None:
+    def __init__(
+        self, client: Client, task_queue: str = "linkage", register: Register | None = None
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
+        self._register = register
+
+    @property
+    def register(self) -> Register:
+        """The register of units, read when first needed (and again when the file changes)."""
+        return self._register or load_register()
 
     @classmethod
     async def connect(cls, settings: Settings | None = None) -> LinkageClient:
@@ -357,7 +194,9 @@ class LinkageClient:
         """Hand a report to its own incident (Update-with-Start on `origin-reference`): it opens
         there, or joins the open incident it repeats; the same push again is counted once."""
         if not isinstance(report, IncidentReport):
-            report = parse_report(report)
+            report = parse_report(report, self.register)
+        else:
+            report = _with_origin_code(report, self.register)
         request_id = request_id or f"divert-{uuid.uuid4().hex}"  # one ID for every attempt
         for attempt in range(SEND_ATTEMPTS):
             try:
@@ -454,9 +293,12 @@ class LinkageClient:
                     f"incident {incident_id} ended as {description.status.name}: {err}"
                 ) from None
             return IncidentStatus(
-                incident_id=incident_id, running=False, stage=summary.stage, summary=summary
+                incident_id=incident_id,
+                running=False,
+                stage=summary.stage,
+                summary=self._named(summary),
             )
-        state: IncidentState = await handle.query("state", result_type=IncidentState)
+        state: IncidentState = self._named(await handle.query("state", result_type=IncidentState))
         police = hotline = None
         loops = []
         if state.police_workflow_id:
@@ -486,9 +328,15 @@ class LinkageClient:
     async def _loop_state(self, workflow_id: str, result_type: type[BaseModel]):
         try:
             handle = self.client.get_workflow_handle(workflow_id)
-            return await handle.query("state", result_type=result_type)
+            return self._named(await handle.query("state", result_type=result_type))
         except RPCError:
             return None
+
+    def _named(self, state):
+        """A state whose timeline notes show the register's full names, not its codes."""
+        for entry in getattr(state, "timeline", None) or []:
+            entry.note = self.humanize(entry.note)
+        return state
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -507,6 +355,7 @@ class LinkageClient:
             model = from_edge(spec.model, {**payload, **spec.fixed})
         except ValidationError as err:
             raise LinkageError(format_validation_error(action, err)) from None
+        model = self._with_unit_codes(action, model)
         loop = spec.loop
         if loop == "by_role":
             police_side = model.actor.role in (Role.police_unit, Role.police_bureau)
@@ -514,7 +363,7 @@ class LinkageClient:
         if loop == "whistle":
             workflow_id = await self._whistle_for(incident_id, action, model.actor.unit, whistle)
         elif loop == "emergency":
-            workflow_id = await self._emergency_for(incident_id, action, model.actor.unit)
+            workflow_id = await self._emergency_for(incident_id, action, model.actor)
         elif loop == "incident":
             workflow_id = incident_id
         else:
@@ -529,7 +378,7 @@ class LinkageClient:
             except WorkflowUpdateFailedError as err:
                 cause = err.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-                raise ActionRefused(f"{action} refused: {message}") from None
+                raise ActionRefused(f"{action} refused: {self.humanize(message)}") from None
             except RPCError as err:
                 if _transient(err) and attempt < LOOP_START_POLLS:
                     await asyncio.sleep(0.2)
@@ -547,6 +396,38 @@ class LinkageClient:
                 await self._catch_up(incident_id, workflow_id, spec.update, state)
             return state
         raise AssertionError("unreachable")
+
+    def _with_unit_codes(self, action: str, model):
+        """Every unit the action names, as the register's code (the actor's with its name);
+        a name that is no unit is refused here, with the nearest matches."""
+        register = self.register
+        try:
+            actor = model.actor
+            unit = register.resolve_for_role(actor.unit, actor.role)
+            changes: dict[str, Any] = {
+                "actor": actor.model_copy(update={"unit": unit.code, "unit_name": unit.name})
+            }
+            if isinstance(model, act.DispatchAction) and model.unit:
+                changes["unit"] = register.resolve(model.unit, DISPATCH_KINDS, "--unit").code
+            if isinstance(model, act.CommandAction) and model.unit:
+                changes["unit"] = register.resolve(model.unit, COMMAND_KINDS, "--unit").code
+            if isinstance(model, act.EmergencyLinkageAction):
+                changes["units"] = list(
+                    dict.fromkeys(
+                        register.resolve(u, EMERGENCY_KINDS, "--units").code for u in model.units
+                    )
+                )
+            if isinstance(model, act.WhistleCall):
+                changes["units"] = list(
+                    dict.fromkeys(register.resolve(u, None, "--units").code for u in model.units)
+                )
+        except UnknownUnit as err:
+            raise LinkageError(f"{action}: {err}") from None
+        return model.model_copy(update=changes)
+
+    def humanize(self, message: str) -> str:
+        """A workflow's message with the register's codes (dept.cgj) shown as full names."""
+        return _CODE_IN_TEXT.sub(lambda m: self.register.name_of(m.group(0)), message)
 
     async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:
         """A loop's action that ends the loop or tells the incident something: wait until the
@@ -595,14 +476,21 @@ class LinkageClient:
         summoned = [w for w in open_ones if unit in w.units]
         return (summoned or open_ones)[-1].workflow_id
 
-    async def _emergency_for(self, incident_id: str, action: str, code: str) -> str:
+    async def _emergency_for(self, incident_id: str, action: str, actor) -> str:
+        if actor.role is not Role.emergency_unit:
+            raise ActionRefused(
+                f"{action} refused: this action is for emergency_unit, not {actor.role.value}"
+            )
         status = await self.status(incident_id)
         linked = status.incident.emergencies if status.incident else []
-        waiting = [e for e in linked if not e.closed and code in e.units]
+        open_ones = [e for e in linked if not e.closed]
+        waiting = [e for e in open_ones if actor.unit in e.units]
         if not waiting:
+            notified = sorted({self.register.name_of(u) for e in open_ones for u in e.units})
             raise ActionRefused(
-                f"{action} refused: incident {incident_id} has no open emergency "
-                f"linkage that notified {code}"
+                f"{action} refused: incident {incident_id} has no open emergency linkage that "
+                f"notified {actor.unit_name or actor.unit} ({actor.unit})"
+                + (f"; notified: {'、'.join(notified)}" if notified else "")
             )
         return waiting[-1].workflow_id
 
@@ -612,6 +500,7 @@ class LinkageClient:
             call = from_edge(act.WhistleCall, call)
         except ValidationError as err:
             raise LinkageError(format_validation_error("whistle", err)) from None
+        call = self._with_unit_codes("whistle", call)
         if call.actor.role not in (Role.police_bureau, Role.command_center):
             raise ActionRefused(
                 "whistle refused: a duty officer blows the whistle "
@@ -738,6 +627,9 @@ _STATE = {
     "whistle": WhistleState,
     "emergency": EmergencyState,
 }
+
+
+_CODE_IN_TEXT = re.compile(r"(?<![\w.])[a-z]+\.[a-z0-9_-]+(?![\w.])")
 
 
 def _quote(value: str) -> str:

@@ -8,9 +8,22 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from linkage.config import ConfigError
 from linkage.models import STAGE_LABELS, DeadlineView, TimelineEntry
+from linkage.units import load_register
 
 LOOP_LABELS = {"incident": "分流 incident", "police": "110 police", "hotline": "12345 hotline"}
+
+
+def unit_name(code: str) -> str:
+    """The full name of a unit stored by its code (a value the register does not know, as it
+    is)."""
+    if not code:
+        return ""
+    try:
+        return load_register().name_of(code)
+    except ConfigError:
+        return code
 
 
 def district_zone() -> ZoneInfo:
@@ -93,8 +106,12 @@ def render_status(status) -> str:
     if status.police is not None:
         p = status.police
         lines.append(
-            f"  110 loop 警单 {p.case_no}: step {p.step.value}, unit {p.unit or '-'}"
-            + (f" (suggested {p.suggested_unit})" if not p.unit and p.suggested_unit else "")
+            f"  110 loop 警单 {p.case_no}: step {p.step.value}, unit {unit_name(p.unit) or '-'}"
+            + (
+                f" (suggested {unit_name(p.suggested_unit)})"
+                if not p.unit and p.suggested_unit
+                else ""
+            )
             + ", "
             f"arrived {p.arrived}; deadlines: {_deadlines(p.deadlines)}"
         )
@@ -102,15 +119,19 @@ def render_status(status) -> str:
         h = status.hotline
         extra = f", extension asked {h.pending_extension.hours:g}h" if h.pending_extension else ""
         lines.append(
-            f"  12345 loop 工单 {h.order_no}: step {h.step.value}, unit {h.unit or '-'}"
-            + (f" (suggested {h.suggested_unit})" if not h.unit and h.suggested_unit else "")
+            f"  12345 loop 工单 {h.order_no}: step {h.step.value}, unit {unit_name(h.unit) or '-'}"
+            + (
+                f" (suggested {unit_name(h.suggested_unit)})"
+                if not h.unit and h.suggested_unit
+                else ""
+            )
             + ", "
             f"returns {h.returns}, reopens {h.reopens}{extra}; "
             f"deadlines: {_deadlines(h.deadlines)}"
         )
     for w in status.whistles:
         state = "closed 已结束" if w.closed else "open 进行中"
-        waiting = [u for u in w.units if u not in w.reported]
+        waiting = [unit_name(u) for u in w.units if u not in w.reported]
         lines.append(
             f"  whistle 吹哨 #{w.number} ({state}): {w.reason}; reported 已报到 "
             f"{len(w.reported)}/{len(w.units)}"

@@ -212,12 +212,23 @@ class Actor(Contract):
     """Who takes an action: a role, the unit they act for, and the person."""
 
     role: Role
-    unit: Line = Field(min_length=2, max_length=80)
+    unit: Line = Field(
+        min_length=2, max_length=80, description="the unit's code in the register (units.toml)"
+    )
     person: Line = Field(default="", max_length=40)
+    unit_name: Line = Field(
+        default="", max_length=80, description="the unit's full name, filled in from the register"
+    )
 
     def __str__(self) -> str:
-        who = f"{self.unit}/{self.person}" if self.person else self.unit
+        unit = self.unit_name or self.unit
+        who = f"{unit}/{self.person}" if self.person else unit
         return f"{self.role.value}:{who}"
+
+    def acts_for(self, unit: str) -> bool:
+        """Whether the actor acts for `unit`: its code, or (for an incident opened before the
+        register) the name it was stored under."""
+        return unit in (self.unit, self.unit_name)
 
 
 class TimelineEntry(Contract):
@@ -343,8 +354,18 @@ class EmergencyLimits(Contract):
     """应急联动: the emergency units, which categories notify them, and how fast they answer."""
 
     ack_minutes: float = Field(gt=0)
-    units: dict[str, str] = Field(min_length=1)
+    units: dict[str, str] = Field(
+        min_length=1, description="code = name; the district's file lists the register's codes"
+    )
     categories: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        """The file lists codes; the names come from the register (units.toml)."""
+        if isinstance(value, list):
+            return {str(code): str(code) for code in value}
+        return value
 
     @model_validator(mode="after")
     def _known_units(self) -> EmergencyLimits:

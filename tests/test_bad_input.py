@@ -237,19 +237,20 @@ def test_phone_numbers_are_stored_as_digits(written, stored):
 
 def test_text_is_normalised_before_anything_matches_on_it():
     data = report(
+        "hotline",
         reference="ＪＪ２０２６１１２９００１",
         description="  来电反映：小区门口占道经营，堵住人行道！\r\n第二行\t说明…  ",
-        originating_unit="阳澄湖镇人民政府（度假区管理办）",
+        originating_unit="阳澄湖镇人民政府(度假区管理办)",
     )
     data["caller"].update(name="　王小明　", id_number="３２０５０７ 1990 0101 123x")
     data["location"].update(address="春申路１２号　", township=" 黄埭镇 ")
     parsed = parse_report(data)
-    assert parsed.reference == "JJ20261129001" and parsed.incident_id == "police-JJ20261129001"
+    assert parsed.reference == "JJ20261129001" and parsed.incident_id == "hotline-JJ20261129001"
     assert parsed.caller.name == "王小明"
     assert parsed.caller.id_number == "32050719900101123X"
     assert parsed.location.address == "春申路12号" and parsed.location.township == "黄埭镇"
-    # Chinese punctuation stays as written: unit names must still match the routing table.
-    assert parsed.originating_unit == "阳澄湖镇人民政府（度假区管理办）"
+    # A unit's name matches the register whatever its brackets; the code is kept.
+    assert parsed.originating_unit == "town.yangchenghu"
     assert parsed.description == "来电反映：小区门口占道经营，堵住人行道！\n第二行\t说明…"
     assert normalise_id_number("320507199001011234") == "320507199001011234"
 

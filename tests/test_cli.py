@@ -58,11 +58,11 @@ async def test_divert_act_status_and_list(run_cli, tmp_path):
     code, out, _ = await run_cli("status", iid)
     assert code == 0
     assert "处置中 handling" in out and "12345 loop" in out and "签收时限" in out
-    assert "Timeline 时间线" in out and "派遣至 望亭镇政府" in out
+    assert "Timeline 时间线" in out and "派遣至 望亭镇人民政府" in out
     assert report["caller"]["phone"] not in out and "王小明" not in out
     code, out, _ = await run_cli("status", iid, "--json")
     status = json.loads(out)
-    assert status["hotline"]["unit"] == "望亭镇政府" and status["incident"]["pushes"] == 1
+    assert status["hotline"]["unit"] == "town.wangting" and status["incident"]["pushes"] == 1
 
     async def listed():
         code, out, _ = await run_cli(
@@ -164,13 +164,13 @@ async def test_whistle_from_the_command_line(run_cli, linkage, env):
         return json.loads(out)
 
     state = await eventually(reported)
-    assert list(state["reported"]) == ["区城管局"]
+    assert list(state["reported"]) == ["dept.cgj"]
     code, _, err = await run_cli("act", iid, "report-in", "--as", "member_unit:区水务局")
     assert code == 1 and "区水务局 was not summoned by whistle #1" in err
     code, out, _ = await run_cli("status", iid)
     assert (
         "whistle 吹哨 #1 (open 进行中): 群体性事件苗头" in out
-        and "waiting 未报到 黄埭镇政府" in out
+        and "waiting 未报到 黄埭镇人民政府" in out
     )
 
 

@@ -39,7 +39,7 @@ async def test_actions_that_do_not_fit_are_refused_and_change_nothing(env, linka
         await linkage.act(iid, "dispatch", as_(CITY_MGMT, unit="区城管局"))
     before = await loop_handle(env, iid, "hotline").query("state")
     await linkage.act(iid, "dispatch", as_(CENTRE, unit="区城管局"))
-    with pytest.raises(ActionRefused, match="dispatched to 区城管局, not to 区水务局"):
+    with pytest.raises(ActionRefused, match="dispatched to 区城市管理局, not to 区水务局"):
         await linkage.act(iid, "sign", as_(WATER))
     with pytest.raises(ActionRefused, match="is at 签收 \\(sign\\); this action needs 处置"):
         await linkage.act(iid, "feedback", as_(CITY_MGMT, result="已处理"))
@@ -48,7 +48,7 @@ async def test_actions_that_do_not_fit_are_refused_and_change_nothing(env, linka
     with pytest.raises(ActionRefused, match="no police loop running"):
         await linkage.act(iid, "arrive", as_(STATION))
     state = (await linkage.status(iid)).hotline
-    assert state.step.value == "sign" and state.unit == "区城管局"
+    assert state.step.value == "sign" and state.unit == "dept.cgj"
     # A refused action left no trace: only the dispatch was added.
     assert len(state.timeline) == len(before["timeline"]) + 1
 
@@ -72,7 +72,7 @@ async def test_return_and_redispatch_up_to_the_limit(env, linkage):
     # The return limit blew the whistle by rule; the incident closes once the whistle does.
     await linkage.act(iid, "close-whistle", as_(CENTRE, note="职责已明确，由区城管局承办"))
     summary = await linkage.result(iid)
-    assert summary.hotline.returns == 2 and summary.hotline.unit == "区城管局"
+    assert summary.hotline.returns == 2 and summary.hotline.unit == "dept.cgj"
     assert "退单次数达到上限" in summary.whistles[0].reason
     assert any("指定承办" in e.note for e in summary.timeline if e.action == "dispatch")
 

@@ -78,12 +78,12 @@ async def test_hotline_to_police_happy_path(env, linkage, store):
 
     summary = await linkage.result(iid)
     assert summary.stage is Stage.closed and summary.owner is Owner.police
-    assert summary.police.on_time and summary.police.unit == "黄埭派出所"
+    assert summary.police.on_time and summary.police.unit == "pcs.huangdai"
     assert [a.assessor for a in summary.assessments] == ["police_bureau"]
     kinds = {(m.target, m.kind) for m in store.outbox(limit=1000) if m.incident_id == iid}
     assert kinds == {("police", "incident"), ("hotline", "result")}
     case = store.get(PoliceCase, iid.removeprefix("hotline-").join(["JQ-", ""]))
-    assert case.completed and case.on_time and case.unit == "黄埭派出所"
+    assert case.completed and case.on_time and case.unit == "pcs.huangdai"
 
 
 async def test_send_back_then_resubmit(env, linkage):

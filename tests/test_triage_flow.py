@@ -29,7 +29,7 @@ async def test_triage_runs_first_and_is_recorded_on_the_incident(env, linkage, s
     status = await at_stage(linkage, iid, Stage.sending_review)
     triage = status.incident.triage
     assert (triage.direction, triage.subcategory.code) == ("hotline", "H02.06")
-    assert triage.route.unit == "区城市管理局"
+    assert triage.route.unit == "dept.cgj"  # the register's code
     assert status.timeline()[0].step == "triage"
     record = store.get(Incident, iid)
     assert (record.subcategory, record.direction, record.category) == (
@@ -79,7 +79,7 @@ async def test_the_desk_overrides_a_vague_report_and_the_push_goes_on(env, linka
         "triage-decide",
         as_(DESK, direction="police", subcategory="P01.03", reason="回拨核实为涉赌线索"),
     )
-    assert state.triage.subcategory.code == "P01.03" and state.triage.route.unit == "黄埭派出所"
+    assert state.triage.subcategory.code == "P01.03" and state.triage.route.unit == "pcs.huangdai"
     assert state.triage_override.actor.endswith("陈专席")
     assert state.triage_override.reason == "回拨核实为涉赌线索"
     await at_stage(linkage, iid, Stage.receiving_review)
@@ -88,9 +88,9 @@ async def test_the_desk_overrides_a_vague_report_and_the_push_goes_on(env, linka
     await linkage.act(iid, "accept", as_(BUREAU))
     police = await linkage.status(iid)
     assert police.incident.owner.value == "police"
-    assert police.police.suggested_unit == "黄埭派出所"
+    assert police.police.suggested_unit == "pcs.huangdai"
     await linkage.act(iid, "command", as_(BUREAU))  # no unit: the one triage routed it to
-    assert (await linkage.status(iid)).police.unit == "黄埭派出所"
+    assert (await linkage.status(iid)).police.unit == "pcs.huangdai"
 
 
 async def test_dispatch_without_a_unit_takes_triage_route_on_the_first_dispatch(env, linkage):
@@ -98,7 +98,7 @@ async def test_dispatch_without_a_unit_takes_triage_route_on_the_first_dispatch(
     await linkage.act(iid, "review", as_(BUREAU))
     await linkage.act(iid, "accept", as_(CENTRE))
     await linkage.act(iid, "dispatch", as_(CENTRE))
-    assert (await linkage.status(iid)).hotline.unit == "区城市管理局"
+    assert (await linkage.status(iid)).hotline.unit == "dept.cgj"
 
 
 async def test_a_joint_matter_gives_each_loop_its_own_unit(env, linkage):
@@ -111,7 +111,7 @@ async def test_a_joint_matter_gives_each_loop_its_own_unit(env, linkage):
     await linkage.act(iid, "accept", as_(BUREAU))
     status = await linkage.status(iid)
     assert status.incident.owner.value == "joint"
-    assert status.police.suggested_unit == "黄埭派出所"
+    assert status.police.suggested_unit == "pcs.huangdai"
 
     async def hotline_started():
         hotline = (await linkage.status(iid)).hotline
@@ -119,4 +119,4 @@ async def test_a_joint_matter_gives_each_loop_its_own_unit(env, linkage):
         return hotline
 
     hotline = await eventually(hotline_started)
-    assert hotline.suggested_unit == "区住房和城乡建设局"
+    assert hotline.suggested_unit == "dept.zjj"

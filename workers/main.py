@@ -27,6 +27,7 @@ from linkage.logs import configure, get_logger
 from linkage.store import Store
 from linkage.temporal import connect
 from linkage.triage import Triager, load_triager
+from linkage.units import check_routing, limits_with_units, load_register
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
@@ -88,6 +89,9 @@ def build_worker(
     """A worker with every workflow and activity; temporal-config/ is checked first."""
     limits = load_time_limits()  # refuse to start on a table that does not validate
     triager = triager or load_triager()  # the catalogue and the routing table, likewise
+    register = load_register()  # the register of units, and every file that names units
+    check_routing(triager.routing, register)
+    limits = limits_with_units(limits, register)
     check_emergency_units(triager.catalogue, limits.emergency.units)
     triage = TriageActivities(triager)
     gateway = GatewayActivities(store, gateway_config or load_gateway_config())

@@ -80,12 +80,11 @@ class EmergencyLinkage(LinkageWorkflow):
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
-        waiting = [self.input.units[c] for c in self._waiting()]
         await self.tell_incident(
             RULE_TRIGGERED,
             RuleEvent(
                 rule="supervision_exhausted",
-                units=waiting,
+                units=self._waiting(),  # by code, as the whistle summons and they report in
                 note=f"应急联动 {deadline.label}",
             ),
         )

@@ -170,7 +170,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
 
     def _own_unit(self, action: Action) -> None:
         require_role(action.actor, Role.member_unit)
-        if action.actor.unit != self.unit:
+        if not action.actor.acts_for(self.unit):
             refuse(
                 f"order {self.input.order_no} is dispatched to {self.unit or 'no unit yet'}, "
                 f"not to {action.actor.unit}"

@@ -120,7 +120,7 @@ class PoliceLoop(LinkageWorkflow):
 
     def _own_unit(self, action: Action) -> None:
         require_role(action.actor, Role.police_unit)
-        if action.actor.unit != self.unit:
+        if not action.actor.acts_for(self.unit):
             refuse(
                 f"case {self.input.case_no} is commanded to {self.unit or 'no unit yet'}, "
                 f"not to {action.actor.unit}"

@@ -93,10 +93,14 @@ class Whistle(LinkageWorkflow):
         if self.closed_by:
             refuse(f"whistle #{self.input.number} is closed")
 
+    def _summoned_as(self, action) -> str | None:
+        """The unit as the whistle summoned it: by code, or by name in an older whistle."""
+        return next((u for u in self.input.units if action.actor.acts_for(u)), None)
+
     @workflow.update
     async def report_in(self, action: ReportInAction) -> WhistleState:
         self.validate_report_in(action)
-        unit = action.actor.unit
+        unit = self._summoned_as(action) or action.actor.unit
         self.reported[unit] = workflow.now()
         deadline = self.deadlines.get("report_in")
         late = deadline is None or deadline.missed or self.past("report_in")
@@ -117,8 +121,9 @@ class Whistle(LinkageWorkflow):
     @report_in.validator
     def validate_report_in(self, action: ReportInAction) -> None:
         self._open()
-        unit = action.actor.unit
-        if unit not in self.input.units:
+        unit = self._summoned_as(action)
+        if unit is None:
+            unit = action.actor.unit
             refuse(
                 f"{unit} was not summoned by whistle #{self.input.number} "
                 f"(summoned: {'、'.join(self.input.units)})"
@@ -139,7 +144,7 @@ class Whistle(LinkageWorkflow):
         self._open()
         if not action.note:
             refuse("note: say what was planned or done")
-        if action.actor.role not in DUTY_ROLES and action.actor.unit not in self.input.units:
+        if action.actor.role not in DUTY_ROLES and self._summoned_as(action) is None:
             refuse(
                 f"{action.actor.unit} is neither a duty officer nor summoned by whistle "
                 f"#{self.input.number}"
@@ -167,7 +172,7 @@ class Whistle(LinkageWorkflow):
                 refuse(
                     "a rule's whistle is closed by a duty officer (police_bureau or command_center)"
                 )
-        elif (action.actor.role, action.actor.unit) != (blower.role, blower.unit):
+        elif action.actor.role != blower.role or not action.actor.acts_for(blower.unit):
             refuse(
                 f"whistle #{self.input.number} is closed by whoever blew it "
                 f"({blower.role.value}:{blower.unit}), not {action.actor.unit}"
