@@ -66,7 +66,8 @@ def test_the_monthly_review_has_hot_spots_against_last_month_and_the_units_ranke
         book.sheetnames
     )
     rows = list(book["units_12345"].iter_rows(values_only=True))
-    assert rows[2][:2] == ("单位", "得分") and rows[3][:2] == (CITY, 75.0)
+    assert rows[2][:3] == ("单位", "单位名称", "得分")
+    assert rows[3][0] == CITY and rows[3][1] == "区城市管理局" and rows[3][2] == 75.0
     listed = reports.list_reports(month_store, "monthly")
     assert [(r.id, r.files["html"]) for r in listed] == [("monthly:2026-11:", made.files["html"])]
 

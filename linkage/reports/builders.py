@@ -11,14 +11,16 @@ from sqlalchemy.engine import Connection
 
 from linkage import evidence as ev
 from linkage import indicators as ind
+from linkage.config import ConfigError
 from linkage.indicators_linkage import LINKAGE_DEFINITIONS, linkage
 from linkage.periods import KIND_LABELS, Period
 from linkage.reports import queries as q
 from linkage.reports.model import Chart, Report, Table, cell
 from linkage.scoring import AssessmentTable, ranked
+from linkage.units import load_register
 
 DEFINITIONS = ind.DEFINITIONS | LINKAGE_DEFINITIONS
-UNIT = [("key", "单位")]
+UNIT = [("key", "单位"), ("name", "单位名称")]
 HOTLINE_COLUMNS = [
     (k, ind.DEFINITIONS[k][0])
     for k in (
@@ -78,6 +80,10 @@ class Builder:
         self, conn: Connection, table: AssessmentTable, max_returns: int, unit: str = ""
     ) -> None:
         self.conn, self.table, self.max_returns, self.unit = conn, table, max_returns, unit
+        try:
+            self.name_of = load_register().name_of
+        except ConfigError:  # no register: units are shown as they are stored
+            self.name_of = str
 
     def _report(self, period: Period) -> Report:
         who = f" · {self.unit}" if self.unit else ""
@@ -121,6 +127,8 @@ class Builder:
         bucket_names = list(police_rows[0]["buckets"]) if police_rows else []
         for row in police:
             row.update(row.pop("buckets", {}))
+        for row in hotline + police:  # stored by the register's code (or an older name)
+            row["name"] = self.name_of(row["key"])
         report.tables.append(
             Table(
                 "units_12345",
@@ -148,11 +156,13 @@ class Builder:
     def accountability(self, report: Report, period: Period, number: str) -> None:
         rows = ev.evidence(self.conn, period, self.max_returns, self.unit or None)
         listed = ev.interview_list(rows, self.table.interview)
+        for row in rows + listed:
+            row["name"] = self.name_of(row["unit"])
         report.tables.append(
             Table(
                 "interview",
                 f"{number}、约谈提醒名单",
-                [("unit", "单位"), *ev.KINDS.items(), ("reasons", "原因")],
+                [("unit", "单位"), ("name", "单位名称"), *ev.KINDS.items(), ("reasons", "原因")],
                 listed,
                 note="一个考核期内达到 assessment.toml [interview] 任一阈值的单位",
             )
@@ -165,7 +175,7 @@ class Builder:
             Table(
                 "evidence",
                 f"{number}(二)、约谈单位的督办问责依据 (逐条)",
-                [(c, c) for c in ev.COLUMNS],
+                [(c, c) for c in (*ev.COLUMNS[:1], "name", *ev.COLUMNS[1:])],
                 shown,
                 note=f"每条依据均指向事件及其时间线条目 (step_id)；共 {len(rows)} 条，此处列出"
                 f"约谈单位的 {len(shown)} 条；全部: linkage report evidence --period "
