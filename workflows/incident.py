@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.temporal import INCIDENT, ORIGIN, OWNER, STAGE
 
 from workflows.assessment import assess
-from workflows.base import Deadline, LinkageWorkflow, hours, refuse
+from workflows.base import Deadline, LinkageWorkflow, refuse
 from workflows.contracts import IncidentInput, IncidentSummary
 from workflows.incident_escalations import Escalations
 from workflows.incident_handling import Handling
@@ -145,7 +145,7 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
 
     def arm(self, name: str) -> Deadline:
         spec = STAGE_DEADLINES[name]
-        return self.set_deadline(name, spec.label, hours(spec.limit_hours(self.limits.review)))
+        return self.set_deadline(name, spec.label, self.span(spec.limit_hours(self.limits.review)))
 
     async def on_missed(self, deadline: Deadline) -> bool:
         spec = STAGE_DEADLINES.get(deadline.name)

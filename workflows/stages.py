@@ -17,7 +17,7 @@ from linkage.models import ReviewLimits
 @dataclass(frozen=True)
 class StageDeadline:
     label: str
-    limit_hours: Callable[[ReviewLimits], float]
+    limit_hours: Callable[[ReviewLimits], float | str]  # hours, or working days ("1wd")
     missed: str = ""
 
 

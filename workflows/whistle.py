@@ -41,7 +41,7 @@ class Whistle(LinkageWorkflow):
         self.set_deadline(
             "report_in",
             "应哨报到时限",
-            hours(input.report_in_hours),
+            self.span(input.report_in_hours),
             remind_before=[hours(h) for h in input.remind_before_hours],
         )
 
