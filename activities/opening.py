@@ -85,4 +85,5 @@ class OpeningActivities:
             confidence=triage.confidence,
             limits_version=limits.version,
         )
-        return OpenedIncident(limits=limits, triage=triage, intake=intake)
+        names = {code: unit.name for code, unit in register.units.items()}
+        return OpenedIncident(limits=limits, triage=triage, intake=intake, unit_names=names)

@@ -10,28 +10,41 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from linkage.catalogue import Direction
+from linkage.act_options import (
+    ACTOR_HELP,
+    OPTIONS,
+    WHISTLE_HELP,
+    action_help,
+    add_options,
+    check_payload,
+    comma_list,
+    help_requested,
+)
 from linkage.client import ACTIONS, DivertResult, LinkageClient, LinkageError, parse_report
 from linkage.config import ConfigError, Settings
-from linkage.display import render_listing, render_outbox, render_status
-from linkage.models import STAGE_LABELS, IncidentReport, Owner, RevisitOutcome, Role, Stage
+from linkage.display import render_action_done, render_listing, render_outbox, render_status
+from linkage.models import IncidentReport, Owner, Role, Stage
+from linkage.queues import parse_when
+from linkage.temporal import connect, quiet_runtime
+from linkage.timefmt import district_zone, jsonable
 
 
 def _print_json(value: Any) -> None:
-    if isinstance(value, BaseModel):
-        print(value.model_dump_json(indent=2))
-    else:
-        print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    """Times as ISO 8601 with the district's offset, like every --json output."""
+    data = value.model_dump() if isinstance(value, BaseModel) else value
+    print(json.dumps(jsonable(data), ensure_ascii=False, indent=2))
 
 
 def _read_json(source: str) -> Any:
@@ -47,8 +60,15 @@ def _read_json(source: str) -> Any:
         raise LinkageError(f"{source}: not valid JSON: {err}") from None
 
 
-def _comma_list(value: str) -> list[str]:
-    return [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
+def positive_int(value: str) -> int:
+    """A count of rows: 1 or more (0 would only ever answer \"nothing matches\")."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {value!r})") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (got {number})")
+    return number
 
 
 def parse_actor(value: str) -> dict:
@@ -116,6 +136,8 @@ async def cmd_divert(args, client: LinkageClient) -> int:
     every problem is printed and none is diverted. Then each is diverted and each one's
     outcome printed (its incident ID, or why it failed)."""
     data = _read_json(args.file)
+    if args.now:
+        _stamp_now(data)
     if not isinstance(data, list):
         result = await client.divert(parse_report(data))
         if args.json:
@@ -158,14 +180,32 @@ async def cmd_divert(args, client: LinkageClient) -> int:
     return 1 if any("error" in o for o in outcomes) else 0
 
 
+def _stamp_now(data: Any) -> None:
+    """--now: each report's received_at becomes the present moment (to try the examples)."""
+    now = datetime.now(district_zone()).isoformat(timespec="seconds")
+    for report in data if isinstance(data, list) else [data]:
+        if isinstance(report, dict):
+            report["received_at"] = now
+
+
 def _divert_failure(err: Exception) -> str:
     if isinstance(err, LinkageError):
         return str(err)
     if isinstance(err, WorkflowUpdateRPCTimeoutOrCancelledError):
         return "no answer from the intake in time: is a worker running?"
     if isinstance(err, RPCError):
-        return f"Temporal refused the request: {err}"
+        return _rpc_failure(err)
     return f"{type(err).__name__}: {err}"
+
+
+def _unreachable() -> str:
+    return f"cannot reach Temporal at {Settings().temporal_address}: is the system running?"
+
+
+def _rpc_failure(err: RPCError) -> str:
+    if err.status is RPCStatusCode.UNAVAILABLE:
+        return _unreachable()
+    return f"Temporal refused the request: {err}"
 
 
 async def cmd_status(args, client: LinkageClient) -> int:
@@ -179,20 +219,7 @@ async def cmd_status(args, client: LinkageClient) -> int:
 
 async def cmd_act(args, client: LinkageClient) -> int:
     payload: dict[str, Any] = {"actor": args.actor}
-    for option in (
-        "unit",
-        "reason",
-        "note",
-        "hours",
-        "result",
-        "message",
-        "outcome",
-        "owner",
-        "divert_reason",
-        "units",
-        "direction",
-        "subcategory",
-    ):
+    for option in OPTIONS:
         value = getattr(args, option)
         if value is not None:
             payload[option] = value
@@ -201,21 +228,20 @@ async def cmd_act(args, client: LinkageClient) -> int:
     if unknown:
         options = ", ".join("--" + u.replace("_", "-") for u in sorted(unknown))
         raise LinkageError(f"{args.action} does not take {options}")
+    try:
+        check_payload(args.action, spec, payload)
+    except ValueError as err:
+        raise LinkageError(str(err)) from None
     state = await client.act(args.id, args.action, payload, whistle=args.whistle)
     if args.json:
         _print_json(state)
     else:
-        where = getattr(state, "step", None) or getattr(state, "stage", None)
-        if where is None and hasattr(state, "number"):  # a whistle
-            where = f"whistle #{state.number}, reported {len(state.reported)}/{len(state.units)}"
-        then = getattr(state, "incident_stage", None)
-        incident = f"; incident {STAGE_LABELS[then]} {then.value}" if then else ""
-        print(f"{args.id}: {args.action} done; now at {getattr(where, 'value', where)}{incident}")
+        print(render_action_done(args.id, args.action, state))
     return 0
 
 
 async def cmd_whistle(args, client: LinkageClient) -> int:
-    units = [u.strip() for u in args.units.replace("，", ",").split(",") if u.strip()]
+    units = comma_list(args.units)
     call = {
         "actor": args.actor,
         "reason": args.reason,
@@ -234,6 +260,14 @@ async def cmd_whistle(args, client: LinkageClient) -> int:
 
 
 async def cmd_list(args, client: LinkageClient) -> int:
+    zone = district_zone()
+    try:
+        since = parse_when(args.since, zone, "--since") if args.since else None
+        until = parse_when(args.until, zone, "--until") if args.until else None
+    except ValueError as err:
+        raise LinkageError(str(err)) from None
+    if until is not None and args.until and len(args.until.strip()) == 10:
+        until += timedelta(days=1)  # --until 2026-12-01 takes in the whole day
     rows = await client.list(
         stage=args.stage,
         owner=args.owner,
@@ -242,9 +276,14 @@ async def cmd_list(args, client: LinkageClient) -> int:
         whistled=args.whistled,
         running_only=args.running,
         limit=args.limit,
+        unit=args.unit,
+        category=args.category,
+        safety=True if args.safety else None,
+        since=since,
+        until=until,
     )
     if args.json:
-        _print_json([r.model_dump() for r in rows])
+        _print_json([jsonable(r.model_dump()) for r in rows])
     else:
         print(render_listing(rows))
     return 0
@@ -290,7 +329,7 @@ def cmd_outbox(args) -> int:
         return 0
     rows = store.outbox(target=args.target, status=args.status, limit=args.limit)
     if args.json:
-        _print_json([r.model_dump(mode="json") for r in rows])
+        _print_json([r.model_dump() for r in rows])
     else:
         print(render_outbox(rows))
     return 0
@@ -320,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a JSON report, or a list of them (checked whole first: one bad report and none is "
         "diverted); - reads stdin",
     )
+    p.add_argument(
+        "--now",
+        action="store_true",
+        help="set each report's received_at to now (to try the examples, whose time is fixed)",
+    )
 
     p = sub.add_parser("status", parents=[json_flag], help="stage, loops, deadlines, timeline")
     p.add_argument("id", help="incident ID, e.g. police-JJ20261129001")
@@ -330,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[json_flag],
         help="take a party's action on an incident",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"actions:\n{actions_help}\n\nroles: {', '.join(Role.__members__)}",
+        epilog=f"actions:\n{actions_help}\n\n`linkage act ACTION --help` shows an action's "
+        f"flags and who may take it.\nroles: {', '.join(Role.__members__)}",
     )
     p.add_argument("id", help="incident ID")
     p.add_argument("action", choices=list(ACTIONS), metavar="ACTION", help="see below")
@@ -340,26 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=parse_actor,
         metavar="ROLE:UNIT[/PERSON]",
-        help="who acts",
+        help=ACTOR_HELP,
     )
-    p.add_argument("--unit", help="the unit to command or dispatch to")
-    p.add_argument("--units", type=_comma_list, help="emergency unit codes, e.g. 119,120,gas")
-    p.add_argument("--reason", help="why (send-back, dispute, return, extend, reject)")
-    p.add_argument("--note", help="a note for the timeline")
-    p.add_argument("--hours", type=float, help="extension asked for")
-    p.add_argument("--result", help="what the handling unit did (feedback)")
-    p.add_argument("--message", help="the reply to the citizen")
-    p.add_argument("--outcome", choices=[o.value for o in RevisitOutcome], help="revisit result")
-    p.add_argument("--owner", choices=[o.value for o in Owner], help="who handles (settle)")
-    p.add_argument("--divert-reason", dest="divert_reason", help="revised push reason (resubmit)")
-    p.add_argument("--direction", choices=get_args(Direction), help="triage-decide: who handles")
-    p.add_argument("--subcategory", help="triage-decide: catalogue item, e.g. H02.07 or 餐饮油烟")
-    p.add_argument(
-        "--whistle",
-        type=int,
-        metavar="N",
-        help="the whistle to act on (default: the newest open one that summoned you)",
-    )
+    add_options(p, list(OPTIONS), help=argparse.SUPPRESS)  # each action's help shows its own
+    p.add_argument("--whistle", type=int, metavar="N", help=WHISTLE_HELP)
 
     p = sub.add_parser(
         "whistle",
@@ -391,7 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overdue", action="store_true", help="only incidents with a missed deadline")
     p.add_argument("--whistled", action="store_true", help="only incidents with a whistle blown")
     p.add_argument("--running", action="store_true", help="only incidents still open")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument(
+        "--unit",
+        help="what waits on this unit now (its queue 待办), by code, name or alias, e.g. 区城管局",
+    )
+    p.add_argument("--category", help="catalogue code or name, e.g. H02, H02.07 or 市容管理")
+    p.add_argument("--safety", action="store_true", help="only incidents triage found a danger in")
+    p.add_argument("--since", help="started on or after: a date (2026-12-01) or a time")
+    p.add_argument("--until", help="started before the end of: a date, or before a time")
+    p.add_argument("--limit", type=positive_int, default=100)
 
     p = sub.add_parser(
         "triage",
@@ -409,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", choices=["police", "hotline", "sms", "emergency"])
     p.add_argument("--status", choices=["pending", "delivered", "failed"])
     p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=positive_int, default=100)
 
     p = sub.add_parser(
         "demo", parents=[json_flag], help="feed realistic incidents and play every party"
@@ -423,12 +460,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _with_client(handler: Callable[..., Awaitable[int]], args) -> int:
-    client = await LinkageClient.connect()
-    return await handler(args, client)
+    """Connect with a runtime that keeps the SDK core's own log lines (its retries against a
+    server that is down) off the terminal: the person reads one line of ours instead."""
+    settings = Settings()
+    try:
+        client = await connect(settings, runtime=quiet_runtime())
+    except RuntimeError:
+        raise LinkageError(_unreachable()) from None
+    return await handler(args, LinkageClient(client, settings.task_queue))
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if (action := help_requested(argv)) is not None:
+        print(action_help(action, parse_actor), end="")
+        return 0
     args = build_parser().parse_args(argv)
     try:
         if args.command == "up":
@@ -471,7 +518,7 @@ def run(argv: list[str] | None = None) -> int:
         )
         return 1
     except RPCError as err:
-        print(f"linkage: Temporal refused the request: {err}", file=sys.stderr)
+        print(f"linkage: {_rpc_failure(err)}", file=sys.stderr)
         return 1
     except SQLAlchemyError as err:
         print(
@@ -489,9 +536,16 @@ def main() -> None:
 
     It leaves with os._exit once output is flushed: the Temporal client's native threads can
     abort CPython's interpreter teardown in a short-lived process (temporalio/sdk-python#300).
+    A reader that stops early (`linkage status ID | head`) ends the command quietly, with the
+    code a Unix tool killed by SIGPIPE has.
     """
-    code = run()
-    sys.stdout.flush()
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+        code = 128 + signal.SIGPIPE
     sys.stderr.flush()
     os._exit(code)
 

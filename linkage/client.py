@@ -44,16 +44,15 @@ from linkage.models import (
     check_report_window,
     incident_id_for,
 )
+from linkage.queues import IncidentListing, list_incidents
+from linkage.store import Store
 from linkage.temporal import (
     CATEGORY,
     INCIDENT,
     ORIGIN,
     OVERDUE,
-    OWNER,
-    REPORTS,
     STAGE,
     TOWNSHIP,
-    WHISTLE,
     connect,
 )
 from linkage.units import (
@@ -147,27 +146,25 @@ class IncidentStatus(BaseModel):
         return sorted(entries, key=lambda e: e.at)
 
 
-class IncidentListing(BaseModel):
-    incident_id: str
-    status: str
-    stage: str
-    owner: str
-    origin: str
-    township: str
-    category: str
-    overdue: bool
-    whistled: bool = False
-    reports: int = 1
-    started: str
-
-
 class LinkageClient:
     def __init__(
-        self, client: Client, task_queue: str = "linkage", register: Register | None = None
+        self,
+        client: Client,
+        task_queue: str = "linkage",
+        register: Register | None = None,
+        store: Store | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self._register = register
+        self._store = store
+
+    @property
+    def store(self) -> Store:
+        """The records database (the work queues), opened when first needed."""
+        if self._store is None:
+            self._store = Store(Settings().database_url)
+        return self._store
 
     @property
     def register(self) -> Register:
@@ -242,6 +239,7 @@ class LinkageClient:
                     SearchAttributePair(ORIGIN, report.origin.value),
                     SearchAttributePair(TOWNSHIP, report.location.township),
                     SearchAttributePair(CATEGORY, report.category or "uncategorised"),
+                    SearchAttributePair(OVERDUE, False),  # `LinkageOverdue = false` finds it
                 ]
             ),
             static_summary=(
@@ -534,54 +532,15 @@ class LinkageClient:
             f"(stage {stage}, owner {state.owner.value if state.owner else 'not decided'})"
         )
 
-    # --- the list -----------------------------------------------------------------------------
+    # --- the list and the work queues ------------------------------------------------------
 
-    async def list(
-        self,
-        stage: str | None = None,
-        owner: str | None = None,
-        township: str | None = None,
-        overdue: bool = False,
-        whistled: bool = False,
-        running_only: bool = False,
-        limit: int = 100,
-    ) -> list[IncidentListing]:
-        clauses = [f"WorkflowType = '{INCIDENT_WORKFLOW}'", f"{STAGE.name} != 'merged'"]
-        for key, value in ((STAGE, stage), (OWNER, owner), (TOWNSHIP, township)):
-            if value:
-                clauses.append(f"{key.name} = '{_quote(value)}'")
-        if running_only:
-            clauses.append("ExecutionStatus = 'Running'")
-        if whistled:
-            clauses.append(f"{WHISTLE.name} = true")
-        if overdue:
-            late = {
-                wf.search_attributes.get(INCIDENT.name, [wf.id])[0]
-                async for wf in self.client.list_workflows(f"{OVERDUE.name} = true", limit=1000)
-            }
-            if not late:
-                return []
-            ids = ", ".join(f"'{_quote(i)}'" for i in sorted(late))
-            clauses.append(f"WorkflowId IN ({ids})")
-        listings = []
-        async for wf in self.client.list_workflows(" AND ".join(clauses), limit=limit):
-            attrs = wf.typed_search_attributes
-            listings.append(
-                IncidentListing(
-                    incident_id=wf.id,
-                    status=wf.status.name.lower() if wf.status else "unknown",
-                    stage=attrs.get(STAGE) or "",
-                    owner=attrs.get(OWNER) or "",
-                    origin=attrs.get(ORIGIN) or "",
-                    township=attrs.get(TOWNSHIP) or "",
-                    category=attrs.get(CATEGORY) or "",
-                    overdue=bool(attrs.get(OVERDUE)) or overdue,
-                    whistled=bool(attrs.get(WHISTLE)),
-                    reports=attrs.get(REPORTS) or 1,
-                    started=wf.start_time.isoformat(timespec="seconds"),
-                )
-            )
-        return listings
+    async def list(self, **filters) -> list[IncidentListing]:
+        """Incidents by stage, owner, township, category, safety, start time, overdue or
+        whistle; or, with `unit`, what waits on that unit now (see linkage.queues)."""
+        try:
+            return await list_incidents(self, **filters)
+        except ValueError as err:
+            raise LinkageError(str(err)) from None
 
 
 SEND_ATTEMPTS = 12  # a server that is briefly busy or restarting is waited for, with backoff
@@ -636,4 +595,11 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-__all__ = ["ACTIONS", "ActionRefused", "LinkageClient", "LinkageError", "incident_id_for"]
+__all__ = [
+    "ACTIONS",
+    "ActionRefused",
+    "IncidentListing",
+    "LinkageClient",
+    "LinkageError",
+    "incident_id_for",
+]

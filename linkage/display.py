@@ -3,14 +3,16 @@ zone, and no caller's personal data."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from linkage.config import ConfigError
 from linkage.models import STAGE_LABELS, DeadlineView, TimelineEntry
+from linkage.outbox_content import outbox_content
+from linkage.timefmt import local
 from linkage.units import load_register
+from workflows.contracts import IncidentState
+from workflows.loop_contracts import EmergencyState, HotlineLoopState, PoliceLoopState, WhistleState
 
 LOOP_LABELS = {"incident": "分流 incident", "police": "110 police", "hotline": "12345 hotline"}
 
@@ -24,14 +26,6 @@ def unit_name(code: str) -> str:
         return load_register().name_of(code)
     except ConfigError:
         return code
-
-
-def district_zone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("LINKAGE_TZ", "Asia/Shanghai"))
-
-
-def local(at: datetime) -> str:
-    return at.astimezone(district_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _left(at: datetime) -> str:
@@ -52,7 +46,7 @@ def _deadlines(deadlines: Iterable[DeadlineView]) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
@@ -67,6 +61,8 @@ def _pad(text: str, width: int) -> str:
 
 
 def render_timeline(entries: list[TimelineEntry]) -> str:
+    if not entries:
+        return "  no entries yet 暂无记录"
     rows = [
         [local(e.at), LOOP_LABELS.get(e.loop, e.loop), e.step, e.action, e.actor, e.note]
         for e in entries
@@ -86,7 +82,7 @@ def render_status(status) -> str:
         for a in summary.assessments:
             satisfaction = f", satisfaction {a.satisfaction}" if a.satisfaction else ""
             lines.append(
-                f"  assessment 考核 ({a.assessor}): {a.loop} loop, unit {a.unit}, "
+                f"  assessment 考核 ({a.assessor}): {a.loop} loop, unit {unit_name(a.unit)}, "
                 f"completed {a.completed}, on time {a.on_time}{satisfaction}"
             )
     source = status.incident or status.summary
@@ -97,12 +93,19 @@ def render_status(status) -> str:
         owner = s.owner.value if s.owner else "not decided 未定"
         lines.append(
             f"  {s.origin.label} → {s.receiver.label}   owner 责任方: {owner}   "
-            f"pushes 推送次数: {s.pushes}   overdue 超时: {'yes' if s.overdue else 'no'}"
+            f"pushes 推送次数: {s.pushes}   overdue 超时: {'yes' if s.late else 'no'}"
         )
         lines.append(f"  push reason 推送原因: {s.divert_reason}")
         if s.dispute_reason:
             lines.append(f"  dispute 异议: {s.dispute_reason}")
         lines.append(f"  deadlines 时限: {_deadlines(s.deadlines)}")
+        for item in s.late:
+            who = "、".join(unit_name(u) for u in item.units) or "-"
+            due = local(item.due) if item.due else "-"
+            lines.append(
+                f"  ⚠ overdue 超时: {item.label} ({item.loop}) due {due}, late 超时方 {who}, "
+                f"supervised 督办 {item.supervisions}x"
+            )
     if status.police is not None:
         p = status.police
         lines.append(
@@ -181,53 +184,81 @@ def _triage_lines(triage, override) -> list[str]:
     return lines
 
 
+def render_action_done(incident_id: str, action: str, state) -> str:
+    """What an action led to, in the terms of the workflow that took it."""
+    if isinstance(state, PoliceLoopState | HotlineLoopState):
+        where = state.step.value
+    elif isinstance(state, IncidentState):
+        where = state.stage.value
+    elif isinstance(state, WhistleState):
+        where = f"whistle #{state.number}, reported {len(state.reported)}/{len(state.units)}"
+    elif isinstance(state, EmergencyState):
+        where = (
+            f"emergency linkage #{state.number}, acknowledged "
+            f"{len(state.acknowledged)}/{len(state.units)}"
+        )
+    else:
+        where = type(state).__name__
+    then = getattr(state, "incident_stage", None)
+    incident = f"; incident {STAGE_LABELS[then]} {then.value}" if then else ""
+    return f"{incident_id}: {action} done; now at {where}{incident}"
+
+
 def render_listing(rows) -> str:
     if not rows:
         return "no incidents match"
     return _table(
         [
             "incident",
-            "status",
             "stage 阶段",
             "owner",
-            "origin",
             "township 属地",
             "category",
-            "overdue",
+            "waiting 待办",
+            "on 承办",
+            "due 时限",
+            "overdue 超时",
             "whistle",
             "started",
         ],
         [
             [
-                r.incident_id,
-                r.status,
+                r.incident_id + ("" if r.status == "running" else f" ({r.status})"),
                 r.stage,
                 r.owner or "-",
-                r.origin,
                 r.township,
                 r.category,
-                "yes" if r.overdue else "",
+                r.step or "-",
+                "、".join(r.waiting_on) or "-",
+                local(r.due) if r.due else "-",
+                _overdue_cell(r),
                 "吹哨" if r.whistled else "",
-                r.started,
+                local(r.started) if r.started else "-",
             ]
             for r in rows
         ],
     )
 
 
+def _overdue_cell(row) -> str:
+    if not row.overdue:
+        return ""
+    return f"yes, 督办 {row.supervisions}x" if row.supervisions else "yes"
+
+
 def render_outbox(rows) -> str:
     if not rows:
         return "the outbox is empty"
     return _table(
-        ["key", "target", "kind", "status", "attempts", "created", "last error"],
+        ["key", "target", "status", "attempts", "created", "content 内容", "last error"],
         [
             [
                 r.id,
                 r.target,
-                r.kind,
                 r.status,
                 str(r.attempts),
-                local(r.created_at.replace(tzinfo=r.created_at.tzinfo or UTC)),
+                local(r.created_at),
+                outbox_content(r.kind, r.incident_id, r.payload),
                 r.last_error,
             ]
             for r in rows

@@ -12,10 +12,17 @@ from typing import Any
 import structlog
 
 _PERSONAL_KEYS = {"caller_name", "caller_phone", "caller_id_number", "phone", "id_number", "name"}
-# Mainland mobile and landline numbers, and 18-digit resident ID numbers, wherever they appear.
+# Mainland mobile and landline numbers, and 18-digit resident ID numbers, wherever they appear:
+# digits full-width or not, groups apart by a hyphen, dot or space, an area code in brackets.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_SEP = r"[-.\s－．\u3000]?"
 _ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
-_PHONE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9])")
-_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3}-?)[0-9]{4}([0-9]{3,4})(?![0-9])")
+_PHONE = re.compile(
+    rf"(?<![0-9])((?:[+＋]?86{_SEP})?1[3-9][0-9]){_SEP}[0-9]{{4}}{_SEP}([0-9]{{4}})(?![0-9])"
+)
+_LANDLINE = re.compile(
+    rf"(?<![0-9])([(（]?0[0-9]{{2,3}}[)）]?{_SEP})[0-9]{{3,4}}{_SEP}([0-9]{{4}})(?![0-9])"
+)
 
 
 def mask_name(name: str) -> str:
@@ -23,6 +30,7 @@ def mask_name(name: str) -> str:
 
 
 def mask_text(text: str) -> str:
+    text = text.translate(_FULL_WIDTH_DIGITS)
     text = _ID_NUMBER.sub(r"\1********\2", text)
     text = _PHONE.sub(r"\1****\2", text)
     return _LANDLINE.sub(r"\1****\2", text)

@@ -254,6 +254,30 @@ class DeadlineView(Contract):
     supervisions: int
 
 
+# The register's codes of the desks a stage waits on (units.toml must have them, of these kinds).
+DESKS = {
+    "hotline.command": "command_center",  # 区集成指挥中心: 12345's receiving review, its loop
+    "police.command": "command_center",  # 区公安分局指挥中心: 110's receiving review, command
+    "police.bureau": "bureau",  # 区公安分局: reviews a station's push
+    "desk.linkage": "desk",  # 对接联动专席: decides what triage leaves open
+}
+CENTRE_OF = {Platform.hotline: "hotline.command", Platform.police: "police.command"}
+
+
+class WorkItem(Contract):
+    """Something a unit must do on an incident now (a work queue's row): the step, by when,
+    and whether that time has passed and how often it has been supervised since."""
+
+    units: list[str]  # the units' codes (several: a whistle's units yet to report in)
+    loop: str  # incident | police | hotline | whistle | emergency
+    step: str  # the deadline's name: sign, handle, command, report_in, ack, receiving_review …
+    label: str
+    due: datetime | None = None
+    missed: bool = False
+    supervisions: int = 0
+    workflow_id: str = ""
+
+
 # --- time limits ------------------------------------------------------------------------------
 
 

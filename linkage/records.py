@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from linkage.contract import Contract
-from linkage.models import IncidentReport, IntakeLimits, Platform, TimeLimits, TimelineEntry
+from linkage.models import (
+    IncidentReport,
+    IntakeLimits,
+    Platform,
+    TimeLimits,
+    TimelineEntry,
+    WorkItem,
+)
 from linkage.triage import TriageResult
 
 
@@ -113,6 +120,7 @@ class OpenedIncident(Contract):
     limits: TimeLimits
     triage: TriageResult
     intake: TakeReportResult
+    unit_names: dict[str, str] = Field(default_factory=dict)  # the register: code → full name
 
 
 class IncidentProgress(Contract):
@@ -134,6 +142,16 @@ class IncidentProgress(Contract):
     version: int = 0
 
 
+class WorkList(Contract):
+    """Everything one workflow waits on now (the work queues' rows it owns), replacing what it
+    waited on before; versioned like the snapshots."""
+
+    workflow_id: str
+    incident_id: str
+    items: list[WorkItem] = Field(default_factory=list)
+    version: int = 0
+
+
 class RecordStepInput(Contract):
     """Step events, and whichever snapshots they changed, written in one transaction; and the
     messages queued meanwhile, put in the outbox where their target reads it."""
@@ -143,6 +161,7 @@ class RecordStepInput(Contract):
     case: PoliceCaseRecord | None = None
     order: WorkOrderRecord | None = None
     close: bool = False  # the incident has ended: its intake claims are released in this write
+    work: WorkList | None = None  # what the workflow waits on now, when that changed
     outgoing: list[
         Annotated[PushInput | ReplyInput | EmergencyNotice, Field(discriminator="type")]
     ] = Field(default_factory=list)

@@ -22,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from linkage import intake_store as intake
 from linkage import migrations
+from linkage import work_store as work
 from linkage.intake_store import IntakeClaim, IntakeReport
 from linkage.migrations import IMMEDIATE, SchemaMismatch, SchemaTooNew
 from linkage.records import (
@@ -30,6 +31,7 @@ from linkage.records import (
     TakeReportInput,
     TakeReportResult,
 )
+from linkage.work_store import WorkRow
 
 __all__ = [
     "Incident",
@@ -42,6 +44,7 @@ __all__ = [
     "SchemaTooNew",
     "StepEvent",
     "Store",
+    "WorkRow",
     "WorkOrder",
     "make_engine",
 ]
@@ -277,7 +280,11 @@ class Store:
         The report count (pushes) is the intake's: a snapshot never lowers it.
         """
         incident_id = next(
-            (x.incident_id for x in (*input.steps, input.case, input.order) if x is not None),
+            (
+                x.incident_id
+                for x in (*input.steps, input.case, input.order, input.work)
+                if x is not None
+            ),
             None,
         )
         if incident_id is None and (input.incident is not None or input.close):
@@ -293,6 +300,8 @@ class Store:
             ):
                 if snapshot is not None:
                     self._snapshot(session, table, key, snapshot.model_dump())
+            if input.work is not None:
+                work.replace(session, input.work)
             if input.close:
                 intake.release(session, incident_id)
             session.commit()
@@ -317,6 +326,17 @@ class Store:
         )
         if changed.rowcount == 0 and table is not Incident:
             session.execute(self._insert(table).values(**values).on_conflict_do_nothing())
+
+    def incidents(self, ids: list[str]) -> list[Incident]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Incident).where(Incident.id.in_(ids))))
+
+    def waiting(
+        self, incident_ids: list[str] | None = None, unit: str | None = None
+    ) -> list[WorkRow]:
+        """The work queues: what is waiting now, on the given incidents or on one unit."""
+        with Session(self.engine) as session:
+            return work.waiting(session, incident_ids, unit)
 
     def timeline(self, incident_id: str) -> list[StepEvent]:
         with Session(self.engine) as session:

@@ -6,10 +6,20 @@ data at rest in Temporal) can later be added in this file alone.
 
 from __future__ import annotations
 
+import functools
+import logging
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from linkage.config import Settings
 
@@ -52,10 +62,26 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
-async def connect(settings: Settings | None = None) -> Client:
+@functools.cache
+def quiet_runtime() -> Runtime:
+    """A runtime for short-lived commands: the SDK core writes nothing to the terminal itself
+    (not its coloured WARN lines while it retries a server that is down); its errors go to
+    Python logging (`temporalio.core`), the command says what failed."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            )
+        )
+    )
+
+
+async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
     settings = settings or Settings()
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
         data_converter=DATA_CONVERTER,
+        runtime=runtime,
     )

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from linkage.config import ConfigError, config_dir, format_validation_error, read_toml
-from linkage.models import Role, TimeLimits
+from linkage.models import DESKS, Role, TimeLimits
 
 UnitKind = Literal[
     "command_center",
@@ -113,6 +113,13 @@ class Register(BaseModel):
                     raise ValueError(f"units.{code}: {name!r} already names unit {seen[key]}")
                 seen[key] = code
         self._index = seen
+        for code, kind in DESKS.items():
+            unit = self.units.get(code)
+            if unit is None or unit.kind != kind:
+                raise ValueError(
+                    f"units.{code}: the register needs this {kind.replace('_', ' ')} (the "
+                    f"stages that wait on it name it by this code)"
+                )
         return self
 
     # --- resolving -------------------------------------------------------------------------

@@ -122,8 +122,8 @@ async def police_handles_a_12345_push(env, client: LinkageClient):
 
 
 @pytest.fixture
-def linkage(env, worker) -> LinkageClient:
-    return LinkageClient(env.client, TASK_QUEUE)
+def linkage(env, worker, store) -> LinkageClient:
+    return LinkageClient(env.client, TASK_QUEUE, store=store)
 
 
 def make_report(origin: str = "police", **overrides) -> dict:

@@ -23,13 +23,19 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from linkage.models import Actor, Role, SupervisionLimits, TimelineEntry
-    from linkage.records import RecordStepInput, RecordStepResult, StepRecord
+    from linkage.models import Actor, Role, SupervisionLimits, TimelineEntry, WorkItem
+    from linkage.records import RecordStepInput, RecordStepResult, StepRecord, WorkList
+    from linkage.temporal import OVERDUE
 
 from workflows.deadlines import Deadline, Deadlines, hours
+from workflows.loop_contracts import LATE_SIGNAL, LateNotice
 from workflows.sending import Sending
 
 __all__ = ["Deadline", "LinkageWorkflow", "hours", "refuse", "require_role"]
+
+# Patches (workflow.patched) for histories made before overdue followed what is late now.
+TELL_LATE = "tell-incident-late"
+OVERDUE_NOW = "overdue-now"
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(
@@ -70,6 +76,9 @@ class LinkageWorkflow(Deadlines, Sending):
         self._attributes: dict[str, Any] = {}
         self._attributes_due: dict[str, Any] = {}
         self._details = ""
+        self._work_written: list[WorkItem] = []
+        self._late_told: list[WorkItem] = []
+        self._closing = False
         self._init_sending()
 
     # --- records --------------------------------------------------------------------------
@@ -113,12 +122,22 @@ class LinkageWorkflow(Deadlines, Sending):
                 k: v.model_copy(update={"version": seq}) for k, v in self.snapshot().items()
             }
             what = f"{steps[0].step}/{steps[0].action}" if steps else queued[0].message.key
+            work = self.work()
+            changed_work = None
+            if work != self._work_written:
+                changed_work = WorkList(
+                    workflow_id=workflow.info().workflow_id,
+                    incident_id=self.incident_id,
+                    items=work,
+                    version=seq,
+                )
             try:
                 result: RecordStepResult = await workflow.execute_local_activity_method(
                     RecordActivities.record_steps,
                     RecordStepInput(
                         steps=steps,
                         close=self._close_claims,
+                        work=changed_work,
                         outgoing=[q.message for q in queued],
                         **snapshot,
                     ),
@@ -134,6 +153,7 @@ class LinkageWorkflow(Deadlines, Sending):
                     non_retryable=True,
                 ) from err
             self._after_write(queued, result.receipts)
+            self._work_written = work
 
     def changed(self) -> None:
         """Wake the run loop after an update changed the state."""
@@ -174,6 +194,55 @@ class LinkageWorkflow(Deadlines, Sending):
         """The current details a supervisor sees on the workflow in the Web UI."""
         return ""
 
+    # --- what the workflow waits on, and overdue -------------------------------------------
+
+    def waiting_on(self, deadline: str) -> list[str]:
+        """The units (codes) that owe the named deadline's step."""
+        return []
+
+    def work(self) -> list[WorkItem]:
+        """What the workflow waits on now, one item per deadline in force: the work queues'
+        rows, written with the steps. Nothing once the run is closing."""
+        if self._closing:
+            return []
+        workflow_id = workflow.info().workflow_id
+        return [
+            WorkItem(
+                units=units,
+                loop=self.loop,
+                step=d.name,
+                label=d.label,
+                due=d.at,
+                missed=d.missed,
+                supervisions=d.supervisions,
+                workflow_id=workflow_id,
+            )
+            for d in self.deadlines.values()
+            if (units := self.waiting_on(d.name)) or d.missed
+        ]
+
+    def late_now(self) -> list[WorkItem]:
+        """Every deadline missed and not yet met: the workflow's own (an incident adds its
+        loops', whistles' and notices')."""
+        return [item for item in self.work() if item.missed]
+
+    async def _sync_overdue(self) -> None:
+        """Overdue is one answer everywhere: a loop tells its incident what it has late, and
+        LinkageOverdue says whether anything is late now (false again once it is met)."""
+        parent = workflow.info().parent
+        own = [item for item in self.work() if item.missed]
+        if parent is not None and own != self._late_told and workflow.patched(TELL_LATE):
+            self._late_told = own
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                LATE_SIGNAL, LateNotice(workflow_id=workflow.info().workflow_id, items=own)
+            )
+        late = bool(self.late_now())
+        shown = self._attributes.get(OVERDUE.name)
+        if late and not shown:
+            self.upsert(OVERDUE, True)
+        elif shown and not late and workflow.patched(OVERDUE_NOW):
+            self.upsert(OVERDUE, False)
+
     # --- the run loop ---------------------------------------------------------------------
 
     async def run_until(self, done: Callable[[], bool]) -> None:
@@ -186,6 +255,9 @@ class LinkageWorkflow(Deadlines, Sending):
                 return
             if self._changes != seen:
                 continue  # something changed while we wrote: act on it first
+            await self._sync_overdue()
+            if self._changes != seen:
+                continue
             self._settled = seen
             self._upsert_due()  # what changed since the last wait, in one upsert
             self._show_details()
@@ -218,6 +290,7 @@ class LinkageWorkflow(Deadlines, Sending):
     async def close_out(self) -> None:
         """Before the run returns: every send taken or failed, every step written, every
         handler answered."""
+        self._closing = True  # nothing waits on anyone any more
         await self.write()
         await workflow.wait_condition(self.all_sent)
         await self.write()

@@ -18,6 +18,7 @@ from linkage.models import (
     Platform,
     Stage,
     TimelineEntry,
+    WorkItem,
 )
 from linkage.triage import TriageResult
 from workflows.loop_contracts import (
@@ -145,6 +146,9 @@ class IncidentState(Contract):
     heard: dict[str, int] = Field(default_factory=dict)  # signals taken from each loop
     loops_done: list[str] = Field(default_factory=list)  # loops whose results it has taken
     settled: bool = True  # it has acted on every change so far
+    late: list[WorkItem] = Field(
+        default_factory=list, description="every deadline missed and not yet met, its loops' too"
+    )
     deadlines: list[DeadlineView] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
 

@@ -69,6 +69,9 @@ class EmergencyLinkage(LinkageWorkflow):
     def _waiting(self) -> list[str]:
         return [code for code in self.input.units if code not in self.acknowledged]
 
+    def waiting_on(self, deadline: str) -> list[str]:
+        return self._waiting()
+
     def _names(self, codes: list[str]) -> str:
         return "、".join(self.input.units[c] for c in codes)
 

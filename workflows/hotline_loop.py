@@ -125,6 +125,12 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             self.handle_missed = True
         return True
 
+    def waiting_on(self, deadline: str) -> list[str]:
+        """The unit owes signing and handling; the command centre every other step."""
+        if deadline in ("sign", "handle"):
+            return [self.unit] if self.unit else []
+        return ["hotline.command"]
+
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
         await self.tell_incident(
             RULE_TRIGGERED,

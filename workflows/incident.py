@@ -78,6 +78,8 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
         self.police_push_pending = None
         self.repeat_whistled = False
         self._loop_tasks: list[asyncio.Task] = []
+        self.child_late: dict[str, list] = {}  # what each child has late now (LateNotice)
+        self.unit_names: dict[str, str] = {}  # the register's names, as the incident opened
         self.known_attributes(**{INCIDENT.name: self.incident_id, ORIGIN.name: self.origin.value})
 
     @workflow.run

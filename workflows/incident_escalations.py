@@ -17,7 +17,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import EmergencyLinkageAction, WhistleCall
     from linkage.models import WHISTLE_RULES, Actor, Role
-    from linkage.temporal import INCIDENT, WHISTLE
+    from linkage.temporal import INCIDENT, OVERDUE, WHISTLE
 
 from workflows.base import refuse, require_role
 from workflows.contracts import EmergencyBrief, IncidentState, WhistleBrief
@@ -118,7 +118,10 @@ class Escalations:
             arg,
             id=brief.workflow_id,
             search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(INCIDENT, self.incident_id)]
+                [
+                    SearchAttributePair(INCIDENT, self.incident_id),
+                    SearchAttributePair(OVERDUE, False),
+                ]
             ),
             parent_close_policy=ParentClosePolicy.TERMINATE,
             static_summary=summary,

@@ -16,7 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import ReviewAction
     from linkage.models import Owner, Platform, Role, Satisfaction, Stage
-    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, TOWNSHIP
+    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OVERDUE, TOWNSHIP
 
 from workflows.base import refuse, require_role
 from workflows.contracts import (
@@ -89,6 +89,7 @@ class Handling:
                 SearchAttributePair(ORIGIN, self.origin.value),
                 SearchAttributePair(TOWNSHIP, report.location.township),
                 SearchAttributePair(CATEGORY, self.category or "uncategorised"),
+                SearchAttributePair(OVERDUE, False),  # so that `LinkageOverdue = false` finds it
             ]
         )
         brief = f"{report.location.township} {report.location.address}: {report.description}"

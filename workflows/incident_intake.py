@@ -46,6 +46,7 @@ class Intake:
                 return False
             self.limits, self.triage, self.intake = opened.limits, opened.triage, opened.intake
             self._supervision = opened.limits.supervision
+            self.unit_names = opened.unit_names
             if opened.intake.new or await self._join(opened.intake):
                 break
         intake = self.intake

@@ -4,14 +4,29 @@ triage, the snapshot written with each step, the Web UI's current details, and t
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.models import STAGE_LABELS
+    from linkage.models import CENTRE_OF, STAGE_LABELS, Platform, WorkItem
     from linkage.records import IncidentProgress
     from linkage.temporal import CATEGORY, SAFETY, SUBCATEGORY
 
 from workflows.contracts import IncidentState, loop_workflow_id
+from workflows.loop_contracts import LATE_SIGNAL, LateNotice
+
+SHANGHAI = timezone(timedelta(hours=8), "CST")  # the district's zone, fixed: no lookups on replay
+
+# Who owes each of the incident's deadlines (the register's codes).
+WAITING_ON = {
+    "triage_review": lambda i: ["desk.linkage"],
+    "sending_review": lambda i: ["police.bureau"],
+    "police_push": lambda i: ["police.bureau"],
+    "resubmit": lambda i: [i.report.originating_unit],
+    "receiving_review": lambda i: [CENTRE_OF[i.receiver]],
+    "negotiation": lambda i: [CENTRE_OF[Platform.hotline], CENTRE_OF[Platform.police]],
+}
 
 
 class Views:
@@ -26,6 +41,42 @@ class Views:
         self.upsert(SUBCATEGORY, triage.subcategory.code if triage.subcategory else "")
         self.upsert(SAFETY, bool(triage.safety))
         self.changed()
+
+    # --- overdue: the incident's own deadlines and its children's -----------------------------
+
+    @workflow.signal(name=LATE_SIGNAL)
+    def loop_late(self, notice: LateNotice) -> None:
+        """A loop, whistle or notice says what it has late now."""
+        self.child_late[notice.workflow_id] = notice.items
+        self.changed()
+
+    def waiting_on(self, deadline: str) -> list[str]:
+        who = WAITING_ON.get(deadline)
+        return who(self) if who else []
+
+    def late_now(self) -> list[WorkItem]:
+        own = [item for item in self.work() if item.missed]
+        children = [
+            item
+            for workflow_id, items in self.child_late.items()
+            if workflow_id not in self.children_done
+            for item in items
+        ]
+        return sorted(own + children, key=lambda item: item.due or workflow.now())
+
+    def unit_label(self, code: str) -> str:
+        return self.unit_names.get(code, code)
+
+    def late_details(self) -> str:
+        lines = []
+        for item in self.late_now():
+            due = item.due.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if item.due else "-"
+            who = "、".join(self.unit_label(u) for u in item.units) or "-"
+            lines.append(
+                f"\n- ⚠ **{item.label}** ({item.loop}) 应于 due {due} · 超时方 late: {who} · "
+                f"督办 supervised {item.supervisions} 次"
+            )
+        return ("\n\n**超时 overdue**" + "".join(lines)) if lines else ""
 
     def triage_note(self) -> str:
         triage = self.triage
@@ -61,7 +112,7 @@ class Views:
 
     def details(self) -> str:
         owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
-        late = " · 已超时 overdue" if self.overdue else ""
+        late = " · ⚠ 已超时 overdue" if self.late_now() else ""
         triage = ""
         if self.triage is not None:
             safety = f" · 安全底线 {'、'.join(self.triage.safety)}" if self.triage.safety else ""
@@ -70,12 +121,13 @@ class Views:
                 f"\n分诊 triage: {self.triage_note()} · 派往 {self.triage.route.unit}{safety}{by}"
             )
         waiting = "".join(
-            f"\n{d.label}: {d.at.isoformat(timespec='minutes')}" + (" (已超时)" if d.missed else "")
+            f"\n{d.label}: {d.at.astimezone(SHANGHAI).strftime('%m-%d %H:%M')}"
+            + (" (已超时)" if d.missed else "")
             for d in self.deadlines.values()
         )
         return (
             f"{self.origin.label} → {self.receiver.label} · 阶段 {STAGE_LABELS[self.stage]} "
-            f"({self.stage.value}){owner}{late}{triage}{waiting}"
+            f"({self.stage.value}){owner}{late}{triage}{waiting}{self.late_details()}"
         )
 
     @workflow.query
@@ -98,7 +150,8 @@ class Views:
             hotline_workflow_id=loop_workflow_id(self.incident_id, "hotline")
             if "hotline" in started
             else "",
-            overdue=self.overdue,
+            overdue=bool(self.late_now()),
+            late=self.late_now(),
             triage=self.triage,
             triage_override=self.triage_override,
             whistles=self.whistles,

@@ -25,6 +25,7 @@ from linkage.models import (
     SupervisionLimits,
     TimelineEntry,
     Urgency,
+    WorkItem,
 )
 from linkage.workdays import Limit, WorkCalendar
 
@@ -229,6 +230,14 @@ class EmergencyResult(Contract):
 RULE_TRIGGERED = "rule_triggered"
 POLICE_LINKAGE = "police_linkage"
 POLICE_PUSH = "police_push"
+LATE_SIGNAL = "loop_late"  # a loop, whistle or notice tells its incident what it has late now
+
+
+class LateNotice(Contract):
+    """What a child workflow has late now (its missed deadlines not yet met); empty once met."""
+
+    workflow_id: str
+    items: list[WorkItem] = Field(default_factory=list)
 
 
 class RuleEvent(Contract):

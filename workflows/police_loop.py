@@ -79,6 +79,12 @@ class PoliceLoop(LinkageWorkflow):
         setattr(self, MISSED_FLAG[deadline.name], True)
         return True
 
+    def waiting_on(self, deadline: str) -> list[str]:
+        """110's command centre owes the command; the commanded unit arrival and feedback."""
+        if deadline == "command":
+            return ["police.command"]
+        return [self.unit] if self.unit else []
+
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
         await self.tell_incident(
             RULE_TRIGGERED,

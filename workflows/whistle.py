@@ -70,6 +70,9 @@ class Whistle(LinkageWorkflow):
     def _waiting(self) -> list[str]:
         return [u for u in self.input.units if u not in self.reported]
 
+    def waiting_on(self, deadline: str) -> list[str]:
+        return self._waiting()
+
     async def on_reminder(self, deadline: Deadline) -> None:
         self.record("report_in", "remind", note=f"催报: {'、'.join(self._waiting())} 尚未应哨报到")
 

@@ -1,7 +1,7 @@
 """双考核: whom each step counts for or against, and the reports produced.
 
-Revision ID: 0003_assessment
-Revises: 0002
+Revision ID: 0004_assessment
+Revises: 0003
 Create Date: 2026-12-02
 
 Step events gain `unit` (the unit a step counts for or against; "" for the platforms' own
@@ -13,8 +13,8 @@ received, and steps by their kind: both get an index.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_assessment"
-down_revision = "0002"
+revision = "0004_assessment"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
