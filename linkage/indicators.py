@@ -49,6 +49,23 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 }
 
 
+ORDER_COUNTS = (
+    "signed",
+    "timely_signed",
+    "completed",
+    "on_time",
+    "closed",
+    "revisited",
+    "satisfied",
+    "dissatisfied",
+    "reopened",
+    "extensions",
+    "supervisions",
+    "unreachable",
+    "overdue_open",
+)
+
+
 def rate(numerator: float | None, denominator: float | None) -> float | None:
     return None if not denominator else round((numerator or 0) / denominator, 4)
 
@@ -195,6 +212,8 @@ def hotline(conn: Connection, period: Period, by: str = "unit", township: str | 
     else:
         sign = percentiles(conn, f, key, sign_time, c.signed_at.is_not(None))
         done = percentiles(conn, f, key, done_time, c.closed_at.is_not(None))
+    for k in returns.keys() - found.keys():  # a unit that returned every order it was sent
+        found[k] = {"key": k, "orders": 0} | dict.fromkeys(ORDER_COUNTS, 0)
     out = []
     for k, row in sorted(found.items(), key=lambda kv: str(kv[0])):
         dispatches, returned = returns.get(k, (0, 0))

@@ -109,19 +109,20 @@ def load_assessment(path: Path | None = None) -> AssessmentTable:
 
 
 def score(row: dict, rule: ScoreRule) -> float | None:
-    """Σ weight × rate, on a scale of 100; an indicator below its floor, or without data, scores
-    nothing. None when the unit has too few orders to be ranked."""
+    """Σ weight × rate over Σ weight, on a scale of 100, of the indicators the unit has data
+    for; one below its floor scores nothing. None when the unit has too few orders to rank."""
     count = row.get("orders", row.get("cases", 0)) or 0
     if count < rule.min_orders:
         return None
-    total = sum(rule.weights.values())
-    got = 0.0
+    total = got = 0.0
     for name, weight in rule.weights.items():
         value = row.get(name)
-        if value is None or value < rule.floors.get(name, 0):
+        if value is None:  # nothing to rate (no order revisited …): left out, not zero
             continue
-        got += weight * value
-    return round(100 * got / total, 1)
+        total += weight
+        if value >= rule.floors.get(name, 0):
+            got += weight * value
+    return round(100 * got / total, 1) if total else None
 
 
 def ranked(rows: list[dict], rule: ScoreRule, ranking: Ranking) -> list[dict]:

@@ -201,3 +201,35 @@ def test_a_tie_is_never_split_between_the_lists():
         "d": (1, "红榜"),
         "e": (5, "黑榜"),
     }
+
+
+def test_a_unit_without_data_for_an_indicator_is_scored_on_the_others():
+    from linkage.scoring import ScoreRule, score
+
+    rule = ScoreRule(weights={"timely_sign_rate": 30, "satisfaction_rate": 70})
+    assert score({"orders": 1, "timely_sign_rate": 1.0, "satisfaction_rate": None}, rule) == 100
+    assert score({"orders": 1, "timely_sign_rate": 0.5, "satisfaction_rate": 1.0}, rule) == 85
+    assert score({"orders": 0, "timely_sign_rate": 1.0}, rule) is None
+
+
+def test_a_unit_that_returned_every_order_it_was_sent_is_shown(tmp_path):
+    from tests.assessment_fixture import CITY, T0, Month
+
+    store = Store(f"sqlite:///{tmp_path / 'records.db'}")
+    month = Month(store)
+    month.incident("R", "police", "hotline", received=T0)
+    month.order(
+        "R",
+        CITY,
+        [
+            (0, "dispatch", "dispatch", "区住建局"),
+            (1, "sign", "return", "区住建局"),
+            (2, "dispatch", "dispatch", CITY),
+        ],
+        step="sign",
+        returns=1,
+    )
+    with store.engine.connect() as conn:
+        rows = by_key(indicators.hotline(conn, NOVEMBER, "unit"))
+    assert (rows["区住建局"]["orders"], rows["区住建局"]["return_rate"]) == (0, 1.0)
+    assert rows[CITY]["return_rate"] == 0.0
