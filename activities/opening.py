@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.records import REFUSED, refused
+from linkage.calendar_source import excerpt as calendar_excerpt
 from linkage.config import ConfigError, load_time_limits
 from linkage.keys import caller_key, place_key, report_fingerprint
 from linkage.logs import get_logger
@@ -38,6 +39,8 @@ class OpeningActivities:
             limits = load_time_limits()
             register = load_register()
             limits = limits_with_units(limits, register)
+            if limits.uses_working_days():  # recorded with the incident: replays count on it
+                limits.calendar = calendar_excerpt(input.at)
             triage = self.triager.triage(
                 TriageRequest(text=report.description, township=report.location.township)
             )

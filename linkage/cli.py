@@ -452,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", parents=[json_flag], help="feed realistic incidents and play every party"
     )
     p.add_argument("--pace", type=float, default=2.0, help="seconds between a party's actions")
+
+    from linkage import report_cli  # 月研判 / 季会商 / 年总结 and the evidence
+
+    report_cli.add_parser(sub, json_flag)
     return parser
 
 
@@ -489,6 +493,10 @@ def run(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(pace=args.pace, as_json=args.json))
         if args.command == "outbox":
             return cmd_outbox(args)
+        if args.command == "report":
+            from linkage import report_cli
+
+            return report_cli.run(args)
         if args.command == "triage":
             return cmd_triage(args)
         handler = {

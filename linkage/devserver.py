@@ -95,9 +95,13 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
             f"  Stop everything with Ctrl-C.\n",
             flush=True,
         )
+        from linkage.schedules import create_missing
         from workers.main import run_worker
 
-        asyncio.run(run_worker(Settings(temporal_address=f"localhost:{port}")))
+        settings = Settings(temporal_address=f"localhost:{port}")
+        created = asyncio.run(create_missing(settings))  # 月研判 / 季会商 / 年总结
+        log.info("report schedules", created=created or "all present")
+        asyncio.run(run_worker(settings))
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

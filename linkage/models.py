@@ -23,6 +23,7 @@ from pydantic import (
 
 from linkage.contract import Contract
 from linkage.text import IdNumber, Line, Phone, Text
+from linkage.workdays import Limit, WorkCalendar, working_days
 
 
 class Platform(StrEnum):
@@ -240,6 +241,7 @@ class TimelineEntry(Contract):
     action: str
     actor: str = "system"
     note: str = ""
+    unit: str = ""  # the unit the step counts for or against (双考核); "" for the platforms'
 
 
 class DeadlineView(Contract):
@@ -279,22 +281,25 @@ class WorkItem(Contract):
 # --- time limits ------------------------------------------------------------------------------
 
 
-def _every_urgency(table: dict[Urgency, float]) -> dict[Urgency, float]:
+def _every_urgency(table: dict[Urgency, Any]) -> dict[Urgency, Any]:
     missing = [u.value for u in Urgency if u not in table]
     if missing:
         raise ValueError(f"needs a limit for every urgency; missing {', '.join(missing)}")
-    if any(v <= 0 for v in table.values()):
+    if any(isinstance(v, float) and v <= 0 for v in table.values()):
         raise ValueError("every limit must be greater than zero")
     return table
 
 
 UrgencyTable = Annotated[dict[Urgency, float], AfterValidator(_every_urgency)]
+# a limit in hours, or in working days ("5wd", linkage.workdays), per urgency
+UrgencyLimits = Annotated[dict[Urgency, Limit], AfterValidator(_every_urgency)]
 # A limit the same for every urgency, or one per urgency (routine / urgent / emergency).
-Limit = Annotated[float, Field(gt=0)] | UrgencyTable
+ByUrgency = Limit | UrgencyLimits
+Minutes = Annotated[float, Field(gt=0)] | UrgencyTable  # minutes, or minutes per urgency
 
 
-def by_urgency(limit: float | dict[Urgency, float], urgency: Urgency | str) -> float:
-    """The limit for an incident of this urgency."""
+def by_urgency(limit, urgency: Urgency | str):
+    """The limit for an incident of this urgency (hours, working days or minutes)."""
     if isinstance(limit, dict):
         return limit[Urgency(urgency)]
     return limit
@@ -323,7 +328,7 @@ DEADLINE_NAMES = {
 
 
 class ReviewLimits(Contract):
-    triage_review_hours: float = Field(gt=0)
+    triage_review_hours: Limit  # hours, or working days ("1wd")
     sending_review_required: list[Platform]
 
     @field_validator("sending_review_required")
@@ -338,10 +343,10 @@ class ReviewLimits(Contract):
             )
         return value
 
-    sending_review_hours: float = Field(gt=0)
-    resubmit_hours: float = Field(gt=0)
-    receiving_review_hours: Limit = Field(description="hours, or hours per urgency")
-    negotiation_hours: float = Field(gt=0)
+    sending_review_hours: Limit  # hours, or working days ("1wd")
+    resubmit_hours: Limit  # hours, or working days ("1wd")
+    receiving_review_hours: ByUrgency = Field(description="hours or working days, or per urgency")
+    negotiation_hours: Limit  # hours, or working days ("1wd")
     negotiation_arbiters: list[str] = Field(
         default_factory=list,
         description="units (codes) whose officer may settle a dispute alone, above both sides",
@@ -349,9 +354,9 @@ class ReviewLimits(Contract):
 
 
 class PoliceLimits(Contract):
-    command_minutes: Limit = Field(description="minutes, or minutes per urgency")
+    command_minutes: Minutes = Field(description="minutes, or minutes per urgency")
     arrive_minutes: UrgencyTable
-    feedback_hours: float = Field(gt=0)
+    feedback_hours: Limit  # hours, or working days ("1wd")
 
 
 class SupervisionLimits(Contract):
@@ -382,15 +387,15 @@ class SupervisionLimits(Contract):
 
 
 class HotlineLimits(Contract):
-    dispatch_hours: float = Field(gt=0)
-    sign_hours: float = Field(gt=0)
+    dispatch_hours: Limit  # hours, or working days ("1wd")
+    sign_hours: Limit  # hours, or working days ("1wd")
     max_returns: int = Field(ge=0)
-    handle_hours: UrgencyTable
+    handle_hours: UrgencyLimits
     remind_before_hours: list[float]
     max_extension_hours: float = Field(gt=0)
-    reply_hours: float = Field(gt=0)
-    close_hours: float = Field(gt=0)
-    revisit_hours: float = Field(gt=0)
+    reply_hours: Limit  # hours, or working days ("1wd")
+    close_hours: Limit  # hours, or working days ("1wd")
+    revisit_hours: Limit  # hours, or working days ("1wd")
     revisit_attempts: int = Field(ge=1)
     max_reopens: int = Field(ge=0)
 
@@ -413,7 +418,7 @@ WHISTLE_RULES = {
 class WhistleLimits(Contract):
     """“双哨”联处: how long summoned units have to report in, and the rules that blow it."""
 
-    report_in_hours: float = Field(gt=0)
+    report_in_hours: Limit  # hours, or working days ("1wd")
     remind_before_hours: list[float]
     rules: dict[str, WhistleRule] = Field(default_factory=dict)
 
@@ -431,7 +436,7 @@ class WhistleLimits(Contract):
 class EmergencyLimits(Contract):
     """应急联动: the emergency units, which categories notify them, and how fast they answer."""
 
-    ack_minutes: Limit = Field(description="minutes, or minutes per urgency")
+    ack_minutes: Minutes = Field(description="minutes, or minutes per urgency")
     units: dict[str, str] = Field(
         min_length=1, description="code = name; the district's file lists the register's codes"
     )
@@ -476,3 +481,12 @@ class TimeLimits(Contract):
     whistle: WhistleLimits
     emergency: EmergencyLimits
     intake: IntakeLimits
+    # the working calendar, recorded when the incident opens if any limit is in working days
+    calendar: WorkCalendar | None = None
+
+    def uses_working_days(self) -> bool:
+        """Whether any limit of the table is written in working days."""
+        limits = (self.review, self.police, self.hotline, self.whistle)
+        values = [v for part in limits for v in part.model_dump().values()]
+        values += list(self.hotline.handle_hours.values())
+        return any(isinstance(v, str) and working_days(v) is not None for v in values)

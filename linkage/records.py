@@ -73,6 +73,7 @@ class StepRecord(Contract):
     action: str
     actor: str
     note: str
+    unit: str = ""
 
     @classmethod
     def of(cls, workflow_id: str, seq: int, incident_id: str, entry: TimelineEntry) -> StepRecord:
@@ -253,3 +254,27 @@ class DeliveryReceipt(Contract):
     status: str  # pending (waiting in the outbox) | delivered
     note: str = ""  # the step as written to the timeline
     at: datetime | None = None  # when it was written (the server's clock, as workflows see it)
+
+
+# --- the periodic reports (月研判 / 季会商 / 年总结) ------------------------------------------
+
+
+class ReportRunInput(Contract):
+    """What a schedule starts PeriodicReport with; no period means the one that just ended."""
+
+    kind: str
+    period: str = ""
+    unit: str = ""
+
+
+class ProduceReportInput(Contract):
+    kind: str
+    period: str
+    unit: str = ""
+    produced_by: str = ""
+
+
+class ProduceReportResult(Contract):
+    id: str
+    files: dict[str, str]
+    notices: list[str] = Field(default_factory=list)  # outbox keys of the 通报 sent

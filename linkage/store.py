@@ -39,6 +39,7 @@ __all__ = [
     "IntakeReport",
     "OutboxMessage",
     "PoliceCase",
+    "ProducedReport",
     "SchemaMismatch",
     "SchemaTooNew",
     "StepEvent",
@@ -57,7 +58,7 @@ class Incident(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=60)
     origin: str = Field(index=True, max_length=16)
     reference: str = Field(max_length=40)
-    received_at: datetime
+    received_at: datetime = Field(index=True)
     township: str = Field(index=True, max_length=40)
     address: str = Field(max_length=200)
     category: str = Field(default="", max_length=40)
@@ -119,9 +120,10 @@ class StepEvent(SQLModel, table=True):
     at: datetime
     loop: str = Field(max_length=16)
     step: str = Field(max_length=24)
-    action: str = Field(max_length=40)
+    action: str = Field(index=True, max_length=40)
     actor: str = Field(max_length=200)
     note: str = ""
+    unit: str = Field(default="", max_length=80)  # whom the step counts for or against
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -137,6 +139,20 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
     delivered_at: datetime | None = None
     failed_at: datetime | None = None
+
+
+class ProducedReport(SQLModel, table=True):
+    """A report produced (月研判 / 季会商 / 年总结): once per kind, period and unit."""
+
+    id: str = Field(primary_key=True, max_length=120)  # "<kind>:<period>:<unit>"
+    kind: str = Field(index=True, max_length=16)  # monthly | quarterly | annual
+    period: str = Field(index=True, max_length=16)  # 2026-11 | 2026-Q4 | 2026
+    unit: str = Field(default="", max_length=80)  # "" for the district
+    assessment_version: str = Field(default="", max_length=40)
+    files: dict = Field(sa_column=Column(JSON, nullable=False))  # format → path
+    summary: dict = Field(sa_column=Column(JSON, nullable=False))
+    produced_by: str = Field(default="", max_length=120)  # the schedule's run, or "cli"
+    produced_at: datetime = Field(default_factory=_now)
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -55,7 +55,7 @@ async def test_each_party_sees_what_waits_on_it(env, linkage):
     assert (case, "到场时限") in await queue(linkage, "黄埭派出所", safety=True)
     assert review not in [i for i, _ in await queue(linkage, "黄埭派出所", safety=True)]
     assert (review, "推送审核时限") in await queue(linkage, "区公安分局", category="H02")
-    assert await queue(linkage, "区公安分局", category="P01") == []
+    assert review not in [i for i, _ in await queue(linkage, "区公安分局", category="P01")]
     with pytest.raises(LinkageError, match="--unit: 黄埭镇政付 is not a unit"):
         await linkage.list(unit="黄埭镇政付")
 

@@ -13,6 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.gateway import GatewayActivities
 from activities.opening import OpeningActivities
 from activities.records import RecordActivities
+from activities.reports import ReportActivities
 from activities.triage import TriageActivities
 from linkage.catalogue import check_emergency_units
 from linkage.config import (
@@ -31,6 +32,7 @@ from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
 from workflows.police_loop import PoliceLoop
+from workflows.reports import PeriodicReport
 from workflows.whistle import Whistle
 
 # The parts the workflow classes are made of (base classes and mixins). They hold no state of
@@ -73,7 +75,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage]
+WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage, PeriodicReport]
 
 
 def build_worker(
@@ -95,6 +97,7 @@ def build_worker(
     gateway = GatewayActivities(store, gateway_config or load_gateway_config())
     records = RecordActivities(store, gateway)
     opening = OpeningActivities(store, triager)
+    reports = ReportActivities(store)
     return Worker(
         client,
         task_queue=task_queue,
@@ -107,6 +110,7 @@ def build_worker(
             gateway.push_to_platform,
             gateway.reply_to_citizen,
             gateway.notify_emergency_unit,
+            reports.produce_report,
         ],
         activity_executor=executor,
         max_concurrent_activities=16,

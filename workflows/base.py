@@ -84,11 +84,27 @@ class LinkageWorkflow(Deadlines, Sending):
 
     # --- records --------------------------------------------------------------------------
 
-    def record(self, step: str, action: str, actor: Actor | str = "system", note: str = "") -> None:
+    def record(
+        self,
+        step: str,
+        action: str,
+        actor: Actor | str = "system",
+        note: str = "",
+        unit: str | None = None,
+    ) -> None:
         """Add to the timeline; the run loop writes it, with the state it changed, before the
-        action that made it answers."""
+        action that made it answers. `unit` is whom the step counts for or against (双考核):
+        by default the loop's unit, else the acting party's unit."""
+        if unit is None:
+            unit = getattr(self, "unit", "") or (actor.unit if isinstance(actor, Actor) else "")
         entry = TimelineEntry(
-            at=workflow.now(), loop=self.loop, step=step, action=action, actor=str(actor), note=note
+            at=workflow.now(),
+            loop=self.loop,
+            step=step,
+            action=action,
+            actor=str(actor),
+            note=note,
+            unit=unit,
         )
         self.timeline.append(entry)
         seq = len(self.timeline)

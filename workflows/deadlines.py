@@ -12,11 +12,25 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from linkage.models import DeadlineView
+    from linkage.periods import DISTRICT_TZ
     from linkage.temporal import OVERDUE
+    from linkage.workdays import WorkCalendar, span
 
 
 def hours(value: float) -> timedelta:
     return timedelta(hours=value)
+
+
+def local_time(at: datetime) -> str:
+    """A due time as the district reads it (Asia/Shanghai, with its offset)."""
+    return at.astimezone(DISTRICT_TZ).isoformat(timespec="minutes")
+
+
+def _calendar(flow) -> WorkCalendar | None:
+    """The working calendar the incident recorded: a loop's input carries it, the incident
+    keeps it with its time-limit table."""
+    found = getattr(getattr(flow, "input", None), "calendar", None)
+    return found or getattr(getattr(flow, "limits", None), "calendar", None)
 
 
 @dataclass
@@ -53,6 +67,11 @@ class Deadlines:
         self.changed()
         return deadline
 
+    def span(self, limit: float | str) -> timedelta:
+        """How long a limit from the table runs from now: hours as they stand, working days
+        ("1wd") counted on the calendar the incident recorded (never read here)."""
+        return span(limit, workflow.now(), _calendar(self))
+
     def past(self, name: str) -> bool:
         """Whether the named deadline has passed by the clock (an update may come before the
         timer that marks it missed has been handled)."""
@@ -77,7 +96,7 @@ class Deadlines:
         self.record(
             deadline.name,
             "remind",
-            note=f"催办: {deadline.label} 将于 {deadline.at.isoformat(timespec='minutes')} 到期",
+            note=f"催办: {deadline.label} 将于 {local_time(deadline.at)} 到期",
         )
 
     async def on_missed(self, deadline: Deadline) -> bool:

@@ -77,7 +77,9 @@ class EmergencyLinkage(LinkageWorkflow):
 
     async def on_missed(self, deadline: Deadline) -> bool:
         self.mark_overdue()
-        self.record("ack", "unacknowledged", note=f"未确认应急响应: {self._names(self._waiting())}")
+        for code in self._waiting():  # one step per unit: each counts against its own unit
+            name = self.input.units[code]
+            self.record("ack", "unacknowledged", note=f"未确认应急响应: {name}", unit=name)
         return True
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
@@ -115,6 +117,7 @@ class EmergencyLinkage(LinkageWorkflow):
             "acknowledge",
             action.actor,
             f"{self.input.units[code]} 确认响应" + (f": {action.note}" if action.note else ""),
+            unit=self.input.units[code],
         )
         await self.settled()
         return self.state()

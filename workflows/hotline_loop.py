@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.records import PushInput, ReplyInput, WorkOrderRecord
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
+from workflows.deadlines import local_time
 from workflows.hotline_unit import UnitActions
 from workflows.loop_contracts import (
     HOTLINE_STEP_LABELS,
@@ -102,7 +103,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             self.set_deadline(
                 name,
                 label,
-                hours(limit(self.limits, self.input.urgency)),
+                self.span(limit(self.limits, self.input.urgency)),
                 remind_before=remind if step is HotlineStep.handle else None,
             )
         self.changed()
@@ -219,7 +220,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
         self.pending_extension = None
         if action.approve:
             deadline = self.extend_deadline("handle", hours(request.hours))
-            new = deadline.at.isoformat(timespec="minutes")
+            new = local_time(deadline.at)
             note = f"批准延期 {request.hours:g} 小时，新时限 {new}"
         else:
             self.changed()

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.temporal import INCIDENT, ORIGIN, OWNER, STAGE
 
 from workflows.assessment import assess
-from workflows.base import Deadline, LinkageWorkflow, hours, refuse
+from workflows.base import Deadline, LinkageWorkflow, refuse
 from workflows.contracts import IncidentInput, IncidentSummary
 from workflows.incident_escalations import Escalations
 from workflows.incident_handling import Handling
@@ -149,7 +149,7 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
     def arm(self, name: str) -> Deadline:
         spec = STAGE_DEADLINES[name]
         limit = spec.limit_hours(self.limits.review, self.report.urgency)
-        return self.set_deadline(name, spec.label, hours(limit))
+        return self.set_deadline(name, spec.label, self.span(limit))
 
     async def on_missed(self, deadline: Deadline) -> bool:
         spec = STAGE_DEADLINES.get(deadline.name)

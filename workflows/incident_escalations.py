@@ -72,7 +72,7 @@ class Escalations:
         self,
         reason: str,
         units: list[str],
-        report_in_hours: float,
+        report_in_hours: float | str,  # hours, or working days ("1wd")
         blower: Actor | None = None,
         rule: str = "",
     ) -> None:
@@ -101,6 +101,7 @@ class Escalations:
                 report_in_hours=report_in_hours,
                 remind_before_hours=whistle.remind_before_hours,
                 supervision=self.limits.supervision,
+                calendar=self.limits.calendar,
             ),
             brief,
             self.whistle_results,

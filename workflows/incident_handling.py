@@ -102,6 +102,7 @@ class Handling:
             brief=brief,
             supervision=limits.supervision,
             suggested_unit=self._suggested_unit(loop),
+            calendar=limits.calendar,
         )
         if loop == "police":
             case_no = police_case_no(report)

@@ -27,6 +27,7 @@ from linkage.models import (
     Urgency,
     WorkItem,
 )
+from linkage.workdays import Limit, WorkCalendar
 
 
 class LoopState(Contract):
@@ -66,6 +67,7 @@ class PoliceLoopInput(Contract):
     limits: PoliceLimits
     supervision: SupervisionLimits
     suggested_unit: str = ""  # where triage routed it (the township's station …)
+    calendar: WorkCalendar | None = None  # the incident's, for limits in working days
 
 
 class PoliceLoopState(LoopState):
@@ -125,6 +127,7 @@ class HotlineLoopInput(Contract):
     limits: HotlineLimits
     supervision: SupervisionLimits
     suggested_unit: str = ""  # where triage routed it (a department or the township)
+    calendar: WorkCalendar | None = None  # the incident's, for limits in working days
 
 
 class HotlineLoopState(LoopState):
@@ -166,9 +169,10 @@ class WhistleInput(Contract):
     rule: str = ""
     reason: str
     units: list[str]
-    report_in_hours: float
+    report_in_hours: Limit  # hours, or working days ("1wd")
     remind_before_hours: list[float]
     supervision: SupervisionLimits
+    calendar: WorkCalendar | None = None  # the incident's, for limits in working days
 
 
 class WhistleState(LoopState):

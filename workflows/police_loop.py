@@ -149,7 +149,7 @@ class PoliceLoop(LinkageWorkflow):
         self.set_deadline(
             "arrive", "到场时限", hours(self.limits.arrive_minutes[self.input.urgency] / 60)
         )
-        self.set_deadline("feedback", "反馈时限", hours(self.limits.feedback_hours))
+        self.set_deadline("feedback", "反馈时限", self.span(self.limits.feedback_hours))
         note = f"指令 {self.unit} 出警" + (f": {action.note}" if action.note else "")
         self.record("command", "command", action.actor, note)
         await self.settled()

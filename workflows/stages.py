@@ -17,7 +17,8 @@ from linkage.models import ReviewLimits, Urgency, by_urgency
 @dataclass(frozen=True)
 class StageDeadline:
     label: str
-    limit_hours: Callable[[ReviewLimits, Urgency], float]
+    # hours, or working days ("1wd"), for an incident of this urgency
+    limit_hours: Callable[[ReviewLimits, Urgency], float | str]
     missed: str = ""
 
 

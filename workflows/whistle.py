@@ -41,7 +41,7 @@ class Whistle(LinkageWorkflow):
         self.set_deadline(
             "report_in",
             "应哨报到时限",
-            hours(input.report_in_hours),
+            self.span(input.report_in_hours),
             remind_before=[hours(h) for h in input.remind_before_hours],
         )
 
@@ -78,9 +78,8 @@ class Whistle(LinkageWorkflow):
 
     async def on_missed(self, deadline: Deadline) -> bool:
         self.mark_overdue()
-        self.record(
-            "report_in", "missed", note=f"应哨超时未报到: {'、'.join(self._waiting())}，计入考核"
-        )
+        for unit in self._waiting():  # one step per unit: each counts against its own unit
+            self.record("report_in", "missed", note=f"应哨超时未报到: {unit}，计入考核", unit=unit)
         return True  # escalated through supervision (督办) until they report or it closes
 
     def details(self) -> str:
