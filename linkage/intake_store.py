@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.records import TakeReportInput, TakeReportResult
+from linkage.sealed import SealedText
 
 
 class UTCDateTime(TypeDecorator):
@@ -62,10 +63,10 @@ class IntakeReport(SQLModel, table=True):
     place_key: str = Field(max_length=64)
     received_at: datetime = Field(sa_type=UTCDateTime)
     taken_at: datetime = Field(sa_type=UTCDateTime)
-    caller_name: str = Field(max_length=64)
-    caller_phone: str = Field(max_length=20)
-    caller_id_number: str = Field(max_length=32)
-    description: str
+    caller_name: str = Field(sa_type=SealedText)  # sealed at rest (linkage.sealed)
+    caller_phone: str = Field(sa_type=SealedText)
+    caller_id_number: str = Field(sa_type=SealedText)
+    description: str = Field(sa_type=SealedText)
 
 
 class Contended(Exception):

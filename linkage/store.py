@@ -31,6 +31,7 @@ from linkage.records import (
     TakeReportInput,
     TakeReportResult,
 )
+from linkage.sealed import SealedJSON, SealedText
 from linkage.work_store import WorkRow
 
 __all__ = [
@@ -63,12 +64,13 @@ class Incident(SQLModel, table=True):
     address: str = Field(max_length=200)
     category: str = Field(default="", max_length=40)
     urgency: str = Field(max_length=16)
-    description: str
+    description: str = Field(sa_type=SealedText)
     divert_reason: str
     originating_unit: str = Field(max_length=80)
-    caller_name: str = Field(default="", max_length=64)
-    caller_phone: str = Field(max_length=20)
-    caller_id_number: str = Field(default="", max_length=32)
+    # sealed at rest (linkage.sealed): a copy of the database shows no caller
+    caller_name: str = Field(default="", sa_type=SealedText)
+    caller_phone: str = Field(sa_type=SealedText)
+    caller_id_number: str = Field(default="", sa_type=SealedText)
     stage: str = Field(index=True, max_length=24)
     owner: str = Field(default="", max_length=16)
     limits_version: str = Field(default="", max_length=40)
@@ -122,7 +124,7 @@ class StepEvent(SQLModel, table=True):
     step: str = Field(max_length=24)
     action: str = Field(index=True, max_length=40)
     actor: str = Field(max_length=200)
-    note: str = ""
+    note: str = Field(default="", sa_type=SealedText)
     unit: str = Field(default="", max_length=80)  # whom the step counts for or against
 
 
@@ -131,7 +133,7 @@ class OutboxMessage(SQLModel, table=True):
     target: str = Field(index=True, max_length=16)  # police | hotline | sms
     kind: str = Field(max_length=24)
     incident_id: str = Field(index=True, max_length=60)
-    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    payload: dict = Field(sa_column=Column(SealedJSON, nullable=False))
     # pending | delivered | failed (an answer that can never succeed; last_error says which)
     status: str = Field(default="pending", index=True, max_length=16)
     attempts: int = 0

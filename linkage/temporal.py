@@ -1,18 +1,20 @@
 """The one place that builds the data converter and connects to Temporal.
 
-The worker and every client connect through here, so a payload codec (encryption of personal
-data at rest in Temporal) can later be added in this file alone.
+The worker and every client connect through here, with one data converter: pydantic models as
+JSON, then encrypted by the payload codec (linkage.codec), failures' messages and stack traces
+included. `PLAIN_CONVERTER` is the same without encryption, for the saved test histories.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -21,9 +23,15 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
+from linkage.codec import CODEC
 from linkage.config import Settings
 
-DATA_CONVERTER: DataConverter = pydantic_data_converter
+PLAIN_CONVERTER: DataConverter = pydantic_data_converter
+DATA_CONVERTER: DataConverter = dataclasses.replace(
+    pydantic_data_converter,
+    payload_codec=CODEC,
+    failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+)
 
 # Custom search attributes: supervisors filter on these in the Web UI and `linkage list`.
 INCIDENT = SearchAttributeKey.for_keyword("LinkageIncident")

@@ -38,7 +38,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from linkage.client import LinkageClient  # noqa: E402
 from linkage.devserver import temporal_binary  # noqa: E402
 from linkage.store import Store  # noqa: E402
-from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES  # noqa: E402
+from linkage.temporal import PLAIN_CONVERTER, SEARCH_ATTRIBUTES  # noqa: E402
 from tests.conftest import eventually, make_report, open_incident, started_loop  # noqa: E402
 from tests.parties import (  # noqa: E402
     BUREAU,
@@ -469,7 +469,7 @@ async def main(args: argparse.Namespace) -> int:
             "--dynamic-config-value",
             "frontend.WorkflowTimeSkippingEnabled=true",
         ],
-        data_converter=DATA_CONVERTER,
+        data_converter=PLAIN_CONVERTER,  # saved in the clear: test data, replayable anywhere
         search_attributes=SEARCH_ATTRIBUTES,
     )
     failed = []

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from linkage.keys import caller_key, place_key, report_fingerprint
 from linkage.models import IncidentReport, IntakeLimits, TimelineEntry
@@ -207,3 +208,35 @@ def test_a_database_of_an_older_shape_is_refused_at_start(tmp_path):
         conn.execute("CREATE TABLE workorder (order_no TEXT PRIMARY KEY, incident_id TEXT)")
     with pytest.raises(SchemaMismatch, match="lacks columns workorder.step, workorder.updated_at"):
         Store(f"sqlite:///{path}")
+
+
+def test_personal_data_is_sealed_in_the_raw_columns(any_store: Store):
+    """The caller, the description, step notes and outbox payloads are ciphertext in the
+    database and plain text through the store."""
+    record = report_record(caller={"name": "欧阳明月", "phone": "13987654321"})
+    any_store.take_report(take_input(record))
+    sms = OutboxEntry(
+        key=f"{record.id}:reply:0",
+        target="sms",
+        kind="reply",
+        incident_id=record.id,
+        payload={"phone": "13987654321", "message": "您反映的问题已处理"},
+    )
+    any_store.enqueue(sms)
+    with any_store.engine.connect() as conn:
+        raw = conn.execute(
+            text("SELECT caller_name, caller_phone, description FROM incident WHERE id = :id"),
+            {"id": record.id},
+        ).one()
+        reports = conn.execute(
+            text("SELECT caller_phone FROM intakereport WHERE incident_id = :id"),
+            {"id": record.id},
+        ).all()
+        payload = conn.execute(
+            text("SELECT payload FROM outboxmessage WHERE id = :id"), {"id": sms.key}
+        ).scalar_one()
+    for value in (*raw, *(r[0] for r in reports), payload):
+        assert value.startswith("enc:") and "13987654321" not in value and "欧阳" not in value
+    incident = any_store.get(Incident, record.id)
+    assert incident.caller_phone == "13987654321" and incident.caller_name == "欧阳明月"
+    assert any_store.get(OutboxMessage, sms.key).payload["phone"] == "13987654321"
