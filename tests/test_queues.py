@@ -91,7 +91,8 @@ async def overdue_everywhere(linkage, iid: str, label: str, who: str) -> None:
     """list --overdue, status, LinkageOverdue and the Web UI's current details agree."""
 
     async def agree():
-        assert iid in [r.incident_id for r in await linkage.list(overdue=True, running_only=True)]
+        late = await linkage.list(overdue=True, running_only=True, limit=1000)
+        assert iid in [r.incident_id for r in late]
         status = await linkage.status(iid)
         assert status.incident.overdue and label in [item.label for item in status.incident.late]
         handle = linkage.client.get_workflow_handle(iid)
@@ -104,8 +105,12 @@ async def overdue_everywhere(linkage, iid: str, label: str, who: str) -> None:
 
 async def test_a_missed_incident_deadline_is_overdue_everywhere(env, linkage):
     iid = await open_incident(env, linkage, "police")
-    assert iid in [r.incident_id for r in await linkage.list(running_only=True, limit=1000)]
-    assert iid not in [r.incident_id for r in await linkage.list(overdue=True, limit=1000)]
+
+    async def listed_on_time():  # visibility catches up with a new workflow in a moment
+        assert iid in [r.incident_id for r in await linkage.list(running_only=True, limit=1000)]
+        assert iid not in [r.incident_id for r in await linkage.list(overdue=True, limit=1000)]
+
+    await eventually(listed_on_time, seconds=15)
     await env.fast_forward(linkage.client.get_workflow_handle(iid), timedelta(hours=2, minutes=1))
     await overdue_everywhere(linkage, iid, "推送审核时限", "区公安分局")
     # met: nothing is late now, everywhere
