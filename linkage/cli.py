@@ -289,6 +289,23 @@ async def cmd_list(args, client: LinkageClient) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    """The payload codec's keyring: list the key IDs, or rotate (a new key encrypts from now
+    on; the old ones stay, so every history stays readable)."""
+    from linkage.codec import load_keyring, rotate_keys
+
+    if args.keys_command == "rotate":
+        print(
+            f"new codec key {rotate_keys()} encrypts from now on; restart the worker, the API "
+            f"and the codec server to use it"
+        )
+        return 0
+    keyring = load_keyring()
+    for key_id in keyring.keys:
+        print(f"{key_id}{'  (encrypts)' if key_id == keyring.current else ''}")
+    return 0
+
+
 def cmd_triage(args) -> int:
     from linkage.display import render_triage
     from linkage.triage import TriageRequest, load_triager, output_line, triage_json_line
@@ -413,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="hours to report in (default: the time-limit table's)",
     )
 
+    p = sub.add_parser("keys", help="the payload codec's keys: list or rotate")
+    p.add_argument("keys_command", choices=["list", "rotate"], nargs="?", default="list")
+
     p = sub.add_parser("list", parents=[json_flag], help="search incidents (Temporal visibility)")
     p.add_argument("--stage", choices=[s.value for s in Stage])
     p.add_argument("--owner", choices=[o.value for o in Owner])
@@ -499,6 +519,8 @@ def run(argv: list[str] | None = None) -> int:
             return report_cli.run(args)
         if args.command == "triage":
             return cmd_triage(args)
+        if args.command == "keys":
+            return cmd_keys(args)
         handler = {
             "divert": cmd_divert,
             "status": cmd_status,

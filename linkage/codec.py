@@ -136,6 +136,7 @@ class EncryptionCodec(PayloadCodec):
 
     def __init__(self, keyring: Keyring | None = None) -> None:
         self._keyring = keyring
+        self._given = keyring is not None  # a keyring given is kept; one read is read again
         self._lock = threading.Lock()
 
     @property
@@ -147,7 +148,9 @@ class EncryptionCodec(PayloadCodec):
         return self._keyring
 
     def reload(self) -> None:
-        """Read the keyring again (after a rotation)."""
+        """Read the keyring again (after a rotation); a keyring given is kept."""
+        if self._given:
+            return
         with self._lock:
             self._keyring = None
 

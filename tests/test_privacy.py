@@ -2,13 +2,27 @@
 attributes hold none, and a key rotation leaves old histories readable."""
 
 import base64
+import dataclasses
 import json
+import secrets
 
+import pytest
 from temporalio.api.common.v1 import Payload
+from temporalio.worker import Replayer
 
-from linkage.codec import ENCODING, EncryptionCodec, Keyring
+from linkage.codec import CODEC, ENCODING, EncryptionCodec, Keyring, load_keyring, rotate_keys
+from linkage.temporal import DATA_CONVERTER
 from tests.conftest import make_report, open_incident
-from tests.parties import CENTRE, as_, divert_to_hotline, handle_order, reply_and_close
+from tests.parties import (
+    BUREAU,
+    CENTRE,
+    as_,
+    divert_to_hotline,
+    handle_order,
+    police_loop,
+    reply_and_close,
+)
+from workers.main import WORKFLOWS, workflow_runner
 
 NAME = "欧阳明月"
 PHONE = "13987654321"
@@ -82,3 +96,39 @@ async def test_a_rotated_key_still_reads_what_the_old_one_wrote():
     assert again[0].metadata["encryption-key-id"] == b"k2"
     # a payload written before the codec passes through as it is
     assert await rotated.decode([plain]) == [plain]
+
+
+async def test_after_a_key_rotation_an_encrypted_history_still_replays(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await police_loop(linkage, iid)
+    await linkage.result(iid)
+    history = await env.client.get_workflow_handle(iid).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.input.payloads[0].metadata["encoding"] == ENCODING
+
+    old = CODEC.keyring
+    rotated = Keyring([("rotated", secrets.token_bytes(32)), *old.keys.items()])
+    converter = dataclasses.replace(DATA_CONVERTER, payload_codec=EncryptionCodec(rotated))
+    replayer = Replayer(
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=converter
+    )
+    await replayer.replay_workflow(history)  # raises on any difference
+    # and without the old key, the history cannot be read at all
+    lost = dataclasses.replace(
+        DATA_CONVERTER,
+        payload_codec=EncryptionCodec(Keyring([("other", secrets.token_bytes(32))])),
+    )
+    with pytest.raises(Exception, match="not in the keyring"):
+        await lost.decode([started.input.payloads[0]], [object])
+
+
+def test_keys_rotate_keeps_the_old_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINKAGE_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("LINKAGE_CODEC_KEYS", raising=False)
+    first = load_keyring()
+    assert list(first.keys) == ["k1"]
+    assert rotate_keys() == "k2"
+    after = load_keyring()
+    assert after.current == "k2" and after.keys["k1"] == first.keys["k1"]
+    assert (tmp_path / "codec-keys.json").stat().st_mode & 0o077 == 0  # for its owner only
