@@ -1,0 +1,302 @@
+"""Training the triage model, and `linkage triage learn`: retrain from the labelled sets and
+the linkage desk's recorded decisions, compare by cross-validation, keep the safety floor.
+
+Training is scikit-learn: TfidfVectorizer over character 1-3-grams (sublinear tf, n-grams in at
+least two descriptions) beside the catalogue's evidence (linkage.triage_decide.facts), and one
+LogisticRegression (lbfgs, balanced class weights) per head: direction, category, danger. The
+solver is deterministic and the folds are drawn with a fixed seed, so the same rows give the
+same model. Only training sets are read (TRAINING_SETS); evaluation sets never are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from linkage.config import PROJECT_ROOT
+from linkage.triage_model import HEADS, NGRAMS, TriageModel, save_model
+
+TRAINING_SETS = ("dev.jsonl", "safety.jsonl")  # the labelled training sets; never the holdouts
+DATA_DIR = PROJECT_ROOT / "tests/data/triage"
+SEED = 0
+FOLDS = 5
+C = 10.0  # inverse regularisation of every head
+MAX_NGRAMS = 30_000
+
+
+@dataclass
+class Row:
+    text: str
+    township: str
+    direction: str
+    category: str
+    safety: bool
+    source: str  # the set's name, or desk:<incident id>
+
+
+def read_sets(names=TRAINING_SETS, folder: Path = DATA_DIR) -> list[Row]:
+    rows = []
+    for name in names:
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                rows.append(
+                    Row(r["text"], r["township"], r["direction"], r["category"], r["safety"], name)
+                )
+    return rows
+
+
+def desk_rows(store, catalogue) -> list[Row]:
+    """Every incident whose triage the linkage desk decided or overrode (a `triage` step with
+    action confirm or override, who and why in the step), as the desk left it: its direction
+    and item. A danger is a police or joint decision on a safety-floor item."""
+    from sqlmodel import Session, select
+
+    from linkage.store import Incident, StepEvent
+
+    floor = {g.subcategory for g in catalogue.safety.values()}
+    floor |= {
+        code
+        for cat in catalogue.categories.values()
+        for code, sub in cat.subcategories.items()
+        if sub.safety
+    }
+    with Session(store.engine) as session:
+        decided = select(StepEvent.incident_id).where(
+            StepEvent.loop == "triage", StepEvent.action.in_(["confirm", "override"])
+        )
+        incidents = session.exec(
+            select(Incident).where(Incident.id.in_(decided)).order_by(Incident.id)
+        ).all()
+    rows = []
+    for incident in incidents:
+        if not incident.direction or not incident.description:
+            continue
+        danger = incident.direction != "hotline" and incident.subcategory in floor
+        rows.append(
+            Row(
+                incident.description,
+                incident.township,
+                incident.direction,
+                incident.category_code or "-",
+                danger,
+                f"desk:{incident.id}",
+            )
+        )
+    return rows
+
+
+def _features(triager, rows: list[Row]):
+    from linkage.triage_rules import normalise
+
+    texts, facts = [], []
+    for row in rows:
+        text = normalise(row.text)
+        texts.append(text)
+        facts.append(triager.read(text)[2])
+    return texts, facts
+
+
+def train(triager, rows: list[Row], version: str = "", info: dict | None = None) -> TriageModel:
+    """A model trained on these rows (deterministic: same rows, same model)."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts, facts = _features(triager, rows)
+    vectorizer = TfidfVectorizer(
+        analyzer="char", ngram_range=NGRAMS, sublinear_tf=True, min_df=2, max_features=MAX_NGRAMS
+    )
+    grams = vectorizer.fit_transform(texts)
+    fact_names = sorted({k for f in facts for k in f})
+    dense = np.array([[f.get(k, 0.0) for k in fact_names] for f in facts])
+    X = hstack([grams, csr_matrix(dense)]).tocsr()
+    labels = {
+        "direction": [r.direction for r in rows],
+        "category": [r.category for r in rows],
+        "danger": ["true" if r.safety else "false" for r in rows],
+    }
+    heads = {}
+    for name in HEADS:
+        y = labels[name]
+        if len(set(y)) < 2:  # a head with one class learns nothing: keep a neutral one
+            y = [*y[:-1], "false" if name == "danger" else y[-1]]
+        clf = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=SEED)
+        clf.fit(X, y)
+        heads[name] = {
+            "classes": [str(c) for c in clf.classes_],
+            "coef": np.round(clf.coef_, 5).tolist(),
+            "intercept": np.round(clf.intercept_, 5).tolist(),
+        }
+    vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+    data = {
+        "version": version or "untrained",
+        "info": info or {},
+        "ngrams": vocab,
+        "idf": np.round(vectorizer.idf_, 6).tolist(),
+        "facts": fact_names,
+        "heads": heads,
+    }
+    return TriageModel(data, source="trained")
+
+
+def model_data(model: TriageModel) -> dict:
+    return {
+        "version": model.version,
+        "info": model.info,
+        "ngrams": list(model.vocabulary),
+        "idf": model.idf.tolist(),
+        "facts": model.facts,
+        "heads": {
+            n: {"classes": h.classes, "coef": h.coef.tolist(), "intercept": h.intercept.tolist()}
+            for n, h in model.heads.items()
+        },
+    }
+
+
+@dataclass
+class Figures:
+    """The issue's figures over a set of rows, as triage (rules and model) decides them."""
+
+    n: int = 0
+    floor: float = 1.0  # dangers kept with 110 or at the desk
+    unreviewed: int = 0  # dangers to 12345 with no review
+    as_police: float = 0.0  # 12345 matters read as police or both
+    notified: float = 0.0  # 12345 matters for which a unit would be notified
+    desk: float = 0.0
+    direction: float = 0.0
+    kept: list = field(default_factory=list, repr=False)
+
+    def line(self) -> str:
+        return (
+            f"floor {self.floor:.1%} (to 12345 unreviewed {self.unreviewed}), "
+            f"12345 read as police {self.as_police:.1%}, notified {self.notified:.1%}, "
+            f"desk {self.desk:.1%}, direction {self.direction:.1%} ({self.n} descriptions)"
+        )
+
+
+def figures(pairs) -> Figures:
+    """(row, result) pairs → the figures."""
+    pairs = list(pairs)
+    dangers = [(r, x) for r, x in pairs if r.safety]
+    plain = [(r, x) for r, x in pairs if r.direction == "hotline" and not r.safety]
+    f = Figures(n=len(pairs), kept=pairs)
+    if dangers:
+        f.floor = sum(x.direction != "hotline" or x.needs_review for _, x in dangers) / len(dangers)
+        f.unreviewed = sum(x.direction == "hotline" and not x.needs_review for _, x in dangers)
+    if plain:
+        f.as_police = sum(x.direction != "hotline" for _, x in plain) / len(plain)
+        f.notified = sum(bool(x.emergency_units) for _, x in plain) / len(plain)
+    if pairs:
+        f.desk = sum(x.needs_review for _, x in pairs) / len(pairs)
+        f.direction = sum(r.direction == x.direction for r, x in pairs) / len(pairs)
+    return f
+
+
+def folds(rows: list[Row], k: int = FOLDS) -> list[int]:
+    """A fold per row, stratified by direction and danger, drawn with the fixed seed."""
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = [f"{r.direction}:{r.safety}" for r in rows]
+    counts = {s: strata.count(s) for s in strata}
+    strata = [s if counts[s] >= k else "rare" for s in strata]
+    fold_of = [0] * len(rows)
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=SEED)
+    for i, (_, test) in enumerate(splitter.split(np.zeros(len(rows)), strata)):
+        for j in test:
+            fold_of[j] = i
+    return fold_of
+
+
+def cross_validate(triager, rows: list[Row], trained_on, k: int = FOLDS) -> Figures:
+    """Each fold triaged by a model trained on the other folds' rows that `trained_on` keeps
+    (so that two recipes are compared on the very same held-out rows)."""
+    from linkage.triage import Triager, TriageRequest
+
+    fold_of = folds(rows, k)
+    pairs = []
+    for fold in range(k):
+        train_rows = [r for r, f in zip(rows, fold_of, strict=True) if f != fold and trained_on(r)]
+        model = train(triager, train_rows)
+        judge = Triager(triager.catalogue, triager.routing, model=model, rules=triager.rules)
+        for row, f in zip(rows, fold_of, strict=True):
+            if f == fold:
+                pairs.append(
+                    (row, judge.triage(TriageRequest(text=row.text[:4000], township=row.township)))
+                )
+    return figures(pairs)
+
+
+def fingerprint(rows: list[Row]) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row.__dict__, ensure_ascii=False, sort_keys=True).encode())
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Learned:
+    current: Figures | None  # the current model's recipe, cross-validated on the same rows
+    candidate: Figures
+    version: str
+    written: bool
+    why: str
+    rows: int
+    desk: int
+
+
+def learn(triager, desk: list[Row], out: Path | None, k: int = FOLDS) -> Learned:
+    """Retrain from the training sets and the desk's decisions; write the model to `out` only
+    when its cross-validated safety floor is no worse than the current model's (out=None: only
+    report)."""
+    rows = read_sets() + desk
+    current = triager.model
+    if current is not None:
+        known = set(current.info.get("sets", {})) | set(current.info.get("desk", []))
+        before = cross_validate(
+            triager, rows, lambda r: r.source.removeprefix("desk:") in known or r.source in known, k
+        )
+    else:
+        before = None
+    after = cross_validate(triager, rows, lambda r: True, k)
+    version = f"{datetime.now(UTC):%Y-%m-%d}-{fingerprint(rows)}"
+    worse = before is not None and (
+        after.floor < before.floor or after.unreviewed > before.unreviewed
+    )
+    if worse:
+        why = (
+            f"refused: the safety floor would get worse ({before.floor:.1%} → "
+            f"{after.floor:.1%}, dangers to 12345 unreviewed {before.unreviewed} → "
+            f"{after.unreviewed})"
+        )
+        return Learned(before, after, version, False, why, len(rows), len(desk))
+    if out is None:
+        return Learned(before, after, version, False, "not written (dry run)", len(rows), len(desk))
+    sets = {}
+    for name in TRAINING_SETS:
+        text = (DATA_DIR / name).read_bytes()
+        sets[name] = {
+            "rows": sum(1 for r in rows if r.source == name),
+            "sha256": hashlib.sha256(text).hexdigest()[:16],
+        }
+    info = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "previous": current.version if current is not None else "",
+        "sets": sets,
+        "desk": [r.source.removeprefix("desk:") for r in desk],
+        "recipe": f"TfidfVectorizer(char {NGRAMS[0]}-{NGRAMS[1]}-grams, sublinear tf, "
+        f"min_df 2, <= {MAX_NGRAMS}) + catalogue facts; LogisticRegression(lbfgs, C {C}, "
+        f"balanced) per head {', '.join(HEADS)}; seed {SEED}",
+        "cross_validated": {
+            "folds": k,
+            **{key: v for key, v in after.__dict__.items() if key != "kept"},
+        },
+    }
+    model = train(triager, rows, version=version, info=info)
+    save_model(model_data(model), out)
+    return Learned(before, after, version, True, f"written to {out.name}", len(rows), len(desk))
