@@ -119,8 +119,14 @@ class ModelSettings(_Strict):
     file: str = Field(default="triage-model/model.json", min_length=1)
     sure: float = Field(default=0.8, gt=0, lt=1, description="a reading this sure may decide")
     unsure: float = Field(default=0.5, gt=0, lt=1, description="below this: the model is unsure")
+    alone: float = Field(
+        default=0.9, gt=0, lt=1, description="where the rules found nothing: this sure to read"
+    )
     danger: float = Field(
         default=0.5, gt=0, lt=1, description="a danger this likely, unseen by the rules: the desk"
+    )
+    complaint_danger: float = Field(
+        default=0.7, gt=0, lt=1, description="the same, for a complaint with nothing said to be now"
     )
     no_danger: float = Field(
         default=0.1, gt=0, lt=1, description="a rules' danger the model puts below this: the desk"

@@ -47,6 +47,7 @@ class ModelView(BaseModel):
     direction: Direction
     direction_p: float
     category: str
+    category_p: float = 0.0
     danger_p: float
     evidence: list[str] = Field(default_factory=list)
     agrees: bool = True

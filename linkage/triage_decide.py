@@ -45,14 +45,17 @@ def decide(triager, found: Evidence, reading, township: str) -> TriageResult:
     result = rules_decision(triager, found, township)
     if reading is None:
         return result
-    return combine(triager, result, reading, township)
+    return combine(triager, result, reading, township, found.is_complaint and not found.present)
 
 
-def combine(triager, result: TriageResult, reading, township: str) -> TriageResult:
+def combine(
+    triager, result: TriageResult, reading, township: str, complaint: bool = False
+) -> TriageResult:
     """The model beside the rules: see the module's docstring."""
     settings = triager.catalogue.model
-    view = ModelView(
+    view = ModelView.model_construct(
         direction=reading.direction,
+        category_p=reading.category_p,
         direction_p=reading.direction_p,
         category=reading.category,
         danger_p=reading.danger_p,
@@ -66,7 +69,8 @@ def combine(triager, result: TriageResult, reading, township: str) -> TriageResu
         if reading.danger_p < settings.no_danger and reading.direction == "hotline" and sure:
             view.agrees = False
             reasons.append(f"模型不认为有危险 (危险概率 {reading.danger_p:.2f})")
-        if reading.danger_p < settings.notice_danger and result.emergency_units:
+        thin = max((len(t) for t in result.evidence), default=0) <= 2  # 炸了, 救命: one short word
+        if reading.danger_p < settings.notice_danger and result.emergency_units and thin:
             # the notices wait for the desk: the desk's decision sends them (or not)
             update["emergency_units"] = []
             reasons.append(f"应急联动待专席确认 (模型危险概率 {reading.danger_p:.2f})")
@@ -78,10 +82,11 @@ def combine(triager, result: TriageResult, reading, township: str) -> TriageResu
         rules_unsure = result.category is None or any(
             r.startswith(UNSURE_REASONS) for r in result.review_reasons
         )
-        if reading.danger_p >= settings.danger and result.direction == "hotline":
+        # A complaint with nothing said to happen now needs a surer model to doubt it.
+        danger = settings.complaint_danger if complaint else settings.danger
+        if reading.danger_p >= danger and result.direction == "hotline":
             view.agrees = False
             reasons.append(f"模型认为可能有危险 (“{words}”, 危险概率 {reading.danger_p:.2f})")
-            update["direction"] = "police"
         elif side(reading.direction) != side(result.direction) and result.category is not None:
             if reading.direction_p >= settings.unsure:
                 view.agrees = False
@@ -89,12 +94,15 @@ def combine(triager, result: TriageResult, reading, township: str) -> TriageResu
                     f"规则与模型不一致: 模型判为 {SIDE_LABEL[reading.direction]} "
                     f"(“{words}”, {reading.direction_p:.2f})"
                 )
-        elif rules_unsure and sure:
-            # The rules are unsure and the model is sure of the same side, or the rules found
-            # nothing and the model reads it: the model's reading stands, with its evidence.
+        elif rules_unsure and sure and result.category is not None:
+            # The rules are unsure and the model is sure of the same side: the reading stands.
             reasons = [r for r in reasons if not r.startswith(UNSURE_REASONS)]
-            if result.category is None:
-                update |= model_item(triager, reading, township)
+        elif result.category is None and alone(reading, settings):
+            # The rules found nothing and the model reads it surely: its reading stands.
+            item = model_item(triager, reading, township)
+            if item:
+                update |= item
+                reasons = [r for r in reasons if not r.startswith(UNSURE_REASONS)]
         elif rules_unsure and reading.direction_p < settings.unsure:
             reasons.append(f"模型也不确定 ({reading.direction_p:.2f})")
     if result.direction == "police" and reading.direction == "both" and sure:
@@ -122,6 +130,11 @@ def combine(triager, result: TriageResult, reading, township: str) -> TriageResu
             "confidence": max(result.confidence, reading.direction_p if not reasons else 0.0),
         }
     )
+
+
+def alone(reading, settings) -> bool:
+    """Sure enough of both the side and the category to read with no catalogue term found."""
+    return reading.direction_p >= settings.alone and reading.category_p >= settings.unsure
 
 
 def model_item(triager, reading, township: str) -> dict:
@@ -162,7 +175,7 @@ def rules_decision(self, found: Evidence, township: str) -> TriageResult:
             dangers.setdefault(sub.name, list(terms))
             emergency += self.rules.units_by_sub.get(sub_code, [])
     emergency = list(dict.fromkeys(emergency))
-    notices = unit_notices(catalogue, found, emergency)
+    notices = unit_notices(catalogue, found, emergency) if dangers else []
     # Evidence for a subcategory's siblings speaks a little for it too (same category).
     own = {sub: found.score(sub) for sub in found.subs}
     in_category: dict[str, float] = {}
@@ -246,12 +259,11 @@ def rules_decision(self, found: Evidence, township: str) -> TriageResult:
         review_reasons.append(f"危险表述不具体，未联动应急单位 ({'、'.join(found.cues[:3])})")
     hazards = list(dict.fromkeys(found.hazards))
     units = [n.unit for n in notices]
+    noted = [] if safety else hazards
     reason = _reason(
-        direction, category, subcategory, evidence, safety, notices, route, review_reasons
+        direction, category, subcategory, evidence, safety, notices, route, review_reasons, noted
     )
-    if hazards and not safety:
-        reason += f"；反映的隐患: {'、'.join(hazards[:4])}"
-    return TriageResult(
+    return TriageResult.model_construct(
         direction=direction,
         category=category,
         subcategory=subcategory,
@@ -277,7 +289,7 @@ def undecided(self, found: Evidence, township: str) -> TriageResult:
         reasons.insert(0, f"否定的危险表述: {'、'.join(found.negated_safety)}")
     if found.cues:
         reasons.insert(0, f"危险表述不具体，未联动应急单位 ({'、'.join(found.cues[:3])})")
-    return TriageResult(
+    return TriageResult.model_construct(
         direction="police",
         category=None,
         subcategory=None,
@@ -301,6 +313,7 @@ def _reason(
     notices: list[UnitNotice],
     route: Route,
     review_reasons: list[str],
+    hazards: list[str] = (),
 ) -> str:
     words = "、".join(evidence[:4])
     item = f"{category.name}/{subcategory.name} ({subcategory.code})"
@@ -315,17 +328,19 @@ def _reason(
     else:
         text = f"依据“{words}”判为{item}，由 {SIDE_LABEL[direction]} 处置"
     text += f"；派往 {route.unit}"
+    if hazards:
+        text += f"；反映的隐患: {'、'.join(hazards[:4])}"
     if review_reasons:
         text += f"；转对接联动专席复核: {'；'.join(review_reasons)}"
     return text
 
 
 def unit_notices(catalogue, found: Evidence, units: list[str]) -> list[UnitNotice]:
-    """Of the units the dangers found name, those with evidence of their own kind of danger:
-    a danger of one of the unit's groups, or one of its words. A unit the catalogue gives no
-    [notices] entry is notified on the danger alone, as before."""
+    """For a present danger, every unit with evidence of its own kind of danger: a danger of
+    one of the unit's groups, or one of its words ([notices]). A unit with no [notices] entry
+    is notified when a danger found names it (its group's `emergency`), as before."""
     notices = []
-    for unit in units:
+    for unit in [*catalogue.notices, *(u for u in units if u not in catalogue.notices)]:
         notice = catalogue.notices.get(unit)
         if notice is None:
             words = [t for terms in found.safety.values() for t in terms]

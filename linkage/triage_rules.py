@@ -85,6 +85,19 @@ class RuleReader:
                 self._add(term, ("safety", key, term_weight(term)))
             units = self.units_by_sub.setdefault(group.subcategory, [])
             units += [u for u in group.emergency if u not in units]
+        # A generic danger cue (很危险, 刺鼻) is never a danger term itself, wherever it is listed:
+        # it sends the description to the desk, and counts only for what is not a danger.
+        for word in catalogue.review.danger_cues:
+            entries = [
+                (kind, key, w)
+                for kind, key, w in self._index.get(word, [])
+                if kind == "sub" and key not in self._danger_subs
+            ]
+            if entries:
+                self._index[word] = entries
+            else:
+                self._index.pop(word, None)
+        self._lasting_subs = lasting_subs
         # A word is a lasting danger when every danger it names can be a lasting condition.
         self._lasting = set()
         for word, entries in self._index.items():
@@ -162,24 +175,28 @@ class RuleReader:
         negated_at = [False] * len(text)  # negated, or in a hypothetical clause
         inside_word: list[int | None] = [None] * len(text)  # the path word, if not a term
         sentence_at = [0] * len(text)
-        starts, ends = set(), set()
+        starts = set()  # where path words start (a path word also ends where the next starts)
         position, hypothetical, sentence = 0, False, 0
+        negations, hypotheticals, index = self._negations, self._hypotheticals, self._index
+        negated_by = 0  # tokens still under a negation just seen (NEGATION_WINDOW of them)
         for i, token in enumerate(tokens):
+            size = len(token)
             if token in CLAUSE_ENDS:
                 hypothetical = False
-            elif token in self._hypotheticals:
+                if token in SENTENCE_ENDS:
+                    sentence += 1
+            elif token in hypotheticals:
                 hypothetical = True
-            if token in SENTENCE_ENDS:
-                sentence += 1
-            before = tokens[max(0, i - NEGATION_WINDOW) : i]
-            negated = hypothetical or any(t in self._negations for t in before)
-            negated_at[position : position + len(token)] = [negated] * len(token)
-            sentence_at[position : position + len(token)] = [sentence] * len(token)
-            if len(token) > 1 and token not in self._index:
-                inside_word[position : position + len(token)] = [i] * len(token)
+            if hypothetical or negated_by:
+                negated_at[position : position + size] = [True] * size
+            negated_by = NEGATION_WINDOW if token in negations else max(0, negated_by - 1)
+            if sentence:
+                sentence_at[position : position + size] = [sentence] * size
+            if size > 1 and token not in index:
+                inside_word[position : position + size] = [i] * size
             starts.add(position)
-            position += len(token)
-            ends.add(position)
+            position += size
+        ends = starts | {position}
         if lattice is None:
             with self._lock:
                 lattice = self._tokenizer.get_DAG(text)
@@ -259,13 +276,16 @@ class RuleReader:
                 if self._is_safety(word):
                     found.negated_safety.append(word)
                 continue
-            if word in self._lasting and not present(start):
+            lasting = not present(start)  # in a complaint, and not said to be happening now
+            if lasting and word in self._lasting:
                 found.hazards.append(word)  # a hazard in a complaint: noted, counts for nothing
                 continue
             for kind, key, weight in self._index[word]:
                 if kind == "safety":
                     found.safety.setdefault(key, []).append(word)
                 else:
+                    if lasting and key in self._lasting_subs:
+                        weight = min(weight, WEAK_WEIGHT)  # 交通拥堵 in a complaint: context
                     found.subs.setdefault(key, {})[word] = weight
 
     def _is_safety(self, word: str) -> bool:
