@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,6 +173,13 @@ class Figures:
     direction: float = 0.0
     kept: list = field(default_factory=list, repr=False)
 
+    def summary(self) -> dict:
+        return {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in self.__dict__.items()
+            if k != "kept"
+        }
+
     def line(self) -> str:
         return (
             f"floor {self.floor:.1%} (to 12345 unreviewed {self.unreviewed}), "
@@ -207,7 +215,10 @@ def folds(rows: list[Row], k: int = FOLDS) -> list[int]:
     strata = [s if counts[s] >= k else "rare" for s in strata]
     fold_of = [0] * len(rows)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=SEED)
-    for i, (_, test) in enumerate(splitter.split(np.zeros(len(rows)), strata)):
+    with warnings.catch_warnings():  # a stratum smaller than k is spread as far as it goes
+        warnings.simplefilter("ignore", UserWarning)
+        splits = list(splitter.split(np.zeros(len(rows)), strata))
+    for i, (_, test) in enumerate(splits):
         for j in test:
             fold_of[j] = i
     return fold_of
@@ -222,7 +233,7 @@ def cross_validate(triager, rows: list[Row], trained_on, k: int = FOLDS) -> Figu
     pairs = []
     for fold in range(k):
         train_rows = [r for r, f in zip(rows, fold_of, strict=True) if f != fold and trained_on(r)]
-        model = train(triager, train_rows)
+        model = train(triager, train_rows) if train_rows else None  # none: the rules alone
         judge = Triager(triager.catalogue, triager.routing, model=model, rules=triager.rules)
         for row, f in zip(rows, fold_of, strict=True):
             if f == fold:
@@ -232,8 +243,8 @@ def cross_validate(triager, rows: list[Row], trained_on, k: int = FOLDS) -> Figu
     return figures(pairs)
 
 
-def fingerprint(rows: list[Row]) -> str:
-    digest = hashlib.sha256()
+def fingerprint(rows: list[Row], salt: str = "") -> str:
+    digest = hashlib.sha256(salt.encode())
     for row in rows:
         digest.update(json.dumps(row.__dict__, ensure_ascii=False, sort_keys=True).encode())
     return digest.hexdigest()[:12]
@@ -250,11 +261,13 @@ class Learned:
     desk: int
 
 
-def learn(triager, desk: list[Row], out: Path | None, k: int = FOLDS) -> Learned:
-    """Retrain from the training sets and the desk's decisions; write the model to `out` only
-    when its cross-validated safety floor is no worse than the current model's (out=None: only
-    report)."""
-    rows = read_sets() + desk
+def learn(
+    triager, desk: list[Row], out: Path | None, k: int = FOLDS, base: list[Row] | None = None
+) -> Learned:
+    """Retrain from the training sets (or `base`) and the desk's decisions; write the model to
+    `out` only when its cross-validated safety floor is no worse than the current model's
+    (out=None: only report)."""
+    rows = (read_sets() if base is None else base) + desk
     current = triager.model
     if current is not None:
         known = set(current.info.get("sets", {})) | set(current.info.get("desk", []))
@@ -264,7 +277,8 @@ def learn(triager, desk: list[Row], out: Path | None, k: int = FOLDS) -> Learned
     else:
         before = None
     after = cross_validate(triager, rows, lambda r: True, k)
-    version = f"{datetime.now(UTC):%Y-%m-%d}-{fingerprint(rows)}"
+    # the rows, and the catalogue whose evidence the model reads, name the version
+    version = f"{datetime.now(UTC):%Y-%m-%d}-{fingerprint(rows, triager.catalogue.version)}"
     worse = before is not None and (
         after.floor < before.floor or after.unreviewed > before.unreviewed
     )
@@ -292,10 +306,7 @@ def learn(triager, desk: list[Row], out: Path | None, k: int = FOLDS) -> Learned
         "recipe": f"TfidfVectorizer(char {NGRAMS[0]}-{NGRAMS[1]}-grams, sublinear tf, "
         f"min_df 2, <= {MAX_NGRAMS}) + catalogue facts; LogisticRegression(lbfgs, C {C}, "
         f"balanced) per head {', '.join(HEADS)}; seed {SEED}",
-        "cross_validated": {
-            "folds": k,
-            **{key: v for key, v in after.__dict__.items() if key != "kept"},
-        },
+        "cross_validated": {"folds": k, **after.summary()},
     }
     model = train(triager, rows, version=version, info=info)
     save_model(model_data(model), out)
