@@ -99,6 +99,14 @@ class Triager:
             model = load_model(config_dir() / catalogue.model.file)
         self.model = model
 
+    @staticmethod
+    def shipped_model_version() -> str:
+        """The version of the model file the district's catalogue names ("" for none)."""
+        from linkage.triage_model import load_model
+
+        model = load_model(config_dir() / load_catalogue().model.file)
+        return model.version if model is not None else ""
+
     def township_in(self, tokens: list[str]) -> str:
         places = self._places
         for token in tokens:
