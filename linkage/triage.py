@@ -9,6 +9,7 @@ decision itself is linkage.triage_decide; this module holds the contract and the
 
 from __future__ import annotations
 
+import functools
 import json
 
 from pydantic import BaseModel, Field, ValidationError
@@ -95,6 +96,8 @@ class Triager:
         places = [w for name, t in routing.townships.items() for w in (name, *t.aliases)]
         self.rules = rules or RuleReader(catalogue, places)
         self._places = {name: routing.township(name) for name in places}
+        # the same category and township always route alike: routed once per worker
+        self.route = functools.lru_cache(maxsize=4096)(routing.route)
         if model is MODEL_FROM_FILE:
             model = load_model(config_dir() / catalogue.model.file)
         self.model = model

@@ -21,15 +21,15 @@ import numpy as np
 from linkage.config import ConfigError, config_dir
 
 MODEL_FILE = "triage-model/model.json"
-NGRAMS = (1, 3)
+NGRAMS = (2, 3)
 HEADS = ("direction", "category", "danger")
 
 
-def ngrams(text: str) -> list[str]:
+def ngrams(text: str, sizes: tuple[int, int] = NGRAMS) -> list[str]:
     """Character n-grams as TfidfVectorizer(analyzer="char", lowercase=True) makes them."""
     text = text.lower()  # the text is normalised already: spaces collapsed, as sklearn does
     grams = []
-    for n in range(NGRAMS[0], NGRAMS[1] + 1):
+    for n in range(sizes[0], sizes[1] + 1):
         grams += [text[i : i + n] for i in range(len(text) - n + 1)]
     return grams
 
@@ -43,13 +43,16 @@ class Head:
     intercept: np.ndarray
 
 
-def _probabilities(scores: np.ndarray) -> np.ndarray:
-    """Softmax over a multinomial head's scores; the logistic of a binary head's one score."""
+def _probabilities(scores: list[float]) -> list[float]:
+    """Softmax over a multinomial head's scores; the logistic of a binary head's one score
+    (plain floats: for a handful of classes, faster than numpy's calls)."""
     if len(scores) == 1:
-        p = 1.0 / (1.0 + math.exp(-float(scores[0])))
-        return np.array([1.0 - p, p])
-    scores = np.exp(scores - scores.max())
-    return scores / scores.sum()
+        p = 1.0 / (1.0 + math.exp(-scores[0]))
+        return [1.0 - p, p]
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 @dataclass
@@ -72,6 +75,7 @@ class TriageModel:
             self.vocabulary: dict[str, int] = {g: i for i, g in enumerate(data["ngrams"])}
             self.idf = np.asarray(data["idf"], dtype=np.float64)
             self.facts: list[str] = list(data["facts"])
+            self.sizes = tuple(data.get("ngram_range", (1, 3)))
             self.fact_index = {name: len(self.vocabulary) + i for i, name in enumerate(self.facts)}
             width = len(self.vocabulary) + len(self.facts)
             self.heads = {}
@@ -87,6 +91,7 @@ class TriageModel:
             raise ConfigError(f"{source}: not a triage model file: {err}") from None
         self._weights: np.ndarray | None = None
         self._rows: dict[str, slice] = {}
+        self._intercepts: np.ndarray | None = None
         self._by_index: list[str] | None = None
         if len(self.idf) != len(self.vocabulary):
             raise ConfigError(
@@ -96,7 +101,7 @@ class TriageModel:
     def vector(self, text: str, facts: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """The description's non-zero features: tf-idf of its n-grams (sublinear tf, l2
         normalised) and the catalogue facts, as (indices, values)."""
-        counts = Counter(map(self.vocabulary.get, ngrams(text)))
+        counts = Counter(map(self.vocabulary.get, ngrams(text, self.sizes)))
         counts.pop(None, None)
         index = np.fromiter(counts, dtype=np.int64, count=len(counts))
         values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
@@ -119,6 +124,7 @@ class TriageModel:
                 at += head.coef.shape[0]
             stacked = np.vstack([h.coef for h in self.heads.values()])
             self._weights = np.ascontiguousarray(stacked.T)
+            self._intercepts = np.concatenate([h.intercept for h in self.heads.values()])
             self._rows = rows
         return self._weights, self._rows
 
@@ -126,12 +132,12 @@ class TriageModel:
         index, values = self.vector(text, facts)
         weights, rows = self._stacked()
         gathered = weights[index]  # nnz × rows
-        scores = values @ gathered
+        scores = (values @ gathered + self._intercepts).tolist()
         read = {}
         for name, head in self.heads.items():
-            p = _probabilities(scores[rows[name]] + head.intercept)
-            best = int(np.argmax(p))
-            read[name] = (head.classes[best], float(p[best]), best, p)
+            p = _probabilities(scores[rows[name]])
+            best = max(range(len(p)), key=p.__getitem__)
+            read[name] = (head.classes[best], p[best], best, p)
         direction, direction_p, row, _ = read["direction"]
         danger = read["danger"][3][self.heads["danger"].classes.index("true")]
         column = rows["direction"].start + (row if self.heads["direction"].coef.shape[0] > 1 else 0)

@@ -50,7 +50,7 @@ def test_reading_a_description_is_the_arithmetic_of_scikit_learn(triager):
     model = triager.model
     texts = ["仓库着火了，黑烟很大", "楼下饭店油烟太大", "我家老人出去到现在没回家"]
     vectorizer = TfidfVectorizer(
-        analyzer="char", ngram_range=(1, 3), sublinear_tf=True, vocabulary=model.vocabulary
+        analyzer="char", ngram_range=model.sizes, sublinear_tf=True, vocabulary=model.vocabulary
     )
     vectorizer.idf_ = model.idf
     for text in texts:
@@ -65,7 +65,7 @@ def test_reading_a_description_is_the_arithmetic_of_scikit_learn(triager):
         best = int(np.argmax(expected))
         assert reading.direction == head.classes[best]
         assert reading.direction_p == pytest.approx(expected[best], abs=1e-3)
-    assert ngrams("ab") == ["a", "b", "ab"]
+    assert ngrams("abc", (1, 3)) == ["a", "b", "c", "ab", "bc", "abc"]
 
 
 def test_a_broken_model_file_is_refused_naming_it(tmp_path):
