@@ -44,7 +44,7 @@ def decide(triager, found: Evidence, reading, township: str) -> TriageResult:
     result = rules_decision(triager, found, township)
     if reading is None:
         return result
-    return combine(triager, result, reading, township, found.is_complaint and not found.present)
+    return combine(triager, result, reading, township, found.is_complaint and not found.safety)
 
 
 def combine(

@@ -202,8 +202,8 @@ def learn(
     else:
         before = None
     after = cross_validate(triager, rows, lambda r: True, k)
-    # the rows, and the catalogue whose evidence the model reads, name the version
-    salt = triager.catalogue.version + recipe()
+    # the rows, the catalogue whose evidence the model reads and the recipe name the version
+    salt = triager.catalogue.model_dump_json() + recipe()  # the evidence it reads, and how
     version = f"{datetime.now(UTC):%Y-%m-%d}-{fingerprint(rows, salt)}"
     worse = before is not None and (
         after.floor < before.floor or after.unreviewed > before.unreviewed

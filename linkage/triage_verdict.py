@@ -96,8 +96,10 @@ def rules_decision(self, found: Evidence, township: str) -> TriageResult:
     confidence = round(share * min(1.0, top / (2 * review.min_score)), 2)
     if safety:
         confidence = max(confidence, 0.9)  # the direction is certain; the item may not be
-    if found.negated_safety:
+    if found.negated_safety and not found.is_complaint:
         review_reasons.append(f"否定的危险表述: {'、'.join(found.negated_safety)}")
+    elif found.negated_safety:  # 万一着火 in a complaint: a hazard noted, not a doubt
+        found.hazards.extend(found.negated_safety)
     if not safety and top < review.min_score:
         review_reasons.append("证据不足")
     if not safety and confidence < review.min_confidence:
