@@ -128,6 +128,12 @@ class ModelSettings(_Strict):
     complaint_danger: float = Field(
         default=0.7, gt=0, lt=1, description="the same, for a complaint with nothing said to be now"
     )
+    lift_danger: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="weak rules' evidence for 12345 alone is let through only below this danger",
+    )
     no_danger: float = Field(
         default=0.1, gt=0, lt=1, description="a rules' danger the model puts below this: the desk"
     )

@@ -93,8 +93,14 @@ def combine(
                     f"规则与模型不一致: 模型判为 {SIDE_LABEL[reading.direction]} "
                     f"(“{words}”, {reading.direction_p:.2f})"
                 )
-        elif rules_unsure and sure and result.category is not None:
-            # The rules are unsure and the model is sure of the same side: the reading stands.
+        elif (
+            rules_unsure
+            and sure
+            and result.category is not None
+            and calm(result, reading, settings)
+        ):
+            # The rules are unsure and the model is sure of the same side: the reading stands
+            # (for 12345 alone, only when the model sees next to no danger either).
             reasons = [r for r in reasons if not r.startswith(UNSURE_REASONS)]
         elif result.category is None and alone(reading, settings):
             # The rules found nothing and the model reads it surely: its reading stands.
@@ -129,6 +135,10 @@ def combine(
             "confidence": max(result.confidence, reading.direction_p if not reasons else 0.0),
         }
     )
+
+
+def calm(result: TriageResult, reading, settings) -> bool:
+    return result.direction != "hotline" or reading.danger_p < settings.lift_danger
 
 
 def alone(reading, settings) -> bool:
