@@ -47,6 +47,8 @@ class TriageActivities:
             needs_review=result.needs_review,
             safety=result.safety,
             catalogue_version=result.catalogue_version,
+            model_version=result.model_version,
+            notices={n.unit: n.evidence for n in result.notices},
         )
         return result
 
@@ -57,6 +59,12 @@ class TriageActivities:
         result = input.triage.model_copy(deep=True)
         result.direction = input.direction
         result.needs_review = False
+        # The notices follow the desk: none for 12345 alone; for police, the units the words
+        # gave evidence for (those that waited for the desk included).
+        if input.direction == "hotline":
+            result.emergency_units = []
+        elif not result.emergency_units and result.safety:
+            result.emergency_units = [n.unit for n in result.notices]
         if input.subcategory:
             found = catalogue.find(input.subcategory)
             if found is None or found[1] is None:

@@ -11,7 +11,15 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from linkage.config import ConfigError, config_dir, format_validation_error, read_toml
 
@@ -49,6 +57,10 @@ class Subcategory(_Strict):
     )
     joint: bool = Field(default=False, description="police act and 12345 departments join")
     safety: bool = Field(default=False, description="its matters are on the safety floor")
+    lasting: bool = Field(
+        default=False,
+        description="its danger can be a lasting condition: in a complaint, a hazard noted",
+    )
     retired: bool = Field(default=False, description="kept for old incidents, never chosen")
 
     _terms = field_validator("terms", "weak_terms")(_clean_terms)
@@ -74,6 +86,11 @@ class SafetyGroup(_Strict):
     subcategory: str = Field(description="the police subcategory it falls under")
     terms: list[str] = Field(min_length=1)
     emergency: list[str] = Field(default_factory=list, description="emergency unit codes")
+    lasting: bool = Field(
+        default=False,
+        description="a condition that can last (a building that may collapse, a lift that traps "
+        "people): described in a complaint, it is a hazard noted, not a present danger",
+    )
 
     _terms = field_validator("terms")(_clean_terms)
 
@@ -87,8 +104,55 @@ class ReviewSettings(_Strict):
         description="signs of a person in trouble: a description with one is never sent to "
         "12345 without a person's look",
     )
+    danger_cues: list[str] = Field(
+        default_factory=list,
+        description="generic or weak signs of danger (很危险, 气味很大): the desk decides, and "
+        "no emergency unit is notified on them",
+    )
 
-    _terms = field_validator("caution")(_clean_terms)
+    _terms = field_validator("caution", "danger_cues")(_clean_terms)
+
+
+class ModelSettings(_Strict):
+    """How far the learned model is trusted beside the rules."""
+
+    file: str = Field(default="triage-model/model.json", min_length=1)
+    sure: float = Field(default=0.8, gt=0, lt=1, description="a reading this sure may decide")
+    unsure: float = Field(default=0.5, gt=0, lt=1, description="below this: the model is unsure")
+    alone: float = Field(
+        default=0.9, gt=0, lt=1, description="where the rules found nothing: this sure to read"
+    )
+    danger: float = Field(
+        default=0.5, gt=0, lt=1, description="a danger this likely, unseen by the rules: the desk"
+    )
+    complaint_danger: float = Field(
+        default=0.7, gt=0, lt=1, description="the same, for a complaint with nothing said to be now"
+    )
+    lift_danger: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="weak rules' evidence for 12345 alone is let through only below this danger",
+    )
+    no_danger: float = Field(
+        default=0.1, gt=0, lt=1, description="a rules' danger the model puts below this: the desk"
+    )
+    notice_danger: float = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="a rules' danger the model puts below this: its notices wait for the desk",
+    )
+
+
+class Notice(_Strict):
+    """An emergency unit and the evidence it is notified on: the danger kinds of its own, and
+    words that show its kind of danger (a gas smell for the gas company, an injury for 120)."""
+
+    groups: list[str] = Field(default_factory=list, description="safety groups of its kind")
+    terms: list[str] = Field(default_factory=list)
+
+    _terms = field_validator("terms")(_clean_terms)
 
 
 class LanguageSettings(_Strict):
@@ -97,7 +161,13 @@ class LanguageSettings(_Strict):
         default_factory=list, description="make the rest of the clause hypothetical or past"
     )
 
-    _terms = field_validator("negations", "hypotheticals")(_clean_terms)
+    complaint: list[str] = Field(
+        default_factory=list,
+        description="markers of a complaint, proposal or request about a lasting condition",
+    )
+    present: list[str] = Field(default_factory=list, description="markers of something now")
+
+    _terms = field_validator("negations", "hypotheticals", "complaint", "present")(_clean_terms)
 
 
 class CodeName(BaseModel):
@@ -114,7 +184,11 @@ class Catalogue(_Strict):
     version: str = Field(min_length=1, max_length=40)
     review: ReviewSettings
     language: LanguageSettings = LanguageSettings()
+    model: ModelSettings = ModelSettings()
     safety: dict[str, SafetyGroup] = Field(min_length=1)
+    notices: dict[str, Notice] = Field(
+        default_factory=dict, description="emergency unit code → the evidence it needs"
+    )
     categories: dict[str, Category] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -146,6 +220,13 @@ class Catalogue(_Strict):
                 raise ValueError(
                     f"safety.{key}.subcategory: {group.subcategory!r} is not a police "
                     "subcategory of this catalogue"
+                )
+        for unit, notice in self.notices.items():
+            unknown = [g for g in notice.groups if g not in self.safety]
+            if unknown:
+                raise ValueError(
+                    f"notices.{unit}.groups: no safety group {', '.join(unknown)} "
+                    f"(groups: {', '.join(self.safety)})"
                 )
         return self
 
@@ -208,6 +289,7 @@ class RoutingTable(_Strict):
     townships: dict[str, Township] = Field(min_length=1)
     departments: Departments
     routes: dict[str, str] = Field(default_factory=dict)
+    _by_name: dict[str, str] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _references(self) -> RoutingTable:
@@ -230,13 +312,18 @@ class RoutingTable(_Strict):
 
     def township(self, name: str) -> str | None:
         """The township a caller's name for it means (元和 → 元和街道), or None."""
-        name = name.strip()
-        if name in self.townships:
-            return name
-        for canonical, township in self.townships.items():
-            if name in township.aliases:
-                return canonical
-        return None
+        return self._names.get(name.strip())
+
+    @property
+    def _names(self) -> dict[str, str]:
+        names = self._by_name
+        if names is None:
+            names = {}
+            for canonical, township in self.townships.items():
+                names.update(dict.fromkeys(township.aliases, canonical))
+            names.update({name: name for name in self.townships})
+            self._by_name = names
+        return names
 
     def route(self, category: str | None, subcategory: str | None, township: str) -> Route:
         """Category + township → the responsible unit; anything unknown to the command centre."""
@@ -292,10 +379,14 @@ def load_routing(catalogue: Catalogue, path: Path | None = None) -> RoutingTable
 
 def check_emergency_units(catalogue: Catalogue, known_units: dict[str, str]) -> None:
     """Every emergency unit the safety floor calls on exists in the time-limit table."""
-    for key, group in catalogue.safety.items():
-        unknown = [code for code in group.emergency if code not in known_units]
+    places = [
+        (f"safety.{key}.emergency", group.emergency) for key, group in catalogue.safety.items()
+    ]
+    places.append(("notices", list(catalogue.notices)))
+    for where, codes in places:
+        unknown = [code for code in codes if code not in known_units]
         if unknown:
             raise ConfigError(
-                f"catalogue.toml: safety.{key}.emergency: unknown unit(s) {', '.join(unknown)}; "
+                f"catalogue.toml: {where}: unknown unit(s) {', '.join(unknown)}; "
                 f"time-limits.toml [emergency.units] has {', '.join(known_units)}"
             )

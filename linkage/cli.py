@@ -311,6 +311,8 @@ def cmd_triage(args) -> int:
     from linkage.triage import TriageRequest, load_triager, output_line, triage_json_line
 
     triager = load_triager()
+    if args.text == "learn":
+        return cmd_triage_learn(args, triager)
     if args.text != "-":
         try:
             request = TriageRequest(text=args.text, township=args.township or "")
@@ -330,6 +332,38 @@ def cmd_triage(args) -> int:
         failed += "error" in line
         print(json.dumps(line, ensure_ascii=False), flush=False)
     return 1 if failed else 0
+
+
+def cmd_triage_learn(args, triager) -> int:
+    """Retrain the model from the training sets and the desk's decisions in the records."""
+    from linkage.config import config_dir
+    from linkage.store import Store
+    from linkage.triage_learn import FOLDS, desk_rows, learn
+
+    store = Store(Settings().database_url)
+    desk = desk_rows(store, triager.catalogue)
+    out = None if args.dry_run else config_dir() / triager.catalogue.model.file
+    learned = learn(triager, desk, out, k=args.folds or FOLDS)
+    if args.json:
+        _print_json(
+            {
+                "version": learned.version,
+                "written": learned.written,
+                "why": learned.why,
+                "rows": learned.rows,
+                "desk_decisions": learned.desk,
+                "current": learned.current.summary() if learned.current else None,
+                "candidate": learned.candidate.summary(),
+            }
+        )
+    else:
+        current = triager.model.version if triager.model else "none (rules alone)"
+        print(f"training rows 训练样本: {learned.rows} (desk decisions 专席研判 {learned.desk})")
+        if learned.current is not None:
+            print(f"current model 当前模型 {current}, cross-validated: {learned.current.line()}")
+        print(f"new model 新模型 {learned.version}, cross-validated: {learned.candidate.line()}")
+        print(learned.why)
+    return 0 if learned.written or args.dry_run else 1
 
 
 def cmd_outbox(args) -> int:
@@ -455,10 +489,17 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[json_flag],
         help="classify a description: police or 12345, catalogue item, unit (非警务甄别)",
         description="TEXT is one description; - reads JSON Lines "
-        '({"id": ..., "text": ..., "township": ...}) from stdin and writes one JSON line each.',
+        '({"id": ..., "text": ..., "township": ...}) from stdin and writes one JSON line each. '
+        "`linkage triage learn` retrains the model from the labelled training sets and the "
+        "linkage desk's recorded decisions, and writes it only when its cross-validated safety "
+        "floor is no worse than the current model's (exit 1 when refused).",
     )
-    p.add_argument("text", help="the caller's description, or - for JSON Lines on stdin")
+    p.add_argument(
+        "text", help="the caller's description, - for JSON Lines on stdin, or learn (重新训练)"
+    )
     p.add_argument("--township", help="镇（街道）or zone, for the route")
+    p.add_argument("--dry-run", action="store_true", help="learn: report, write nothing")
+    p.add_argument("--folds", type=int, help="learn: cross-validation folds (default 5)")
 
     p = sub.add_parser(
         "outbox", parents=[json_flag], help="messages to the platforms and the SMS gateway (双推送)"

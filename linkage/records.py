@@ -139,6 +139,7 @@ class IncidentProgress(Contract):
     safety: bool = False
     route_unit: str = ""
     catalogue_version: str = ""
+    model_version: str = ""
     version: int = 0
 
 

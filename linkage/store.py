@@ -85,6 +85,7 @@ class Incident(SQLModel, table=True):
     safety: bool = False
     route_unit: str = Field(default="", max_length=80)
     catalogue_version: str = Field(default="", max_length=40)
+    model_version: str = Field(default="", max_length=40)  # the triage model's, "" for none
     version: int = 0  # sequence of the step that last wrote the progress fields
     updated_at: datetime = Field(default_factory=_now)
 

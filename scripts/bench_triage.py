@@ -1,10 +1,18 @@
-"""Triage benchmark: accuracy on the evaluation sets, safety-floor recall, review share, speed.
+"""Triage benchmark: the issue's figures for every labelled set, and speed against jieba alone.
 
     .venv/bin/python scripts/bench_triage.py [--errors] [FILE.jsonl ...]
 
-Default files: tests/data/triage/dev.jsonl and safety.jsonl (tuned against), holdout.jsonl and
-holdout2.jsonl (never tuned against). Speed is measured in this one process, on one core:
-descriptions per second over the whole set repeated, and the slowest 1% of single calls.
+Default files: every set in tests/data/triage/. dev.jsonl and safety.jsonl are the training
+sets (the rules were tuned against them and the model learns from them); every other set is
+unseen: only its figures are read. Per set it prints the four target figures of the issue:
+  safety floor  dangers kept with 110 or at the desk (target >= 99%), and dangers sent to 12345
+                with no review (target 0);
+  complaints    ordinary 12345 matters read as police or both (<= 5%) and those for which an
+                emergency unit would be notified (<= 1%);
+  desk          share sent to the linkage desk (<= 15%);
+  direction     accuracy of the direction (>= 90%).
+Speed is measured in this one process, on one core, over every set's texts: triage (rules and
+model) against plain jieba segmentation (jieba.lcut, its own dictionary) of the same texts.
 """
 
 from __future__ import annotations
@@ -21,121 +29,140 @@ sys.path.insert(0, str(ROOT))
 
 from linkage.triage import TriageRequest, load_triager  # noqa: E402
 
-DEFAULT_SETS = [
-    ROOT / "tests/data/triage/dev.jsonl",
-    ROOT / "tests/data/triage/safety.jsonl",
-    ROOT / "tests/data/triage/holdout.jsonl",
-    ROOT / "tests/data/triage/holdout2.jsonl",
-]
+DATA = ROOT / "tests/data/triage"
+TRAINING = {"dev.jsonl", "safety.jsonl"}
+ORDER = ["dev.jsonl", "safety.jsonl", "holdout.jsonl", "holdout2.jsonl"]
 
 
-def macro_f1(pairs: list[tuple[str, str]]) -> float:
-    labels = {expected for expected, _ in pairs}
-    scores = []
-    for label in sorted(labels):
-        tp = sum(1 for e, p in pairs if e == label and p == label)
-        fp = sum(1 for e, p in pairs if e != label and p == label)
-        fn = sum(1 for e, p in pairs if e == label and p != label)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0)
-    return sum(scores) / len(scores)
+def default_sets() -> list[Path]:
+    """The known sets in their order, then any other set in the folder."""
+    known = [DATA / name for name in ORDER if (DATA / name).exists()]
+    return known + sorted(p for p in DATA.glob("*.jsonl") if p.name not in ORDER)
 
 
-def evaluate(triager, path: Path, show_errors: bool) -> None:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def evaluate(triager, path: Path, show_errors: bool) -> dict:
+    rows = read(path)
     results = [triager.triage(TriageRequest(text=r["text"], township=r["township"])) for r in rows]
+    pairs = list(zip(rows, results, strict=True))
     n = len(rows)
-    direction_ok = sum(r["direction"] == x.direction for r, x in zip(rows, results, strict=True))
-    pairs = [
-        (r["category"], x.category.code if x.category else "-")
-        for r, x in zip(rows, results, strict=True)
-    ]
-    category_ok = sum(e == p for e, p in pairs)
-    sub_ok = sum(
-        r["subcategory"] == (x.subcategory.code if x.subcategory else "")
-        for r, x in zip(rows, results, strict=True)
-    )
-    safety = [(r, x) for r, x in zip(rows, results, strict=True) if r["safety"]]
-    floor_kept = sum(x.direction != "hotline" for _, x in safety)
-    unreviewed = sum(x.direction == "hotline" and not x.needs_review for _, x in safety)
-    floor_flagged = sum(bool(x.safety) for _, x in safety)
-    false_floor = sum(bool(x.safety) for r, x in zip(rows, results, strict=True) if not r["safety"])
-    reviewed = [(r, x) for r, x in zip(rows, results, strict=True) if x.needs_review]
-    decided = [(r, x) for r, x in zip(rows, results, strict=True) if not x.needs_review]
-    decided_ok = sum(r["direction"] == x.direction for r, x in decided)
-
-    print(f"\n{path.name}: {n} descriptions ({len(safety)} on the safety floor)")
-    print(f"  direction accuracy       {direction_ok / n:7.1%}")
-    print(f"  category accuracy        {category_ok / n:7.1%}   macro-F1 {macro_f1(pairs):.3f}")
-    print(f"  subcategory accuracy     {sub_ok / n:7.1%}")
+    direction_ok = sum(r["direction"] == x.direction for r, x in pairs)
+    category_ok = sum(r["category"] == (x.category.code if x.category else "-") for r, x in pairs)
+    dangers = [(r, x) for r, x in pairs if r["safety"]]
+    kept = sum(x.direction != "hotline" or x.needs_review for _, x in dangers)
+    unreviewed = sum(x.direction == "hotline" and not x.needs_review for _, x in dangers)
+    complaints = [(r, x) for r, x in pairs if r["direction"] == "hotline" and not r["safety"]]
+    as_police = sum(x.direction != "hotline" for _, x in complaints)
+    notified = sum(bool(x.emergency_units) for _, x in complaints)
+    desk = sum(x.needs_review for _, x in pairs)
+    figures = {
+        "n": n,
+        "floor": kept / len(dangers) if dangers else 1.0,
+        "unreviewed": unreviewed,
+        "as_police": as_police / len(complaints) if complaints else 0.0,
+        "notified": notified / len(complaints) if complaints else 0.0,
+        "desk": desk / n,
+        "direction": direction_ok / n,
+    }
+    kind = "training" if path.name in TRAINING else "unseen"
     print(
-        f"  safety-floor recall      {floor_kept / len(safety):7.1%}   (kept with 110; "
-        f"flagged by the floor {floor_flagged}/{len(safety)}; flagged without need {false_floor})"
+        f"\n{path.name} ({kind}): {n} descriptions, {len(dangers)} dangers, "
+        f"{len(complaints)} ordinary 12345 matters"
     )
-    print(f"  dangers to 12345 with no review: {unreviewed}")
     print(
-        f"  sent to review           {len(reviewed) / n:7.1%}   (direction accuracy of the "
-        f"rest {decided_ok / max(1, len(decided)):.1%})"
+        f"  safety floor kept        {figures['floor']:7.1%}   (target >= 99%; "
+        f"to 12345 with no review: {unreviewed}, target 0)"
+    )
+    print(
+        f"  12345 read as police/both{figures['as_police']:7.1%}   (target <= 5%; "
+        f"emergency units notified {figures['notified']:.1%}, target <= 1%)"
+    )
+    print(f"  sent to the desk         {figures['desk']:7.1%}   (target <= 15%)")
+    print(
+        f"  direction accuracy       {figures['direction']:7.1%}   (target >= 90%; "
+        f"category {category_ok / n:.1%})"
     )
     confusion = Counter(
-        (r["direction"], x.direction)
-        for r, x in zip(rows, results, strict=True)
-        if r["direction"] != x.direction
+        (r["direction"], x.direction) for r, x in pairs if r["direction"] != x.direction
     )
     if confusion:
         print(
             "  direction errors (expected → got): "
             + ", ".join(f"{e}→{g} {c}" for (e, g), c in confusion.most_common())
         )
-    if show_errors:
-        for r, x in zip(rows, results, strict=True):
+    if show_errors and kind == "training":
+        for r, x in pairs:
             got = x.subcategory.code if x.subcategory else "-"
-            if r["direction"] != x.direction or r["category"] != got[:3]:
+            if r["direction"] != x.direction or (r["safety"] and x.direction == "hotline"):
                 print(
                     f"    {r['id']} want {r['direction']}/{r['subcategory']} got "
                     f"{x.direction}/{got} {x.confidence:.2f} {'R' if x.needs_review else ' '} "
                     f"{x.evidence[:4]} {r['text'][:60]}"
                 )
+    return figures
 
 
 def speed(triager, paths: list[Path]) -> None:
-    texts = []
-    for path in paths:
-        texts += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """CPU time of this process (others' load on the machine counts less), triage and jieba
+    taking turns round by round, so that both meet the same conditions."""
+    import jieba
+
+    texts = [row for path in paths for row in read(path)]
     requests = [TriageRequest(text=r["text"], township=r["township"]) for r in texts]
-    rounds = max(1, 5000 // len(requests))
+    plain = jieba.Tokenizer()
+    plain.initialize()
+    rounds = max(3, 3000 // len(requests))
+    jieba_time = triage_time = 0.0
     latencies = []
-    start = time.perf_counter()
     for _ in range(rounds):
+        start = time.process_time()
+        for request in requests:
+            plain.lcut(request.text)
+        jieba_time += time.process_time() - start
+        start = time.process_time()
         for request in requests:
             t0 = time.perf_counter()
             triager.triage(request)
             latencies.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
+        triage_time += time.process_time() - start
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99)]
+    calls = len(latencies)
     print(
-        f"\nspeed (one process, one core): {len(latencies) / elapsed:,.0f} descriptions/s; "
-        f"p99 latency {p99 * 1000:.2f} ms; max {latencies[-1] * 1000:.2f} ms "
-        f"({len(latencies)} calls)"
+        f"\nspeed (one process, one core, {calls} calls, CPU time): triage "
+        f"{calls / triage_time:,.0f} descriptions/s, p99 {p99 * 1000:.2f} ms wall; "
+        f"jieba alone {calls / jieba_time:,.0f}/s; "
+        f"triage takes {triage_time / jieba_time:.2f}× jieba (target <= 3×)"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
-    parser.add_argument("--errors", action="store_true", help="list every misclassification")
+    parser.add_argument(
+        "--errors", action="store_true", help="list the misclassifications of the training sets"
+    )
     args = parser.parse_args()
-    paths = args.files or [p for p in DEFAULT_SETS if p.exists()]
+    paths = args.files or default_sets()
     t0 = time.perf_counter()
     triager = load_triager()
+    model = getattr(triager, "model", None)
     print(
-        f"catalogue {triager.catalogue.version}, routing {triager.routing.version}; "
-        f"loaded in {time.perf_counter() - t0:.2f} s"
+        f"catalogue {triager.catalogue.version}, routing {triager.routing.version}, "
+        f"model {model.version if model else '-'}; loaded in {time.perf_counter() - t0:.2f} s"
     )
-    for path in paths:
-        evaluate(triager, path, args.errors)
+    figures = {path.name: evaluate(triager, path, args.errors) for path in paths}
+    unseen = {name: f for name, f in figures.items() if name not in TRAINING}
+    if unseen:
+        print("\nunseen sets    floor  unrev  12345→110  notified  desk  direction")
+        for name, f in unseen.items():
+            print(
+                f"  {name:14} {f['floor']:5.1%} {f['unreviewed']:5d} {f['as_police']:9.1%} "
+                f"{f['notified']:9.1%} {f['desk']:5.1%} {f['direction']:9.1%}"
+            )
     speed(triager, paths)
 
 

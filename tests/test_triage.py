@@ -258,3 +258,95 @@ def test_the_readme_examples_go_straight_to_the_receiving_platform(triager, name
     result = triage(triager, report["description"], report["location"]["township"])
     receiver = "hotline" if report["origin"] == "police" else "police"
     assert result.direction in (receiver, "both") and not result.needs_review, result.reason
+
+
+# --- the issue's cases: notices on evidence, complaints read as complaints -------------------
+
+
+def test_garbage_that_smells_is_a_12345_matter_and_notifies_no_one(triager):
+    result = triage(triager, "村里垃圾好几天没人清运，气味很大")
+    assert (result.direction, result.subcategory.code) == ("hotline", "H02.02")
+    assert result.safety == [] and result.emergency_units == [] and result.notices == []
+
+
+def test_a_stall_blocking_a_fire_lane_is_street_trading_not_property(triager):
+    result = triage(triager, "小区门口有人占道摆摊，堵住消防通道")
+    assert result.direction == "hotline" and result.category.code == "H02"
+    assert not result.safety and not result.emergency_units
+
+
+@pytest.mark.parametrize(
+    ("text", "hazard"),
+    [
+        ("关于轨道交通规划的建议：希望S1线能延伸到我们镇，现在上班太不方便了", None),
+        (
+            "我们这栋老楼墙体开裂多年，随时可能倒塌，反映了好几次都没人管，希望政府尽快安排检测",
+            None,
+        ),
+        ("我们小区一直频繁停电，上个月停了五次，电梯里经常有人被困，供电所什么时候能解决", "被困"),
+        (
+            "小区的树多年没人修剪，枝叶都伸进我家窗户了，夏天虫子特别多，救救我们吧，物业一直不管",
+            "救救我",
+        ),
+    ],
+)
+def test_a_complaint_about_a_lasting_condition_is_a_12345_matter(triager, text, hazard):
+    """One alarming word does not make a present danger of a complaint: the hazard is noted."""
+    result = triage(triager, text)
+    assert result.direction == "hotline", result.reason
+    assert result.category.code.startswith("H")
+    assert result.safety == [] and result.emergency_units == []
+    if hazard:
+        assert hazard in result.hazards and "反映的隐患" in result.reason
+
+
+def test_a_complaint_that_tells_of_a_present_danger_is_still_a_danger(triager):
+    result = triage(
+        triager, "我们小区电梯一直有问题，反映了好几次都没人修，现在电梯卡住了，我被困在里面"
+    )
+    assert result.safety and result.direction != "hotline"
+    assert [n.unit for n in result.notices] == ["119"]
+
+
+def test_a_body_in_a_river_is_for_police(triager):
+    result = triage(triager, "河里发现一具尸体，漂在桥下面")
+    assert result.direction == "police" and result.safety
+    assert result.emergency_units == []  # nothing for a fire brigade or an ambulance to do
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "word"),
+    [
+        ("厨房着火了，快来", "119", "着火"),
+        ("有人被车撞了，腿上流了好多血", "120", "被车撞"),
+        ("小区门口燃气管道破裂，闻到很浓的煤气味", "gas", "煤气味"),
+        ("路边自来水主管道爆了，水喷得很高，路都淹了", "water", "主管道爆了"),
+        ("高压线断了掉在地上，还在冒火花", "power", "高压线"),
+        ("化工厂的槽罐车翻了，氨气泄漏，味道很冲", "emergency", "氨气"),
+    ],
+)
+def test_each_emergency_unit_is_notified_on_evidence_of_its_own_kind(triager, text, unit, word):
+    result = triage(triager, text)
+    notices = {n.unit: n.evidence for n in result.notices}
+    assert unit in notices and unit in result.emergency_units, result.reason
+    assert any(word in w or w in word for w in notices[unit])
+    assert unit in result.reason  # every notice is shown with the words it rests on
+
+
+def test_a_unit_is_not_notified_without_evidence_of_its_kind(triager):
+    fire = triage(triager, "厨房着火了，快来")
+    assert "120" not in fire.emergency_units and "gas" not in fire.emergency_units
+    gas = triage(triager, "家里闻到一股很浓的煤气味，一直嘶嘶响")
+    assert "gas" in gas.emergency_units and "120" not in gas.emergency_units
+    assert "emergency" not in gas.emergency_units  # a household gas smell: no chemicals
+    hurt = triage(triager, "路口两辆车撞了，一个人倒在地上流血")
+    assert "120" in hurt.emergency_units and "gas" not in hurt.emergency_units
+
+
+@pytest.mark.parametrize(
+    "text", ["这个路口很危险，你们管一管", "楼道里一股刺鼻的味道，不知道是什么"]
+)
+def test_a_generic_danger_cue_goes_to_the_desk_and_notifies_no_one(triager, text):
+    result = triage(triager, text)
+    assert result.needs_review and result.emergency_units == []
+    assert any("危险表述不具体" in r for r in result.review_reasons) or result.model is not None

@@ -9,6 +9,7 @@ import pytest
 from linkage.client import ActionRefused
 from linkage.models import Stage
 from linkage.store import Incident
+from linkage.triage import Triager
 from tests.conftest import eventually, open_incident
 from tests.parties import BUREAU, CENTRE, as_
 
@@ -38,6 +39,10 @@ async def test_triage_runs_first_and_is_recorded_on_the_incident(env, linkage, s
         "市容管理",
     )
     assert record.catalogue_version == triage.catalogue_version
+    # the model that read it, versioned and recorded with the incident's triage
+    assert triage.model_version and triage.model_version == Triager.shipped_model_version()
+    assert record.model_version == triage.model_version
+    assert triage.model is not None and triage.model.evidence
     description = await env.client.get_workflow_handle(iid).describe()
     assert description.search_attributes["LinkageSubcategory"] == ["H02.06"]
 
@@ -120,3 +125,17 @@ async def test_a_joint_matter_gives_each_loop_its_own_unit(env, linkage):
 
     hotline = await eventually(hotline_started)
     assert hotline.suggested_unit == "dept.zjj"
+
+
+async def test_the_desk_sending_a_danger_to_12345_notifies_no_one(env, linkage):
+    iid = await open_incident(
+        env, linkage, "police", description="仓库着火了，黑烟很大，里面还有人"
+    )
+    status = await at_stage(linkage, iid, Stage.triage_review)
+    assert "119" in status.incident.triage.emergency_units
+    decided = await linkage.act(
+        iid,
+        "triage-decide",
+        as_(DESK, direction="hotline", subcategory="H08.03", reason="回拨核实为消防演练"),
+    )
+    assert decided.triage.emergency_units == [] and decided.triage.direction == "hotline"

@@ -145,13 +145,18 @@ class Handling:
             await self._emergency_for_police()
 
     async def _emergency_for_police(self) -> None:
-        """The district's table for the triaged and the declared category, and the units the
-        safety floor names for the danger found, are notified when police take it."""
+        """The district's table for the declared category, and the units triage found evidence
+        for (each unit on words of its own kind of danger), are notified when police take it.
+        Incidents started before notices rested on evidence also use the table for the triaged
+        category, as they did then."""
         emergency, triage = self.limits.emergency, self.triage
+        by_triaged_category = []
+        if not workflow.patched("emergency-on-evidence"):
+            by_triaged_category = emergency.categories.get(self.category, [])
         codes = list(
             dict.fromkeys(
                 [
-                    *emergency.categories.get(self.category, []),
+                    *by_triaged_category,
                     *emergency.categories.get(self.report.category, []),
                     *(triage.emergency_units if triage else []),
                 ]

@@ -100,6 +100,7 @@ class Views:
                 "safety": bool(triage.safety),
                 "route_unit": triage.route.unit,
                 "catalogue_version": triage.catalogue_version,
+                "model_version": triage.model_version,
             }
         progress = IncidentProgress(
             stage=self.stage.value,
