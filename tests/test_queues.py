@@ -21,7 +21,8 @@ from tests.parties import (
 
 
 async def queue(linkage, unit: str, **filters) -> list[tuple[str, str]]:
-    return [(r.incident_id, r.step) for r in await linkage.list(unit=unit, **filters)]
+    rows = await linkage.list(unit=unit, limit=10_000, **filters)  # other tests' rows too
+    return [(r.incident_id, r.step) for r in rows]
 
 
 async def test_each_party_sees_what_waits_on_it(env, linkage):
@@ -41,7 +42,9 @@ async def test_each_party_sees_what_waits_on_it(env, linkage):
 
     # signing moves the order on: the township now owes the handling, by its deadline
     await linkage.act(order, "sign", as_(TOWNSHIP))
-    rows = [r for r in await linkage.list(unit="town.huangdai") if r.incident_id == order]
+    rows = [
+        r for r in await linkage.list(unit="town.huangdai", limit=10_000) if r.incident_id == order
+    ]
     assert [r.step for r in rows] == ["处置时限"] and rows[0].loop == "hotline"
     assert rows[0].waiting_on == ["黄埭镇人民政府"] and rows[0].due is not None
     assert not rows[0].overdue
@@ -130,7 +133,7 @@ async def test_a_missed_loop_deadline_makes_the_incident_overdue(env, linkage):
     await linkage.act(iid, "sign", as_(CITY_MGMT))
     await env.fast_forward(await started_loop(env, iid, "hotline"), timedelta(hours=121))
     await overdue_everywhere(linkage, iid, "处置时限", "区城市管理局")
-    rows = [r for r in await linkage.list(unit="区城管局") if r.incident_id == iid]
+    rows = [r for r in await linkage.list(unit="区城管局", limit=10_000) if r.incident_id == iid]
     assert rows[0].overdue and rows[0].supervisions >= 1
 
 
@@ -202,7 +205,11 @@ async def test_police_station_queue_after_command(env, linkage):
     # the review's clock starts on delivery, with no step of its own: the queue has it at once
     assert (iid, "接收审核时限") in await queue(linkage, "110")
     await linkage.act(iid, "accept", as_(BUREAU))
-    assert (iid, "指令时限") in await queue(linkage, "区公安分局指挥中心")
+
+    async def to_command():  # the police loop, just started, writes what it waits on
+        assert (iid, "指令时限") in await queue(linkage, "区公安分局指挥中心")
+
+    await eventually(to_command)
     await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
     await linkage.act(iid, "arrive", as_(STATION))
     assert (iid, "反馈时限") in await queue(linkage, "黄埭派出所")
