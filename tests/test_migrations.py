@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from linkage import migrations
@@ -297,3 +297,21 @@ def test_processes_starting_at_once_migrate_once(database):
     assert [out.strip() for out, _ in outcomes] == [migrations.head()] * 4
     store = Store(url)
     assert differences(store) == []
+
+
+def test_rows_written_before_sealing_are_sealed_and_a_downgrade_unseals_them(database):
+    dialect, url = database
+    execute(url, LEGACY_DDL.format(time=TIME[dialect]) + LEGACY_ROWS)
+    store = Store(url)  # migrated to the head: the rows there are sealed in place
+
+    def raw_phone() -> str:
+        with store.engine.connect() as connection:
+            return connection.execute(
+                text("SELECT caller_phone FROM incident WHERE id = 'police-JJ0001'")
+            ).scalar_one()
+
+    assert raw_phone().startswith("enc:") and "13912345678" not in raw_phone()
+    assert store.get(Incident, "police-JJ0001").caller_phone == "13912345678"
+    with store.engine.begin() as connection:
+        command.downgrade(migrations.alembic_config(connection), "0004_assessment")
+    assert raw_phone() == "13912345678"

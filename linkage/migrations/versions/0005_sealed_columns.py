@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from linkage.sealed import PREFIX, seal
+from linkage.sealed import PREFIX, seal, unseal
 
 revision = "0005"
 down_revision = "0004_assessment"
@@ -54,4 +54,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("sealed columns are not unsealed by a downgrade")
+    """The rows unsealed again (the columns stay text, which every older version reads)."""
+    bind = op.get_bind()
+    for table, (key, columns) in COLUMNS.items():
+        rows = bind.execute(sa.text(f'SELECT "{key}", {", ".join(columns)} FROM "{table}"'))
+        for row in rows.fetchall():
+            values = {
+                column: unseal(value)
+                for column, value in zip(columns, row[1:], strict=True)
+                if isinstance(value, str) and value.startswith(PREFIX)
+            }
+            if values:
+                assignments = ", ".join(f"{c} = :{c}" for c in values)
+                bind.execute(
+                    sa.text(f'UPDATE "{table}" SET {assignments} WHERE "{key}" = :key'),
+                    {**values, "key": row[0]},
+                )
