@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from linkage.action_specs import ACTIONS
 from linkage.audit import AuditEntry, AuditLog
 from linkage.auth import Forbidden
-from linkage.auth_policy import SEES_EVERY_INCIDENT, IncidentContext, authorize
+from linkage.auth_policy import SEES_EVERY_INCIDENT, SENDERS, IncidentContext, authorize
 from linkage.client import (
     ActionRefused,
     DivertResult,
@@ -25,7 +25,7 @@ from linkage.client import (
     parse_report,
 )
 from linkage.models import IncidentReport
-from linkage.principals import Principal
+from linkage.principals import Principal, make_principal
 from linkage.queues import IncidentListing
 from linkage.store import Incident, OutboxMessage
 from linkage.units import UnknownUnit
@@ -116,9 +116,25 @@ class AuthorizedClient:
             origin=report.origin.value,
             originating_unit=report.originating_unit,
         )
+        if self.principal.role.value == "operator" and self.party is self.principal:
+            return await self._as_platform(report, context)
         self.check("divert", context)
         result = await self.client.divert(report)
         self._record("divert", result.incident_id, new=result.new)
+        return result
+
+    async def _as_platform(self, report: IncidentReport, context) -> DivertResult:
+        """The host's operator feeds a report as its origin platform (the bureau for 110, the
+        12345 command centre), recorded as the operator."""
+        unit = "police.bureau" if report.origin.value == "police" else "hotline.command"
+        role = SENDERS[report.origin.value][0].value
+        platform = make_principal(
+            self.client.register, name=self.principal.name, role=role, unit=unit
+        )
+        client = AuthorizedClient(self.client, self.principal, self.audit, self.via, platform)
+        client.check("divert", context)
+        result = await self.client.divert(report)
+        client._record("divert", result.incident_id, new=result.new)
         return result
 
     async def act(

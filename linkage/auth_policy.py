@@ -80,6 +80,13 @@ POLICY: dict[str, Rule] = {
 }
 assert set(ACTIONS) <= set(POLICY), set(ACTIONS) - set(POLICY)
 
+# How a refusal names who may, where the bare list of roles says too little.
+WHO = {
+    "whistle": "a duty officer blows the whistle:",
+    "reply": "only the 12345 command centre replies to a citizen:",
+    "divert": "a platform pushes its own reports:",
+    "decode": "personal data is decoded for",
+}
 # Who reviews on each side: the bureau for 110, the 12345 command centre for 12345.
 REVIEWER = {"police": P.police_bureau, "hotline": P.command_center}
 # Who may push (and resubmit or withdraw) from each side; the first may for any unit of its side.
@@ -134,8 +141,8 @@ def authorize(
         raise Forbidden(f"{action}: no such action in the policy")
     if principal.role not in found.roles:
         raise Forbidden(
-            f"{action}: a {principal.role.value} may not take it; it is for "
-            f"{', '.join(allowed_roles(action))}"
+            f"{action}: a {principal.role.value} may not take it; "
+            f"{WHO.get(action, 'it is for')} {', '.join(allowed_roles(action))}"
         )
     if found.unit:
         check = _UNIT_RULES[found.unit]
@@ -232,7 +239,10 @@ def _handling(p: Principal, action: str, context, **_) -> None:
 def _summoned(p: Principal, action: str, context, **_) -> None:
     context = _need(context, action)
     if not any(p.acts_for(u) for u in context.summoned):
-        raise Forbidden(f"{action}: no open whistle of {context.incident_id} summoned {p.unit}")
+        raise Forbidden(
+            f"{action}: {p.unit_name or p.unit} was not summoned by an open whistle of "
+            f"{context.incident_id}"
+        )
 
 
 def _duty_or_summoned(p: Principal, action: str, context, **kw) -> None:
@@ -246,7 +256,8 @@ def _notified(p: Principal, action: str, context, **_) -> None:
     context = _need(context, action)
     if not any(p.acts_for(u) for u in context.notified):
         raise Forbidden(
-            f"{action}: no open emergency linkage of {context.incident_id} notified {p.unit}"
+            f"{action}: no open emergency linkage of {context.incident_id} notified "
+            f"{p.unit_name or p.unit} ({p.unit})"
         )
 
 
