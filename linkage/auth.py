@@ -105,6 +105,16 @@ def host_operator(register: Register | None = None) -> Principal:
     )
 
 
+def host_supervisor(register: Register | None = None) -> Principal:
+    """The supervisor at this host's browser, for the codec server of `linkage up`: a dev
+    server's Web UI has no sign-in to pass a token from."""
+    return make_principal(
+        register or load_register(),
+        name=f"supervisor@{socket.gethostname()}"[:40],
+        role=PrincipalRole.supervisor.value,
+    )
+
+
 # --- verification -----------------------------------------------------------------------------
 
 Revoked = Callable[[str], datetime | None]

@@ -381,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="run the system: Temporal dev server, Web UI and a worker")
     p.add_argument("--port", type=int, default=7233, help="Temporal frontend port")
     p.add_argument("--ui-port", type=int, default=8233, help="Web UI port")
+    p.add_argument("--api-port", type=int, default=8380, help="HTTP API port")
+    p.add_argument("--codec-port", type=int, default=8381, help="the Web UI's codec server")
 
     sub.add_parser("worker", help="run a worker against a running Temporal server")
 
@@ -392,6 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("codec-server", help="decode payloads for the Web UI (supervisors)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8381)
+    p.add_argument(
+        "--local-supervisor",
+        action="store_true",
+        help="a request without a token is this host's supervisor (linkage up, one machine)",
+    )
+    p.add_argument(
+        "--ui-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a Web UI origin to answer beside auth.toml's ui.origins",
+    )
 
     p = sub.add_parser("divert", parents=[json_flag], help="push an incident (分流推送)")
     p.add_argument(
@@ -530,7 +544,12 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "up":
             from linkage.devserver import run_system
 
-            return run_system(port=args.port, ui_port=args.ui_port)
+            return run_system(
+                port=args.port,
+                ui_port=args.ui_port,
+                api_port=args.api_port,
+                codec_port=args.codec_port,
+            )
         if args.command == "worker":
             from workers.main import main as worker_main
 
@@ -555,7 +574,16 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "codec-server":
             from linkage.codec_server import serve_codec
 
-            return serve_codec(host=args.host, port=args.port)
+            local = None
+            if args.local_supervisor and args.host not in ("127.0.0.1", "localhost", "::1"):
+                raise LinkageError("--local-supervisor serves this machine alone: --host 127.0.0.1")
+            if args.local_supervisor:
+                from linkage.auth import host_supervisor
+
+                local = host_supervisor()
+            return serve_codec(
+                host=args.host, port=args.port, anonymous=local, origins=args.ui_origin
+            )
         handler = {
             "divert": cmd_divert,
             "status": cmd_status,

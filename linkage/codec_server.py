@@ -45,7 +45,8 @@ def _payloads(body: Any) -> list[Payload]:
 
 
 def _as_json(payloads: Sequence[Payload]) -> dict:
-    return json_format.MessageToDict(Payloads(payloads=list(payloads)))
+    found = json_format.MessageToDict(Payloads(payloads=list(payloads)))
+    return {"payloads": found.get("payloads", [])}  # an empty list is still a list
 
 
 def make_codec_app(
@@ -121,7 +122,10 @@ def make_codec_app(
 
 
 def serve_codec(
-    host: str = "127.0.0.1", port: int = 8381, anonymous: Principal | None = None
+    host: str = "127.0.0.1",
+    port: int = 8381,
+    anonymous: Principal | None = None,
+    origins: Sequence[str] = (),
 ) -> int:
     """Run the codec server (uvicorn) with the project's codec until interrupted."""
     import uvicorn
@@ -139,7 +143,11 @@ def serve_codec(
     config = load_auth_config()
     verifier = TokenVerifier(config, revoked=TokenRecords(store.engine).revoked_at)
     app = make_codec_app(
-        load_codec(), verifier, AuditLog(store.engine), config.ui.origins, anonymous
+        load_codec(),
+        verifier,
+        AuditLog(store.engine),
+        [*config.ui.origins, *origins],
+        anonymous,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0

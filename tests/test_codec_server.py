@@ -114,6 +114,8 @@ async def test_encode_round_trips_and_bad_bodies_name_the_field(codec_api, token
     assert sealed.json()["payloads"][0]["metadata"]["encoding"] == b64(b"binary/reversed")
     opened = await codec_api.post("/decode", json=sealed.json(), headers=supervisor)
     assert opened.json()["payloads"] == [plain]
+    empty = await codec_api.post("/decode", json={"payloads": []}, headers=supervisor)
+    assert empty.json() == {"payloads": []}
     bad = await codec_api.post("/decode", json={"nope": []}, headers=supervisor)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "payloads"
 
