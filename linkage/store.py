@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
+from linkage import audit as _audit  # noqa: F401  (its table is part of the schema)
+from linkage import auth_store as _auth_store  # noqa: F401  (its table is part of the schema)
 from linkage import intake_store as intake
 from linkage import migrations
 from linkage import work_store as work

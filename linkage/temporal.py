@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
+from collections.abc import Mapping
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.envconfig import ClientConfig
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -24,7 +27,7 @@ from temporalio.runtime import (
 )
 
 from linkage.codec import CODEC
-from linkage.config import Settings
+from linkage.config import ConfigError, Settings
 
 PLAIN_CONVERTER: DataConverter = pydantic_data_converter
 DATA_CONVERTER: DataConverter = dataclasses.replace(
@@ -88,8 +91,35 @@ def quiet_runtime() -> Runtime:
 async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
     settings = settings or Settings()
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.namespace,
+        **{
+            "target_host": settings.temporal_address,
+            "namespace": settings.namespace,
+            **secured_connection(),
+        },
         data_converter=DATA_CONVERTER,
         runtime=runtime,
     )
+
+
+# --- a secured cluster: temporalio's environment configuration ------------------------------
+ENVCONFIG_VARIABLES = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS")
+ENVCONFIG_SELECTORS = ("TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+
+
+def secured_connection(environ: Mapping[str, str] | None = None) -> dict:
+    """TLS, mTLS, an API key, address and namespace from temporalio's environment
+    configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, a
+    profile of TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE) when any of them is set; otherwise
+    nothing, and LINKAGE_TEMPORAL_ADDRESS and LINKAGE_NAMESPACE decide as before."""
+    environ = os.environ if environ is None else environ
+    used = [k for k in environ if k.startswith(ENVCONFIG_VARIABLES) or k in ENVCONFIG_SELECTORS]
+    if not used:
+        return {}
+    try:
+        return dict(
+            ClientConfig.load_client_connect_config(
+                profile=environ.get("TEMPORAL_PROFILE"), override_env_vars=dict(environ)
+            )
+        )
+    except Exception as err:  # the bridge's ConfigError: a missing profile or file, a bad PEM
+        raise ConfigError(f"Temporal connection ({', '.join(sorted(used))}): {err}") from None

@@ -82,6 +82,20 @@ async def env():
     await environment.shutdown()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def host_key(tmp_path_factory):
+    """The worker host's signing key and nothing else: the CLI's tests run as the host's
+    operator, playing the party --as names; no token or profile of the machine's leaks in."""
+    from linkage.auth import create_key
+
+    home = tmp_path_factory.mktemp("host")
+    os.environ.pop("LINKAGE_TOKEN", None)
+    os.environ.pop("LINKAGE_PROFILE", None)
+    os.environ["LINKAGE_PROFILES"] = str(home / "profiles.toml")
+    os.environ["LINKAGE_TOKEN_KEY"] = str(create_key(home / "token-key"))
+    return home
+
+
 @pytest.fixture(scope="session")
 def store(tmp_path_factory) -> Store:
     url = os.environ.get("LINKAGE_TEST_DATABASE_URL")

@@ -166,7 +166,7 @@ async def test_whistle_from_the_command_line(run_cli, linkage, env):
     state = await eventually(reported)
     assert list(state["reported"]) == ["dept.cgj"]
     code, _, err = await run_cli("act", iid, "report-in", "--as", "member_unit:区水务局")
-    assert code == 1 and "区水务局 was not summoned by whistle #1" in err
+    assert code == 1 and "区水务局 was not summoned by an open whistle" in err  # the policy
     code, out, _ = await run_cli("status", iid)
     assert (
         "whistle 吹哨 #1 (open 进行中): 群体性事件苗头" in out

@@ -22,7 +22,7 @@ async def test_an_action_help_shows_its_own_flags_and_who_may_take_it(run_cli, c
         code, out, _ = await run_cli(*argv)
         assert code == 0
         required_part, optional_part = out.split("\nrequired:")[1].split("\noptional:")
-        assert "--as" in required_part and "--hours" in required_part
+        assert "--as" in optional_part and "--hours" in required_part  # a token names the actor
         assert "--reason" in required_part and "--note" in optional_part
         for other in ("--message", "--outcome", "--units", "--divert-reason", "--whistle"):
             assert other not in out
