@@ -101,9 +101,9 @@ async def test_without_a_token_only_the_host_with_its_key_acts_as_operator(
 
 async def test_tokens_are_issued_listed_and_revoked(run_cli, env, linkage, monkeypatch):  # noqa: F811
     iid = await open_incident(env, linkage, "police")
-    token = await issue(run_cli, "supervisor", "", "督查周")
+    token = await issue(run_cli, "supervisor", "", "督查吊销测试")
     code, out, _ = await run_cli("token", "list", "--json")
-    issued = next(t for t in json.loads(out) if t["name"] == "督查周")
+    issued = next(t for t in json.loads(out) if t["name"] == "督查吊销测试")
     assert code == 0 and issued["role"] == "supervisor" and not issued["revoked_at"]
     code, _, err = await run_cli(
         "token", "issue", "--role", "member_unit", "--unit", "黄埭派出所", "--name", "x"
