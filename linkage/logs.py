@@ -16,7 +16,14 @@ _PERSONAL_KEYS = {"caller_name", "caller_phone", "caller_id_number", "phone", "i
 # digits full-width or not, groups apart by a hyphen, dot or space, an area code in brackets.
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _SEP = r"[-.\s－．\u3000]?"
-_ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
+_ID_NUMBER = re.compile(
+    rf"(?<![0-9])([1-9][0-9]{{5}}){_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}{_SEP}([0-9]{{3}}[0-9Xx])(?![0-9])"
+)
+# A name told in free text: after the words that introduce a person (来电人王小明, 姓名：李四).
+_NAMED = re.compile(
+    r"((?:来电人|报警人|求助人|投诉人|反映人|当事人|联系人|举报人|姓名|名叫|我叫|市民)[:：\s]*)"
+    r"([\u4e00-\u9fff])([\u4e00-\u9fff]{1,3})"
+)
 _PHONE = re.compile(
     rf"(?<![0-9])((?:[+＋]?86{_SEP})?1[3-9][0-9]){_SEP}[0-9]{{4}}{_SEP}([0-9]{{4}})(?![0-9])"
 )
@@ -33,7 +40,8 @@ def mask_text(text: str) -> str:
     text = text.translate(_FULL_WIDTH_DIGITS)
     text = _ID_NUMBER.sub(r"\1********\2", text)
     text = _PHONE.sub(r"\1****\2", text)
-    return _LANDLINE.sub(r"\1****\2", text)
+    text = _LANDLINE.sub(r"\1****\2", text)
+    return _NAMED.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), text)
 
 
 def _mask_value(key: str, value: Any) -> Any:

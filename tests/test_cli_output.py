@@ -116,7 +116,7 @@ def test_the_short_form_of_each_kind_of_message():
         "hotline": {"feedback": "摊位已清理，联系人李四 13912345678"},
     }
     assert outbox_content("result", "police-JJ1", result) == (
-        "结果回推 result police-JJ1: hotline: 摊位已清理，联系人李四 139****5678"
+        "结果回推 result police-JJ1: hotline: 摊位已清理，联系人李* 139****5678"
     )
     sms = {"phone": "13912345678", "message": "您反映的问题已处理" * 10}
     text = outbox_content("reply", "police-JJ1", sms)

@@ -84,3 +84,19 @@ def test_the_sdk_own_log_lines_are_masked_too(capsys):
     err = capsys.readouterr().err
     assert "Completing activity as failed" in err and "ValueError" in err
     assert "13912345678" not in err and "1234-5678" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("来电人王小明反映楼下噪音", "小明"),
+        ("姓名：欧阳明月，住3栋", "阳明月"),
+        ("身份证 320507 1990 0101 123X 的住户", "1990 0101"),
+        ("身份证320507-1990-0101-123X", "1990-0101"),
+    ],
+)
+def test_names_and_spaced_id_numbers_in_free_text_are_masked(text, hidden):
+    from linkage.logs import mask_text
+
+    masked = mask_text(text)
+    assert hidden not in masked and masked != text
