@@ -14,8 +14,12 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
+from linkage.auth import TokenVerifier, issue_token
+from linkage.auth_client import AuthorizedClient
 from linkage.client import ActionRefused, LinkageClient
 from linkage.models import Stage
+from linkage.principals import make_principal
+from linkage.units import load_register
 from workflows.contracts import IncidentSummary
 
 CST = timezone(timedelta(hours=8))
@@ -23,6 +27,8 @@ CST = timezone(timedelta(hours=8))
 BUREAU = {"role": "police_bureau", "unit": "区公安分局", "person": "值班民警"}
 CENTRE = {"role": "command_center", "unit": "区集成指挥中心", "person": "张坐席"}
 DESK = {"role": "linkage_desk", "unit": "对接联动专席", "person": "陈专席"}
+# who pushes a scenario's report: its station on 110's side, the command centre on 12345's
+ORIGIN_ROLE = {"police": "police_unit", "hotline": "command_center"}
 
 
 def unit(name: str) -> dict:
@@ -100,6 +106,7 @@ SCENARIOS: list[tuple[dict, list[tuple[dict, str, dict]]]] = [
             (BUREAU, "review", {}),
             (CENTRE, "dispute", {"reason": "报警人称与物业人员有肢体冲突，需先核实是否涉治安"}),
             (BUREAU, "settle", {"owner": "hotline", "note": "民警已核实无肢体冲突，由12345承办"}),
+            (CENTRE, "settle", {"owner": "hotline", "note": "同意由12345承办"}),  # both agree
             (CENTRE, "dispatch", {"unit": "元和街道办事处"}),
             (unit("元和街道办事处"), "sign", {}),
             (unit("元和街道办事处"), "feedback", {"result": "已联系物业"}),
@@ -146,6 +153,7 @@ SCENARIOS: list[tuple[dict, list[tuple[dict, str, dict]]]] = [
         [
             (BUREAU, "dispute", {"reason": "群租安全隐患属住建、消防职责"}),
             (CENTRE, "settle", {"owner": "joint", "note": "打架由派出所处置，群租隐患由街道整治"}),
+            (BUREAU, "settle", {"owner": "joint", "note": "同意会同处置"}),  # both agree
             (BUREAU, "command", {"unit": "太平派出所"}),
             (CENTRE, "dispatch", {"unit": "太平街道办事处"}),
             (police("太平派出所"), "arrive", {}),
@@ -237,6 +245,30 @@ def build_report(spec: dict, run: str, index: int) -> dict:
     }
 
 
+PARTIES: Parties | None = None  # set when the demo runs
+
+
+class Parties:
+    """Every party of the demo with a token of its own: issued with the host's key, verified
+    back to its principal, and acting through the policy (the audit names each one)."""
+
+    def __init__(self, client: LinkageClient) -> None:
+        self.client = client
+        self.register = load_register()
+        self.verifier = TokenVerifier(register=self.register)
+        self._as: dict[tuple[str, str, str], AuthorizedClient] = {}
+
+    def of(self, actor: dict) -> AuthorizedClient:
+        key = (actor["role"], actor["unit"], actor.get("person") or actor["unit"])
+        if key not in self._as:
+            principal = make_principal(
+                self.register, name=key[2], role=key[0], unit=key[1], what="demo: "
+            )
+            token, _ = issue_token(principal, days=1)
+            self._as[key] = AuthorizedClient(self.client, self.verifier.verify(token), via="demo")
+        return self._as[key]
+
+
 async def desk_review(client: LinkageClient, incident: str, spec: dict, say) -> None:
     """Once triage has read the report: where it is unsure or disagrees with the push, the
     linkage desk looks at it and, in this demo, confirms the push's direction."""
@@ -250,17 +282,16 @@ async def desk_review(client: LinkageClient, incident: str, spec: dict, say) -> 
     triage = status.incident.triage
     say(f"[{incident}] triage: {triage.reason}")
     receiver = "hotline" if spec["origin"] == "police" else "police"
-    await client.act(
-        incident,
-        "triage-decide",
-        {"actor": DESK, "direction": receiver, "reason": "专席核实：按推送方向流转"},
+    await PARTIES.of(DESK).act(
+        incident, "triage-decide", {"direction": receiver, "reason": "专席核实：按推送方向流转"}
     )
     say(f"[{incident}] {DESK['unit']}: triage-decide ({receiver})")
 
 
 async def play(client: LinkageClient, index: int, run: str, pace: float, say) -> IncidentSummary:
     spec, steps = SCENARIOS[index]
-    result = await client.divert(build_report(spec, run, index))
+    pusher = {"role": ORIGIN_ROLE[spec["origin"]], "unit": spec["from"], "person": "推送专席"}
+    result = await PARTIES.of(pusher).divert(build_report(spec, run, index))
     incident = result.incident_id
     if not result.new:  # the intake joined it to an incident someone else has open
         raise ActionRefused(
@@ -272,10 +303,11 @@ async def play(client: LinkageClient, index: int, run: str, pace: float, say) ->
     for actor, action, fields in steps:
         await asyncio.sleep(pace)
         try:
+            party = PARTIES.of(actor)
             if action == "whistle":
-                await client.whistle(incident, {"actor": actor, **fields})
+                await party.whistle(incident, fields)
             else:
-                await client.act(incident, action, {"actor": actor, **fields})
+                await party.act(incident, action, fields)
         except ActionRefused as err:
             say(f"[{incident}] {err}")
             raise
@@ -290,7 +322,9 @@ async def run_demo(pace: float = 2.0, as_json: bool = False) -> int:
         if not as_json:
             print(line, flush=True)
 
+    global PARTIES
     client = await LinkageClient.connect()
+    PARTIES = Parties(client)
     run = datetime.now(CST).strftime("%m%d%H%M%S")
     started = time.monotonic()
     say(f"Feeding {len(SCENARIOS)} incidents; watch them in the Web UI (http://localhost:8233)")
