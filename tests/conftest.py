@@ -27,7 +27,27 @@ from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from workers.main import build_worker
 
 TASK_QUEUE = "linkage-test"
-POSTGRES = os.environ.get("LINKAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# the role and database scripts/test-services makes
+POSTGRES = os.environ.get(
+    "LINKAGE_TEST_POSTGRES_URL", "postgresql://linkage:linkage@127.0.0.1:5432/test"
+)
+
+
+def missing(component: str, err: object) -> None:
+    """A component the machine lacks: a failure under CI, which installs every one
+    (scripts/test-services), a skip elsewhere."""
+    message = f"no {component} on this machine ({err}); bash scripts/test-services installs it"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def chromium() -> str:
+    """The system's headless browser (Debian's chromium package)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        missing("chromium", "not on PATH")
+    return found
 
 
 @contextmanager
@@ -38,9 +58,7 @@ def fresh_schema(prefix: str = "linkage_test"):
     try:
         conn = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {err}")
+        missing(f"PostgreSQL at {POSTGRES}", err)
     conn.execute(f"CREATE SCHEMA {schema}")
     try:
         yield f"{POSTGRES}?options=-csearch_path%3D{schema}"

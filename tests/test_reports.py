@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from linkage import reports
 from linkage.periods import Period
 from linkage.store import Store
 from tests.assessment_fixture import CITY, WATER, build
+from tests.conftest import chromium
 
 
 @pytest.fixture(scope="module")
@@ -107,16 +106,8 @@ def test_a_units_own_report_holds_its_rows_and_evidence_only(month_store, tmp_pa
     assert report.id == f"monthly:2026-11:{WATER}"
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_the_html_opens_offline_in_headless_chromium_with_its_charts_drawn(month_store, tmp_path):
     browser = chromium()
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs the system's chromium for this check")
-        pytest.skip("no chromium on this machine (Debian: apt install chromium)")
     made = reports.produce(month_store, Period.parse("monthly", "2026-11"), out=tmp_path / "out")
     html = Path(made.files["html"]).read_text(encoding="utf-8")
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,15 +14,13 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from linkage.client import LinkageClient
 from linkage.codec import CODEC
 from linkage.temporal import DATA_CONVERTER
-from tests.conftest import make_report
+from tests.conftest import chromium, make_report
 from tests.parties import BUREAU, as_, police_loop
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
 PHONE = "13955557777"
 
@@ -46,8 +43,8 @@ def wait_for(url: str, seconds: float = 60) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package")
 async def test_the_web_ui_shows_the_caller_decoded_and_the_history_ciphertext(tmp_path):
+    browser = chromium()
     from temporalio.client import Client
 
     ports = {name: free_port() for name in ("port", "ui", "api", "codec")}
@@ -86,7 +83,7 @@ async def test_the_web_ui_shows_the_caller_decoded_and_the_history_ciphertext(tm
 
         url = f"http://localhost:{ports['ui']}/namespaces/default/workflows/{iid}/{run_id}/history"
         dom = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-background-networking", "--disable-sync",
              f"--user-data-dir={tmp_path / 'chrome'}", "--virtual-time-budget=10000",
              "--dump-dom", url],
