@@ -16,10 +16,16 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.intake_store import UTCDateTime
 from linkage.principals import Principal
+from linkage.writer import write
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _added(session: Session, row: SQLModel):
+    session.add(row)
+    return row
 
 
 class AuditEntry(SQLModel, table=True):
@@ -69,11 +75,7 @@ class AuditLog:
             reason=reason[:1000],
             detail=detail or {},
         )
-        with Session(self.engine) as session:
-            session.add(row)
-            session.commit()
-            session.refresh(row)
-        return row
+        return write(self.engine, lambda session: _added(session, row))
 
     def list(
         self,

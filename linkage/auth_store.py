@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.intake_store import UTCDateTime
+from linkage.writer import write
 
 
 def _now() -> datetime:
@@ -48,25 +49,27 @@ class TokenRecords:
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
-        with Session(self.engine) as session:
+
+        def add(session: Session) -> IssuedToken:
             session.add(row)
-            session.commit()
-            session.refresh(row)
-        return row
+            return row
+
+        return write(self.engine, add)
 
     def revoke(self, jti: str, by: str, reason: str = "") -> IssuedToken:
         """Revoke a jti (known here or not: a provider's token is revoked by its jti too);
         revoking again keeps the first time."""
-        with Session(self.engine) as session:
+
+        def revoke(session: Session) -> IssuedToken:
             row = session.get(IssuedToken, jti)
             if row is None:
                 row = IssuedToken(jti=jti)
                 session.add(row)
             if row.revoked_at is None:
                 row.revoked_at, row.revoked_by, row.reason = _now(), by[:120], reason[:200]
-            session.commit()
-            session.refresh(row)
             return row
+
+        return write(self.engine, revoke)
 
     def revoked_at(self, jti: str) -> datetime | None:
         with Session(self.engine) as session:

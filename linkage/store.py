@@ -9,10 +9,9 @@ instead of a second one.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import JSON, Column, case, event, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,10 +22,10 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 from linkage import audit as _audit  # noqa: F401  (its table is part of the schema)
 from linkage import auth_store as _auth_store  # noqa: F401  (its table is part of the schema)
 from linkage import intake_store as intake
-from linkage import migrations
+from linkage import migrations, writer
 from linkage import work_store as work
 from linkage.intake_store import IntakeClaim, IntakeReport
-from linkage.migrations import IMMEDIATE, SchemaMismatch, SchemaTooNew
+from linkage.migrations import SchemaMismatch, SchemaTooNew
 from linkage.records import (
     OutboxEntry,
     RecordStepInput,
@@ -35,6 +34,9 @@ from linkage.records import (
 )
 from linkage.sealed import SealedJSON, SealedText
 from linkage.work_store import WorkRow
+from linkage.writer import IMMEDIATE
+
+T = TypeVar("T")
 
 __all__ = [
     "Incident",
@@ -212,17 +214,11 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         migrations.upgrade(self.engine)
-        self._writer = self.engine.execution_options(**{IMMEDIATE: True})
-        sqlite = self.engine.dialect.name == "sqlite"
-        self._turns = threading.Lock() if sqlite else nullcontext()
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """A session for a read-then-write transaction (SQLite: BEGIN IMMEDIATE). On SQLite the
-        writers of one process also take turns on a lock: waiting on SQLite's own busy handler
-        (which sleeps, longer each time) is what makes a burst of reports slow."""
-        with self._turns, Session(self._writer) as session:
-            yield session
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in one write transaction, committed: the one writer path
+        (linkage.writer), which waits out another process's lock on SQLite."""
+        return writer.write(self.engine, work)
 
     # --- the intake ---------------------------------------------------------------------------
 
@@ -231,10 +227,7 @@ class Store:
         a retry of the same report answers what was decided the first time."""
         for attempt in range(TAKE_ATTEMPTS):
             try:
-                with self._write() as session:
-                    result = self._take(session, input)
-                    session.commit()
-                    return result
+                return self.write(lambda session: self._take(session, input))
             except Exception as err:
                 if attempt + 1 == TAKE_ATTEMPTS or not _lost_race(err):
                     raise
@@ -294,7 +287,8 @@ class Store:
         )
         if incident_id is None and (input.incident is not None or input.close):
             raise ValueError("record_steps needs a step (or a case or order) to name its incident")
-        with self._write() as session:
+
+        def steps(session: Session) -> None:
             if input.steps:
                 rows = [step.model_dump() for step in input.steps]
                 session.execute(self._insert(StepEvent).values(rows).on_conflict_do_nothing())
@@ -309,7 +303,8 @@ class Store:
                 work.replace(session, input.work)
             if input.close:
                 intake.release(session, incident_id)
-            session.commit()
+
+        self.write(steps)
 
     def _insert(self, table: type[SQLModel]):
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -362,7 +357,8 @@ class Store:
 
     def enqueue(self, entry: OutboxEntry) -> OutboxMessage:
         """Add a message once; a retry with the same key returns the row already there."""
-        with self._write() as session:
+
+        def add(session: Session) -> OutboxMessage:
             row = session.get(OutboxMessage, entry.key)
             if row is None:
                 row = OutboxMessage(
@@ -373,14 +369,15 @@ class Store:
                     payload=entry.payload,
                 )
                 session.add(row)
-                session.commit()
-                session.refresh(row)
             return row
+
+        return self.write(add)
 
     def mark_attempt(self, key: str, error: str | None, final: bool = False) -> None:
         """Count a delivery attempt. An error with final=True (an answer that can never
         succeed, e.g. HTTP 4xx) fails the message for good; otherwise it stays pending."""
-        with self._write() as session:
+
+        def count(session: Session) -> None:
             row = session.get(OutboxMessage, key)
             if row is None:
                 return
@@ -391,7 +388,8 @@ class Store:
                 row.last_error = error[:500]
                 if final and row.status != "delivered":
                     row.status, row.failed_at = "failed", _now()
-            session.commit()
+
+        self.write(count)
 
     def outbox(
         self, target: str | None = None, status: str | None = None, limit: int = 100
@@ -407,11 +405,13 @@ class Store:
 
     def acknowledge(self, key: str) -> bool:
         """The reading platform confirms it took a message; it is then delivered."""
-        with self._write() as session:
+
+        def take(session: Session) -> bool:
             row = session.get(OutboxMessage, key)
             if row is None:
                 return False
             if row.status != "delivered":
                 row.status, row.delivered_at = "delivered", _now()
-                session.commit()
             return True
+
+        return self.write(take)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from sqlmodel import Session
 
 from linkage.catalogue import load_catalogue, load_routing
 from linkage.config import PROJECT_ROOT, ConfigError
@@ -86,7 +87,7 @@ def test_training_is_deterministic(triager):
 
 def desk_decision(store: Store, iid: str, text: str, direction: str, sub: str, action: str):
     now = datetime.now(UTC)
-    with store._write() as session:
+    with Session(store.engine) as session:
         session.add(
             Incident(
                 id=iid,
@@ -128,7 +129,9 @@ def test_the_desk_decisions_recorded_are_what_learn_reads(tmp_path):
     )
     desk_decision(store, "police-2", "小区门口垃圾没人清运", "hotline", "H02.02", "confirm")
     now = datetime.now(UTC)
-    with store._write() as session:  # triaged, never decided by the desk: not a desk decision
+    with Session(
+        store.engine
+    ) as session:  # triaged, never decided by the desk: not a desk decision
         session.add(
             Incident(
                 id="police-3",

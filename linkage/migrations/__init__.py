@@ -4,11 +4,13 @@
 checks the revision the database is at, adopts a database made before migrations (stamping it
 0001 once its tables have 0001's shape) and applies the newer revisions. Processes that start
 together queue on a lock (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE), so the second
-finds the work done.
+finds the work done; a database already at the newest revision is only read, so the many short
+processes of a busy day (every CLI call opens the store) never queue for that lock.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -20,9 +22,9 @@ from sqlalchemy import func as sql
 from sqlalchemy.engine import Engine
 
 from linkage.config import ConfigError
+from linkage.writer import IMMEDIATE, waiting_out_locks
 
 HERE = Path(__file__).parent
-IMMEDIATE = "linkage_immediate"  # execution option: on SQLite, begin with BEGIN IMMEDIATE
 
 
 class SchemaMismatch(ConfigError):
@@ -40,6 +42,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
@@ -53,6 +56,22 @@ def current(connection: Connection) -> tuple[str, ...]:
 
 
 def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest revision (nothing to do, and no lock taken, when it is
+    there already)."""
+    if _at_head(engine):
+        return
+    waiting_out_locks(lambda: _upgrade(engine), engine)
+
+
+def _at_head(engine: Engine) -> bool:
+    def read() -> bool:
+        with engine.connect() as connection:
+            return current(connection) == (head(),)
+
+    return waiting_out_locks(read, engine)
+
+
+def _upgrade(engine: Engine) -> None:
     where = engine.url.render_as_string()
     connection = engine.connect().execution_options(**{IMMEDIATE: True})
     with connection, connection.begin():

@@ -89,7 +89,8 @@ def _local(value):
 def record(store: Store, report: Report, files: dict[str, str], produced_by: str) -> ProducedReport:
     summary = {k: v for k, v in report.summary.items() if isinstance(v, int | float | str)}
     summary["named_units"] = sorted(set(report.named_units))
-    with store._write() as session:  # the store's writers take turns (SQLite)
+
+    def save(session: Session) -> ProducedReport:
         row = session.get(ProducedReport, report.id) or ProducedReport(
             id=report.id,
             kind=report.kind,
@@ -102,9 +103,9 @@ def record(store: Store, report: Report, files: dict[str, str], produced_by: str
         row.files, row.summary = files, summary
         row.produced_by, row.produced_at = produced_by, report.produced_at
         session.add(row)
-        session.commit()
-        session.refresh(row)
         return row
+
+    return store.write(save)
 
 
 def list_reports(store: Store, kind: str | None = None, limit: int = 50) -> list[ProducedReport]:
