@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Path, Query
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -84,6 +85,16 @@ def _outbox_view(row) -> OutboxView:
     return OutboxView(key=row.id, **row.model_dump(exclude={"id"}))
 
 
+def answer(value: BaseModel | list[BaseModel] | dict, status: int = 200) -> JSONResponse:
+    """Every answer in one time convention: ISO 8601 with the district's offset
+    (`2026-11-29T09:30:00+08:00`), as the CLI's --json prints them."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    elif isinstance(value, list):
+        value = [v.model_dump() for v in value]
+    return JSONResponse(jsonable(value), status_code=status)
+
+
 def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
     """The app; a client and a verifier may be given (tests), else both are made at startup."""
     holder: dict[str, Any] = {"client": client, "verifier": verifier}
@@ -122,10 +133,21 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
     As = Annotated[AuthorizedClient, Depends(authorized)]
     IncidentId = Annotated[str, Path(description="e.g. police-JJ20261129001")]
 
-    @app.post("/reports", status_code=201, response_model=DivertResult, responses=ERRORS)
-    async def divert(party: As, report: Annotated[dict[str, Any], Body()]) -> DivertResult:
-        """Divert a report (分流推送): it opens its incident, or joins the one it repeats."""
-        return await party.divert(report)
+    @app.post(
+        "/reports",
+        status_code=201,
+        response_model=DivertResult,
+        responses={
+            200: {"model": DivertResult, "description": "nothing new: `new` is false (a push "
+                  "sent again, a repeat that joined an open incident, or one already closed)"},
+            **ERRORS,
+        },
+    )  # fmt: skip
+    async def divert(party: As, report: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+        """Divert a report (分流推送): 201 when it opens its incident; 200 when it joins the one
+        it repeats, was sent before, or its incident has already ended."""
+        result = await party.divert(report)
+        return answer(result, 201 if result.new else 200)
 
     @app.post(
         "/incidents/{incident_id}/actions/{action}", response_model=ActionDone, responses=ERRORS
@@ -136,24 +158,24 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
         action: ActionName,
         payload: Annotated[dict[str, Any], Body(default_factory=dict)],
         whistle: Annotated[int | None, Query(description="the whistle to act on")] = None,
-    ) -> ActionDone:
+    ) -> JSONResponse:
         """Take an action; its fields are those of `linkage act ID ACTION --help`, without the
         actor (the token's principal is the actor)."""
         state = await party.act(incident_id, action.value, payload, whistle=whistle)
-        return ActionDone(
-            incident_id=incident_id, action=action.value, state=jsonable(state.model_dump())
+        return answer(
+            {"incident_id": incident_id, "action": action.value, "state": state.model_dump()}
         )
 
     @app.post("/incidents/{incident_id}/whistle", status_code=202, responses=ERRORS)
-    async def whistle(party: As, incident_id: IncidentId, body: WhistleBody) -> dict[str, Any]:
+    async def whistle(party: As, incident_id: IncidentId, body: WhistleBody) -> JSONResponse:
         """Blow the whistle (吹哨) on an open incident."""
         await party.whistle(incident_id, body.model_dump())
-        return {"incident_id": incident_id, "whistle": "blown", "units": body.units}
+        return answer({"incident_id": incident_id, "whistle": "blown", "units": body.units}, 202)
 
     @app.get("/incidents/{incident_id}", response_model=IncidentStatus, responses=ERRORS)
-    async def status(party: As, incident_id: IncidentId) -> IncidentStatus:
+    async def status(party: As, incident_id: IncidentId) -> JSONResponse:
         """Stage, loops, deadlines and timeline."""
-        return await party.status(incident_id)
+        return answer(await party.status(incident_id))
 
     @app.get("/incidents", response_model=list[IncidentListing], responses=ERRORS)
     async def listing(
@@ -170,7 +192,7 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
         since: Annotated[str | None, Query(description="a date or an ISO time")] = None,
         until: Annotated[str | None, Query(description="a date or an ISO time")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[IncidentListing]:
+    ) -> JSONResponse:
         """Incidents by stage, owner, place, category; or what waits on a unit now."""
         zone = district_zone()
         try:
@@ -178,7 +200,7 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
             end = parse_when(until, zone, "until") if until else None
         except ValueError as err:
             raise LinkageError(f"list: {err}") from None
-        return await party.list(
+        rows = await party.list(
             stage=stage.value if stage else None,
             owner=owner.value if owner else None,
             township=township,
@@ -192,6 +214,7 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
             until=end,
             limit=limit,
         )
+        return answer(rows)
 
     @app.get("/outbox", response_model=list[OutboxView], responses=ERRORS)
     def outbox(
@@ -199,14 +222,14 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
         target: Annotated[str | None, Query(pattern="^(police|hotline|sms|emergency)$")] = None,
         status: Annotated[str | None, Query(pattern="^(pending|delivered|failed)$")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[OutboxView]:
+    ) -> JSONResponse:
         """Messages to the platforms and the SMS gateway (双推送); a platform reads its own."""
-        return [_outbox_view(r) for r in party.outbox(target, status, limit)]
+        return answer([_outbox_view(r) for r in party.outbox(target, status, limit)])
 
     @app.post("/outbox/{key}/ack", response_model=OutboxView, responses=ERRORS)
-    def acknowledge(party: As, key: str) -> OutboxView:
+    def acknowledge(party: As, key: str) -> JSONResponse:
         """The reading platform took the message: it is delivered."""
-        return _outbox_view(party.acknowledge(key))
+        return answer(_outbox_view(party.acknowledge(key)))
 
     @app.get("/audit", response_model=list[AuditView], responses=ERRORS)
     def audit(
@@ -216,12 +239,12 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
         action: str | None = None,
         refused: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[AuditView]:
+    ) -> JSONResponse:
         """Who did or was refused what, newest first (supervisors and operators)."""
         rows = party.audit_entries(
             incident_id=incident, principal=principal, action=action, refused=refused, limit=limit
         )
-        return [AuditView(**r.model_dump()) for r in rows]
+        return answer([AuditView(**r.model_dump()) for r in rows])
 
     return app
 

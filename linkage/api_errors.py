@@ -46,8 +46,23 @@ def field_of(message: str) -> str | None:
     return found.group("field") if found else None
 
 
+def _json_position(body: object, position: int) -> str:
+    """`line 2, column 7 (character 15)` of the body the caller sent."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    before = text[:position]
+    line = before.count("\n") + 1
+    column = position - (before.rfind("\n") + 1) + 1
+    return f"line {line}, column {column} (character {position})"
+
+
 def _validation(_: Request, err: RequestValidationError):
     problems = err.errors()
+    broken = next((p for p in problems if p.get("type") == "json_invalid"), None)
+    if broken is not None:  # loc is ("body", <character>): say where, not "field 15"
+        at = broken["loc"][-1] if isinstance(broken["loc"][-1], int) else 0
+        why = (broken.get("ctx") or {}).get("error", "JSON decode error")
+        where = _json_position(err.body, at)
+        return error(422, "invalid_json", f"body: not valid JSON at {where}: {why}", "body")
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
     loc = [str(p) for p in first["loc"] if p not in ("body", "query", "path")]
     field = ".".join(loc) or None

@@ -39,7 +39,7 @@ from linkage.auth_client import AuthorizedClient
 from linkage.client import ACTIONS, DivertResult, LinkageClient, LinkageError, parse_report
 from linkage.config import ConfigError, Settings
 from linkage.display import render_action_done, render_listing, render_outbox, render_status
-from linkage.models import IncidentReport, Owner, Role, Stage
+from linkage.models import STAGE_LABELS, IncidentReport, Owner, Role, Stage
 from linkage.queues import parse_when
 from linkage.temporal import connect, quiet_runtime
 from linkage.timefmt import district_zone, jsonable
@@ -99,7 +99,8 @@ def _reports(count: int) -> str:
 
 def _divert_note(result: DivertResult) -> str:
     if result.closed:
-        return "  (already diverted and closed; nothing started)"
+        ended = f"{STAGE_LABELS[result.stage]} {result.stage.value}" if result.stage else "ended"
+        return f"  (already diverted, and its incident has ended: {ended}; nothing started)"
     if result.resent:
         return f"  (the same push again: counted once; {_reports(result.reports)})"
     if not result.new:

@@ -8,6 +8,7 @@ ActionRefused with the workflow's own reason; nothing has changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import uuid
@@ -197,13 +198,7 @@ class LinkageClient:
         request_id = request_id or f"divert-{uuid.uuid4().hex}"  # one ID for every attempt
         for attempt in range(SEND_ATTEMPTS):
             try:
-                answer = await self.client.execute_update_with_start_workflow(
-                    "submit",
-                    Submission(report=report),
-                    id=request_id,
-                    start_workflow_operation=self._start(report),
-                    result_type=SubmitAnswer,
-                )
+                answer = await self._submit(report, request_id)
             except WorkflowAlreadyStartedError:
                 return await self._closed(report)
             except WorkflowUpdateFailedError as err:
@@ -219,6 +214,23 @@ class LinkageClient:
                 raise LinkageError(f"report {report.incident_id} refused: {answer.refused}")
             return DivertResult(**answer.model_dump())
         raise AssertionError("unreachable")
+
+    async def _submit(self, report: IncidentReport, request_id: str) -> SubmitAnswer:
+        start = self._start(report)
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                "submit",
+                Submission(report=report),
+                id=request_id,
+                start_workflow_operation=start,
+                result_type=SubmitAnswer,
+            )
+        except Exception:
+            # the start operation holds the same error: read here, it is not printed as
+            # "Future exception was never retrieved" (with its traceback) when the loop ends
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(start.workflow_handle(), 1)
+            raise
 
     def _start(self, report: IncidentReport) -> WithStartWorkflowOperation:
         """The incident's start, should the report be its first: no personal data in its
@@ -350,7 +362,9 @@ class LinkageClient:
         if spec is None:
             raise LinkageError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
         try:
-            model = from_edge(spec.model, {**payload, **spec.fixed})
+            model = from_edge(
+                spec.model, {**payload, **spec.fixed}, SET_BY_SYSTEM | set(spec.fixed)
+            )
         except ValidationError as err:
             raise LinkageError(format_validation_error(action, err)) from None
         model = self._with_unit_codes(action, model)
@@ -545,6 +559,7 @@ class LinkageClient:
 
 SEND_ATTEMPTS = 12  # a server that is briefly busy or restarting is waited for, with backoff
 LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
+SET_BY_SYSTEM = {"actor"}  # an action's fields no caller sends: the principal is the actor
 CATCH_UP_POLLS = 60  # about 15 seconds for the incident to act on what a loop told it
 TELLS_INCIDENT = {"push_to_bureau", "call_police", "return"}  # loop updates that signal up
 

@@ -58,7 +58,9 @@ class Contract(BaseModel):
                 )
                 for e in err.errors()
             ]
-        names = ", ".join(sorted(cls.model_fields))
+        # the fields the caller may send: not those the system fills in (the actor, say)
+        hidden = (info.context or {}).get("hidden", ())
+        names = ", ".join(sorted(set(cls.model_fields) - set(hidden)))
         for key in unknown:
             problems.append(
                 InitErrorDetails(
@@ -72,6 +74,7 @@ class Contract(BaseModel):
         raise ValidationError.from_exception_data(cls.__name__, problems)
 
 
-def from_edge(model: type[M], data: Any) -> M:
-    """Validate what a caller sent: unknown fields are refused, not silently dropped."""
-    return model.model_validate(data, context=EDGE)
+def from_edge(model: type[M], data: Any, hidden: frozenset[str] | set[str] = frozenset()) -> M:
+    """Validate what a caller sent: unknown fields are refused, not silently dropped, and the
+    refusal lists the fields the caller may send (`hidden` are those it may not)."""
+    return model.model_validate(data, context={**EDGE, "hidden": hidden})

@@ -15,8 +15,8 @@ import pytest
 from linkage.client import IncidentStatus
 from linkage.display import render_status
 from tests import test_cli
-from tests.conftest import TASK_QUEUE, eventually, open_incident, temporal_cli
-from tests.parties import BUREAU, as_
+from tests.conftest import TASK_QUEUE, eventually, make_report, open_incident, temporal_cli
+from tests.parties import BUREAU, STATION, as_
 
 run_cli = test_cli.run_cli  # the fixture, shared with the first CLI tests
 
@@ -195,3 +195,29 @@ async def test_errors_name_the_flag_the_person_typed(run_cli, argv, error):
     )
     assert (code, out) == (1, "")
     assert err.startswith(f"linkage: {error}"), err
+
+
+async def test_diverting_the_report_of_an_ended_incident_again_prints_no_traceback(
+    env, linkage, tmp_path
+):
+    """The SDK keeps the refused start in a future of its own; left unread, asyncio printed
+    "Future exception was never retrieved" and 40 lines of traceback after the right answer."""
+    report = make_report("police")
+    with env.with_time_skipping_disabled():
+        iid = (await linkage.divert(report)).incident_id
+    await linkage.act(iid, "send-back", as_(BUREAU, reason="属治安案件"))
+    await linkage.act(iid, "withdraw", as_(STATION))
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    address = env.client.service_client.config.target_host
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "linkage.cli", "divert", str(path)],
+        capture_output=True,
+        text=True,
+        env=cli_env(LINKAGE_TEMPORAL_ADDRESS=address),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(iid) and "已撤回" in done.stdout, done.stdout
+    assert done.stderr == "", done.stderr
