@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -439,7 +438,7 @@ class LinkageClient:
 
     def humanize(self, message: str) -> str:
         """A workflow's message with the register's codes (dept.cgj) shown as full names."""
-        return _CODE_IN_TEXT.sub(lambda m: self.register.name_of(m.group(0)), message)
+        return self.register.humanize(message)
 
     async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:
         """A loop's action that ends the loop or tells the incident something: wait until the
@@ -601,9 +600,6 @@ _STATE = {
     "whistle": WhistleState,
     "emergency": EmergencyState,
 }
-
-
-_CODE_IN_TEXT = re.compile(r"(?<![\w.])[a-z]+\.[a-z0-9_-]+(?![\w.])")
 
 
 def _quote(value: str) -> str:

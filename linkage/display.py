@@ -28,6 +28,10 @@ def unit_name(code: str) -> str:
         return code
 
 
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else ("是 yes" if value else "否 no")
+
+
 def _left(at: datetime) -> str:
     seconds = (at - datetime.now(UTC)).total_seconds()
     sign, seconds = ("overdue by ", -seconds) if seconds < 0 else ("in ", seconds)
@@ -83,7 +87,7 @@ def render_status(status) -> str:
             satisfaction = f", satisfaction {a.satisfaction}" if a.satisfaction else ""
             lines.append(
                 f"  assessment 考核 ({a.assessor}): {a.loop} loop, unit {unit_name(a.unit)}, "
-                f"completed {a.completed}, on time {a.on_time}{satisfaction}"
+                f"completed 办结 {_yes(a.completed)}, on time 按时 {_yes(a.on_time)}{satisfaction}"
             )
     source = status.incident or status.summary
     if source is not None and source.triage is not None:
@@ -116,7 +120,8 @@ def render_status(status) -> str:
                 else ""
             )
             + ", "
-            f"arrived {p.arrived}; deadlines: {_deadlines(p.deadlines)}"
+            f"{'已到场 arrived' if p.arrived else '未到场 not arrived'}; "
+            f"deadlines: {_deadlines(p.deadlines)}"
         )
     if status.hotline is not None:
         h = status.hotline

@@ -25,6 +25,17 @@ KINDS = {
     "reopened": "重办",
 }
 COLUMNS = ("unit", "kind", "label", "incident_id", "step_id", "at", "loop", "step", "note")
+HEADINGS = {
+    "unit": "单位代码",
+    "kind": "类别代码",
+    "label": "类别",
+    "incident_id": "事件",
+    "step_id": "时间线条目",
+    "at": "时间",
+    "loop": "环节",
+    "step": "步骤",
+    "note": "说明",
+}
 
 
 def evidence(

@@ -166,7 +166,7 @@ async def _unit_queue(
         code = linkage.register.resolve(unit, None, "--unit").code
     except UnknownUnit as err:
         raise ValueError(str(err)) from None
-    rows = linkage.store.waiting(unit=code)
+    rows = linkage.store.waiting(units=linkage.register.with_parts(code))
     incidents = {i.id: i for i in linkage.store.incidents([r.incident_id for r in rows])}
     wanted_category = None
     if category:

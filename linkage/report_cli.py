@@ -1,8 +1,8 @@
 """`linkage report`: the periodic reviews and the evidence, from the records database.
 
-linkage report monthly --period 2026-11 [--unit U] [--out DIR]   (also quarterly, annual)
+linkage report monthly [--period 2026-11] [--unit U] [--out DIR]   (also quarterly, annual)
 linkage report list [--kind monthly]
-linkage report evidence --period 2026-11 [--unit U] [--out FILE.xlsx|.csv|.json]
+linkage report evidence [--period 2026-11] [--unit U] [--out FILE.xlsx|.csv|.json]
 linkage report schedules [--backfill monthly:2026-09:2026-11]
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from linkage.client import LinkageError
@@ -27,7 +28,9 @@ def add_parser(sub, json_flag) -> None:
     what = p.add_subparsers(dest="report_command", required=True, metavar="WHAT")
     for kind in KINDS:
         k = what.add_parser(kind, parents=[json_flag], help=f"{KIND_LABELS[kind]} ({kind})")
-        k.add_argument("--period", required=True, help="2026-11 | 2026-Q4 | 2026")
+        k.add_argument(
+            "--period", help="2026-11 | 2026-Q4 | 2026 (default: the current one, so far)"
+        )
         k.add_argument("--unit", default="", help="one unit's own report")
         k.add_argument(
             "--out", type=Path, help="directory for the files (default .linkage/reports)"
@@ -36,7 +39,9 @@ def add_parser(sub, json_flag) -> None:
     k.add_argument("--kind", choices=KINDS)
     k.add_argument("--limit", type=int, default=50)
     k = what.add_parser("evidence", parents=[json_flag], help="督办问责依据 and the 约谈 list")
-    k.add_argument("--period", required=True, help="a month (2026-11), quarter or year")
+    k.add_argument(
+        "--period", help="a month (2026-11), quarter or year (default: this month, so far)"
+    )
     k.add_argument("--unit", help="one unit's evidence")
     k.add_argument("--out", type=Path, help="write it as .xlsx, .csv or .json")
     k = what.add_parser("schedules", parents=[json_flag], help="create the Temporal Schedules")
@@ -49,9 +54,15 @@ def add_parser(sub, json_flag) -> None:
     )
 
 
-def _period(text: str) -> Period:
-    kind = "quarterly" if "Q" in text else ("monthly" if "-" in text else "annual")
-    return Period.parse(kind, text)
+def _period(text: str | None, kind: str | None = None) -> Period:
+    """The period named, or the one running now (its report covers it so far)."""
+    if text is None:
+        return Period.containing(kind or "monthly", datetime.now(UTC))
+    kind = kind or ("quarterly" if "Q" in text else ("monthly" if "-" in text else "annual"))
+    try:
+        return Period.parse(kind, text)
+    except ValueError as err:
+        raise LinkageError(str(err)) from None
 
 
 def run(args) -> int:
@@ -71,10 +82,7 @@ def run(args) -> int:
 def _produce(args, store) -> int:
     from linkage import reports
 
-    try:
-        period = Period.parse(args.report_command, args.period)
-    except ValueError as err:
-        raise LinkageError(str(err)) from None
+    period = _period(args.period, args.report_command)
     made = reports.produce(store, period, unit=args.unit, out=args.out)
     if args.json:
         print(
@@ -114,11 +122,17 @@ def _evidence(args, store) -> int:
     from linkage.evidence import COLUMNS, evidence, interview_list
     from linkage.reports.model import fmt
     from linkage.scoring import load_assessment
+    from linkage.units import load_register
 
     period = _period(args.period)
     with store.engine.connect() as conn:
         rows = evidence(conn, period, load_time_limits().hotline.max_returns, args.unit)
     listed = interview_list(rows, load_assessment().interview)
+    register = load_register()
+    for row in rows + listed:  # names where people read them
+        row["name"] = register.name_of(row["unit"])
+    for row in rows:
+        row["note"] = register.humanize(row["note"] or "")
     out: Path | None = args.out
     if out is not None:
         _export(out, rows, listed)
@@ -128,9 +142,9 @@ def _evidence(args, store) -> int:
         print(json.dumps({"evidence": rows, "interview": listed}, ensure_ascii=False, default=str))
         return 0
     for row in rows:
-        print("  ".join(fmt(row[c]) for c in COLUMNS))  # times in Asia/Shanghai
+        print("  ".join(fmt(row[c]) for c in ("name", *COLUMNS[1:])))  # times in Asia/Shanghai
     for unit in listed:
-        print(f"约谈 {unit['unit']}: {unit['reasons']}")
+        print(f"约谈 {unit['name']}: {unit['reasons']}")
     return 0
 
 
@@ -144,22 +158,31 @@ def _export(out: Path, rows: list[dict], listed: list[dict]) -> None:
         out.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
     elif out.suffix == ".csv":
         with out.open("w", newline="", encoding="utf-8-sig") as handle:  # Excel reads the BOM
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=("name", *COLUMNS))
             writer.writeheader()
             writer.writerows(row | {"at": fmt(row["at"])} for row in rows)
     elif out.suffix == ".xlsx":
-        from openpyxl import Workbook
+        from linkage.evidence import HEADINGS
+        from linkage.reports.excel import write_tables
+        from linkage.reports.model import Table
 
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("evidence")
-        sheet.append(list(COLUMNS))
-        for row in rows:
-            sheet.append([fmt(row[c]) if c == "at" else row[c] for c in COLUMNS])
-        sheet = book.create_sheet("interview")
-        sheet.append(["unit", "reasons"])
-        for unit in listed:
-            sheet.append([unit["unit"], unit["reasons"]])
-        book.save(out)
+        write_tables(
+            [
+                Table(
+                    "evidence",
+                    "督办问责依据",
+                    [("name", "单位"), *((c, HEADINGS[c]) for c in COLUMNS)],
+                    rows,
+                ),
+                Table(
+                    "interview",
+                    "约谈提醒名单",
+                    [("name", "单位"), ("unit", "单位代码"), ("reasons", "原因")],
+                    listed,
+                ),
+            ],
+            out,
+        )
     else:
         raise LinkageError(f"--out: {out.name}: write .xlsx, .csv or .json")
 

@@ -332,11 +332,11 @@ class Store:
             return list(session.exec(select(Incident).where(Incident.id.in_(ids))))
 
     def waiting(
-        self, incident_ids: list[str] | None = None, unit: str | None = None
+        self, incident_ids: list[str] | None = None, units: list[str] | None = None
     ) -> list[WorkRow]:
-        """The work queues: what is waiting now, on the given incidents or on one unit."""
+        """The work queues: what is waiting now, on the given incidents or on the given units."""
         with Session(self.engine) as session:
-            return work.waiting(session, incident_ids, unit)
+            return work.waiting(session, incident_ids, units)
 
     def timeline(self, incident_id: str) -> list[StepEvent]:
         with Session(self.engine) as session:

@@ -53,6 +53,9 @@ ORIGIN_KINDS: dict[str, tuple[str, ...]] = {
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
+_CODE_IN_TEXT = re.compile(r"(?<![\w.])[a-z]+\.[a-z0-9_-]+(?![\w.])")
+
+
 class UnknownUnit(ValueError):
     """A name that is no unit of the register (or not one of the kind the place needs)."""
 
@@ -65,6 +68,7 @@ class Unit(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     kind: UnitKind
     side: Side
+    parent: str = ""  # the code of the unit it is part of (分局指挥中心 → 区公安分局)
 
     def __str__(self) -> str:
         return self.name
@@ -113,6 +117,15 @@ class Register(BaseModel):
                     raise ValueError(f"units.{code}: {name!r} already names unit {seen[key]}")
                 seen[key] = code
         self._index = seen
+        for code, unit in self.units.items():
+            if unit.parent and unit.parent not in self.units:
+                raise ValueError(f"units.{code}.parent: {unit.parent} is not a unit's code")
+            above, chain = unit.parent, [code]
+            while above:
+                if above in chain:
+                    raise ValueError(f"units.{code}.parent: a circle ({' → '.join(chain)})")
+                chain.append(above)
+                above = self.units[above].parent
         for code, kind in DESKS.items():
             unit = self.units.get(code)
             if unit is None or unit.kind != kind:
@@ -153,6 +166,20 @@ class Register(BaseModel):
         incident opened before the register, or the system's own actor)."""
         unit = self.find(code_or_name)
         return unit.name if unit else code_or_name
+
+    def with_parts(self, code: str) -> list[str]:
+        """The unit and every unit that is part of it, however deep (its queue holds theirs:
+        the bureau sees what its command centre owes)."""
+        found = [code]
+        for part, unit in self.units.items():
+            if unit.parent == code:
+                found += self.with_parts(part)
+        return found
+
+    def humanize(self, text: str) -> str:
+        """Free text (a timeline note, a refusal) with the register's codes (`派遣至 dept.cgj`)
+        shown as full names (`派遣至 区城市管理局`)."""
+        return _CODE_IN_TEXT.sub(lambda m: self.name_of(m.group(0)), text)
 
     def _suggest(self, name: str, kinds: tuple[str, ...] | None) -> str:
         candidates: dict[str, str] = {}

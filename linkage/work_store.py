@@ -75,12 +75,14 @@ def replace(session: Session, work: WorkList) -> None:
     session.add_all(rows)
 
 
-def waiting(session: Session, incident_ids: list[str] | None = None, unit: str | None = None):
-    """The rows waiting now: of the given incidents, or on one unit; soonest due first."""
+def waiting(
+    session: Session, incident_ids: list[str] | None = None, units: list[str] | None = None
+):
+    """The rows waiting now: of the given incidents, or on the given units; soonest first."""
     query = select(WorkRow).where(WorkRow.position >= 0)
     if incident_ids is not None:
         query = query.where(WorkRow.incident_id.in_(incident_ids))
-    if unit is not None:
-        query = query.where(WorkRow.unit == unit)
+    if units is not None:
+        query = query.where(WorkRow.unit.in_(units))
     query = query.order_by(WorkRow.missed.desc(), WorkRow.due.is_(None), WorkRow.due)
     return list(session.exec(query))

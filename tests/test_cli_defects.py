@@ -221,3 +221,21 @@ async def test_diverting_the_report_of_an_ended_incident_again_prints_no_traceba
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(iid) and "已撤回" in done.stdout, done.stdout
     assert done.stderr == "", done.stderr
+
+
+async def test_status_says_yes_or_no_in_words_never_true_or_false(env, linkage):
+    from tests.parties import police_loop
+
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
+    text = render_status(await linkage.status(iid))
+    assert "未到场 not arrived" in text and "False" not in text and "True" not in text
+    await linkage.act(iid, "arrive", as_(STATION))
+    assert "已到场 arrived" in render_status(await linkage.status(iid))
+    other = await open_incident(env, linkage, "hotline")
+    await linkage.act(other, "accept", as_(BUREAU))
+    await police_loop(linkage, other)
+    await linkage.result(other)
+    text = render_status(await linkage.status(other))
+    assert "办结 是 yes" in text and "False" not in text and "True" not in text, text

@@ -37,7 +37,8 @@ def test_the_12345_side_per_unit(month_store):
     assert set(rows) == {CITY, WATER}
     assert (city["orders"], city["signed"], city["timely_signed"]) == (5, 4, 3)
     assert city["timely_sign_rate"] == 0.75  # B signed late (auto_sign)
-    assert (city["completed"], city["on_time"], city["on_time_rate"]) == (2, 1, 0.5)
+    # E, still open past its handling limit, counts against 按时办结率: 1 / (2 + 1)
+    assert (city["completed"], city["on_time"], city["on_time_rate"]) == (2, 1, 0.3333)
     assert city["completion_rate"] == 0.4
     assert (city["revisited"], city["satisfaction_rate"], city["dissatisfaction_rate"]) == (2, 1, 0)
     # 城管 returned C once out of six dispatches to it; the return counts against 城管, not 水务
@@ -60,7 +61,8 @@ def test_the_12345_side_for_the_district_and_a_township(month_store):
         townships = by_key(indicators.hotline(conn, NOVEMBER, "township"))
         october = indicators.hotline(conn, NOVEMBER.previous(), "district")
     assert district["orders"] == 7 and district["timely_sign_rate"] == 0.8333
-    assert (district["on_time_rate"], district["completion_rate"]) == (0.5, 0.5714)
+    # 2 on time / (4 completed + E open overdue)
+    assert (district["on_time_rate"], district["completion_rate"]) == (0.4, 0.5714)
     assert (district["satisfaction_rate"], district["dissatisfaction_rate"]) == (0.75, 0.25)
     assert (district["return_rate"], district["reopen_rate"]) == (0.125, 0.5)
     assert (district["sign_p50_h"], district["sign_p90_h"]) == (1.0, 2.0)
@@ -110,15 +112,19 @@ def test_units_are_scored_and_ranked_by_the_district_table(month_store):
         rows = indicators.hotline(conn, NOVEMBER, "unit")
     result = ranked(rows, table.score.hotline, Ranking(red=1, black=1))
     assert [(r["key"], r["score"], r["rank"], r["list"]) for r in result] == [
-        (CITY, 75.0, 1, "红榜"),  # 0.75×30 + 0.5×35 + 1.0×35
-        (WATER, 47.5, 2, "黑榜"),  # 1.0×30 + 0.5×35; 满意率 0.5 is under its floor of 0.6
+        # 及时签收 0.75×20 + 按时办结 1/(2 done + 1 open overdue)×30 + 办结 0.4×20 + 满意 1.0×30
+        # = 63, less 1 督办 × 2 and 1 超时未办结 × 5
+        (CITY, 56.0, 1, "红榜"),
+        # 1.0×20 + 0.5×30 + 1.0×20 (满意率 0.5 is under its floor of 0.6) = 55, less 2 督办 × 2
+        # and 2 重办 × 5
+        (WATER, 41.0, 2, "黑榜"),
     ]
 
 
 def test_a_broken_assessment_table_is_refused_naming_the_field(tmp_path):
     text = (load_assessment.__globals__["config_dir"]() / "assessment.toml").read_text()
     path = tmp_path / "assessment.toml"
-    path.write_text(text.replace("satisfaction_rate = 35", "satisfaction = 35"))
+    path.write_text(text.replace("satisfaction_rate = 30", "satisfaction = 30"))
     with pytest.raises(ConfigError, match="score.hotline.weights: unknown indicator.*satisfaction"):
         load_assessment(path)
     path.write_text(text.replace("command_minutes = [5, 15]", "command_minutes = [15, 5]"))

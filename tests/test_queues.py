@@ -213,3 +213,25 @@ async def test_police_station_queue_after_command(env, linkage):
     await linkage.act(iid, "command", as_(BUREAU, unit="黄埭派出所"))
     await linkage.act(iid, "arrive", as_(STATION))
     assert (iid, "反馈时限") in await queue(linkage, "黄埭派出所")
+
+
+async def test_the_bureau_sees_an_overdue_command_its_command_centre_owes(env, linkage, store):
+    """The register's hierarchy: 区公安分局指挥中心 is part of 区公安分局, so what the command
+    centre owes is in the bureau's queue too; and its supervision counts against the centre."""
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    police = await started_loop(env, iid, "police")
+    await env.fast_forward(police, timedelta(hours=1))
+
+    async def overdue_in_the_bureaus_queue():
+        rows = [
+            r for r in await linkage.list(unit="区公安分局", limit=10_000) if r.incident_id == iid
+        ]
+        command = [r for r in rows if r.step == "指令时限"]  # (a whistle may follow it)
+        assert [(r.overdue, r.waiting_on) for r in command] == [(True, ["区公安分局指挥中心"])]
+        overdue = await linkage.list(unit="区公安分局", overdue=True, limit=10_000)
+        assert iid in [r.incident_id for r in overdue]
+
+    await eventually(overdue_in_the_bureaus_queue, seconds=15)
+    supervised = [e for e in store.timeline(iid) if e.action == "supervise" and e.loop == "police"]
+    assert supervised and {e.unit for e in supervised} == {"police.command"}

@@ -53,20 +53,20 @@ def test_the_monthly_review_has_hot_spots_against_last_month_and_the_units_ranke
     risks = {r["signal"] for r in table(report, "risks").rows}
     assert {"吹哨", "应急联动", "超时未办结"} <= risks
     units = table(report, "units_12345").rows
-    assert [(u["key"], u["score"], u["rank"]) for u in units] == [(CITY, 75.0, 1), (WATER, 47.5, 2)]
+    assert [(u["key"], u["score"], u["rank"]) for u in units] == [(CITY, 56.0, 1), (WATER, 41.0, 2)]
     overview = {r["key"]: r["value"] for r in table(report, "overview").rows}
-    assert overview["satisfaction_rate"] == "75.0%" and overview["whistles"] == "1"
+    assert overview["satisfaction_rate"] == 0.75 and overview["whistles"] == 1
     assert set(report.named_units) >= {"区公安分局", "黄埭镇政府", WATER}
     # the files, and the record `linkage report list` shows
     data = json.loads(Path(made.files["json"]).read_text(encoding="utf-8"))
-    assert data["id"] == "monthly:2026-11:" and data["assessment_version"] == "2026-12-a1"
+    assert data["id"] == "monthly:2026-11:" and data["assessment_version"] == "2026-12-a2"
     book = load_workbook(made.files["xlsx"], read_only=True)
-    assert {"overview", "hot_spots", "units_12345", "evidence", "definitions"} <= set(
+    assert {"总体情况", "民意热点", "12345 承办单位考核排名", "约谈单位的督办问责依据"} <= set(
         book.sheetnames
     )
-    rows = list(book["units_12345"].iter_rows(values_only=True))
-    assert rows[2][:3] == ("单位", "单位名称", "得分")
-    assert rows[3][0] == CITY and rows[3][1] == "区城市管理局" and rows[3][2] == 75.0
+    rows = list(book["12345 承办单位考核排名"].iter_rows(values_only=True))
+    assert rows[2][:3] == ("单位", "单位代码", "得分")
+    assert rows[3][0] == "区城市管理局" and rows[3][1] == CITY and rows[3][2] == 56.0
     listed = reports.list_reports(month_store, "monthly")
     assert [(r.id, r.files["html"]) for r in listed] == [("monthly:2026-11:", made.files["html"])]
 

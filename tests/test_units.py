@@ -63,6 +63,15 @@ def test_the_register_is_validated_with_file_and_field_named(tmp_path: Path):
     )
     with pytest.raises(ConfigError, match="units.toml: units.dept.a.kind"):
         load_register(path)
+    real = (config_dir() / "units.toml").read_text(encoding="utf-8")
+    path.write_text(real.replace('parent = "police.bureau"', 'parent = "police.bureu"'))
+    with pytest.raises(ConfigError, match="units.police.command.parent: police.bureu is not"):
+        load_register(path)
+
+
+def test_a_units_queue_holds_the_work_of_the_units_that_are_part_of_it():
+    assert REGISTER.with_parts("police.bureau") == ["police.bureau", "police.command"]
+    assert REGISTER.with_parts("pcs.huangdai") == ["pcs.huangdai"]
 
 
 def test_every_unit_routing_and_the_time_limits_name_is_in_the_register(tmp_path: Path):

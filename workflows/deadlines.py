@@ -114,7 +114,12 @@ class Deadlines:
             deadline.next_supervision = None
             note += "，已达督办次数上限"
         self.mark_overdue()
-        self.record(deadline.name, "supervise", note=note)
+        owing = self.waiting_on(deadline.name)
+        # against the one unit that owes the step (110's command: its command centre), else the
+        # loop's unit as every step
+        self.record(
+            deadline.name, "supervise", note=note, unit=owing[0] if len(owing) == 1 else None
+        )
         if deadline.next_supervision is None and self._current(deadline):
             await self.on_supervision_exhausted(deadline)
 

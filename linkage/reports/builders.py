@@ -15,12 +15,14 @@ from linkage.config import ConfigError
 from linkage.indicators_linkage import LINKAGE_DEFINITIONS, linkage
 from linkage.periods import KIND_LABELS, Period
 from linkage.reports import queries as q
-from linkage.reports.model import Chart, Report, Table, cell
-from linkage.scoring import AssessmentTable, ranked
+from linkage.reports.model import Chart, Report, Table
+from linkage.scoring import LOWER_IS_BETTER, AssessmentTable, ScoreRule, ranked
 from linkage.units import load_register
 
 DEFINITIONS = ind.DEFINITIONS | LINKAGE_DEFINITIONS
-UNIT = [("key", "单位"), ("name", "单位名称")]
+UNIT = [("name", "单位"), ("key", "单位代码")]
+# what a row without a unit of the register is, by side: counted apart, never ranked
+UNASSIGNED = {"hotline": "（尚未派遣的工单）", "police": "（尚未指令的警单）"}
 HOTLINE_COLUMNS = [
     (k, ind.DEFINITIONS[k][0])
     for k in (
@@ -66,7 +68,7 @@ def _overview(hotline: dict, police: dict, link: dict) -> list[dict]:
     ):
         for key in keys:
             label, definition = DEFINITIONS[key]
-            value = cell(key, source.get(key))  # rates as percentages
+            value = source.get(key)  # a number: rates shown as percentages (model.is_rate)
             rows.append({"key": key, "label": label, "value": value, "definition": definition})
     return rows
 
@@ -81,9 +83,32 @@ class Builder:
     ) -> None:
         self.conn, self.table, self.max_returns, self.unit = conn, table, max_returns, unit
         try:
-            self.name_of = load_register().name_of
+            self.register = load_register()
         except ConfigError:  # no register: units are shown as they are stored
-            self.name_of = str
+            self.register = None
+
+    def name_of(self, code: str) -> str:
+        return self.register.name_of(code) if self.register is not None else code
+
+    def _units_ranked(self, rows: list[dict], side: str) -> list[dict]:
+        """The register's units ranked; a row of no unit (an order not yet dispatched, a case
+        not yet commanded) or of a name the register does not know is shown after them, apart
+        and named for what it is, never ranked."""
+        score, ranking = self.table.score, self.table.ranking
+        known = [r for r in rows if self._known(r["key"])]
+        apart = [r for r in rows if not self._known(r["key"])]
+        out = ranked(known, getattr(score, side), ranking, side)
+        for row in out:  # stored by the register's code (or an older name)
+            row["name"] = self.name_of(row["key"])
+        for row in apart:
+            name = f"{row['key']}（不在单位名录）" if row["key"] else UNASSIGNED[side]
+            out.append(row | {"name": name, "score": None, "rank": None, "list": ""})
+        return out
+
+    def _known(self, key: str) -> bool:
+        if self.register is None:
+            return bool(key)
+        return self.register.find(key) is not None if key else False
 
     def _report(self, period: Period) -> Report:
         who = f" · {self.unit}" if self.unit else ""
@@ -120,23 +145,21 @@ class Builder:
         )
 
     def rankings(self, report: Report, period: Period, number: str) -> None:
-        score, ranking = self.table.score, self.table.ranking
-        hotline = ranked(ind.hotline(self.conn, period, "unit"), score.hotline, ranking)
+        score = self.table.score
+        hotline = self._units_ranked(ind.hotline(self.conn, period, "unit"), "hotline")
         police_rows = ind.police(self.conn, period, self._buckets(), "unit")
-        police = ranked(police_rows, score.police, ranking)
+        police = self._units_ranked(police_rows, "police")
         bucket_names = list(police_rows[0]["buckets"]) if police_rows else []
         for row in police:
             row.update(row.pop("buckets", {}))
-        for row in hotline + police:  # stored by the register's code (or an older name)
-            row["name"] = self.name_of(row["key"])
         report.tables.append(
             Table(
                 "units_12345",
                 f"{number}、12345 承办单位考核排名 (红黑榜)",
                 UNIT + SCORE + HOTLINE_COLUMNS,
                 self._mine(hotline),
-                note=_weights_note(score.hotline.weights, score.hotline.floors),
-                chart=Chart("key", "score", "得分"),
+                note=_weights_note(score.hotline),
+                chart=Chart("name", "score", "得分"),
             )
         )
         report.tables.append(
@@ -145,8 +168,8 @@ class Builder:
                 f"{number}(二)、110 处警单位考核与时效 (指令/到场/反馈)",
                 UNIT + SCORE + POLICE_COLUMNS + [(b, b) for b in bucket_names],
                 self._mine(police),
-                note=_weights_note(score.police.weights, score.police.floors),
-                chart=Chart("key", "score", "得分"),
+                note=_weights_note(score.police),
+                chart=Chart("name", "score", "得分"),
             )
         )
         report.named_units += [
@@ -158,11 +181,14 @@ class Builder:
         listed = ev.interview_list(rows, self.table.interview)
         for row in rows + listed:
             row["name"] = self.name_of(row["unit"])
+        for row in rows:
+            if self.register is not None:
+                row["note"] = self.register.humanize(row["note"] or "")
         report.tables.append(
             Table(
                 "interview",
                 f"{number}、约谈提醒名单",
-                [("unit", "单位"), ("name", "单位名称"), *ev.KINDS.items(), ("reasons", "原因")],
+                [("name", "单位"), ("unit", "单位代码"), *ev.KINDS.items(), ("reasons", "原因")],
                 listed,
                 note="一个考核期内达到 assessment.toml [interview] 任一阈值的单位",
             )
@@ -175,7 +201,7 @@ class Builder:
             Table(
                 "evidence",
                 f"{number}(二)、约谈单位的督办问责依据 (逐条)",
-                [(c, c) for c in (*ev.COLUMNS[:1], "name", *ev.COLUMNS[1:])],
+                [("name", "单位"), *((c, ev.HEADINGS[c]) for c in ev.COLUMNS)],
                 shown,
                 note=f"每条依据均指向事件及其时间线条目 (step_id)；共 {len(rows)} 条，此处列出"
                 f"约谈单位的 {len(shown)} 条；全部: linkage report evidence --period "
@@ -186,10 +212,31 @@ class Builder:
         report.summary["interview_units"] = len(listed)
 
 
-def _weights_note(weights: dict, floors: dict) -> str:
-    parts = [f"{ind.DEFINITIONS[k][0]} {w:g}" for k, w in weights.items()]
-    low = [f"{ind.DEFINITIONS[k][0]} ≥ {v:.0%}" for k, v in floors.items()]
-    return "得分 = " + " / ".join(parts) + (f"；底线 {'，'.join(low)}" if low else "")
+COUNT_LABELS = {
+    "supervisions": "督办",
+    "overdue_open": "超时未办结",
+    "reopened": "重办",
+    "returns": "退单",
+    "extensions": "延期",
+    "police_supervisions": "督办",
+    "police_overdue_open": "超时未反馈",
+}
+
+
+def _weights_note(rule: ScoreRule) -> str:
+    parts = [
+        f"{ind.DEFINITIONS[k][0]}{'(反向)' if k in LOWER_IS_BETTER else ''} {w:g}"
+        for k, w in rule.weights.items()
+    ]
+    low = [f"{ind.DEFINITIONS[k][0]} ≥ {v:.0%}" for k, v in rule.floors.items()]
+    off = [f"{COUNT_LABELS[k]} 每次 −{v:g}" for k, v in rule.deductions.items() if v]
+    return (
+        "得分 = 加权 "
+        + " / ".join(parts)
+        + (f"；底线 {'，'.join(low)}" if low else "")
+        + (f"；扣分 {'，'.join(off)}" if off else "")
+        + "；同分依次比督办、超时少者，再比办件多者；未派遣、未指令的件另列，不参与排名"
+    )
 
 
 def monthly(builder: Builder, period: Period) -> Report:
@@ -308,6 +355,7 @@ def annual(builder: Builder, period: Period) -> Report:
     before = {k: v for k, v in (hotline | police | link).items() if not isinstance(v, dict)}
     changes = [
         {
+            "key": k,
             "label": DEFINITIONS[k][0],
             "this_year": this.get(k),
             "last_year": before.get(k),

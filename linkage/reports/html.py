@@ -69,7 +69,7 @@ def render_table(table: Table) -> str:
                 if isinstance(value, int | float) and not isinstance(value, bool)
                 else ""
             )
-            cells.append(f"<td{num}>{escape(cell(key, value))}</td>")
+            cells.append(f"<td{num}>{escape(cell(key, row))}</td>")
         body.append(f"<tr{_row_class(row)}>{''.join(cells)}</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(table.columns)}">（本期无）</td></tr>')

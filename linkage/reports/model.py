@@ -73,5 +73,18 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def cell(key: str, value: Any) -> str:
-    return percent(value) if key.endswith("_rate") and value is not None else fmt(value)
+# columns whose figure is the row's indicator (`key`), e.g. the overview's 数值
+FIGURE_COLUMNS = frozenset({"value", "this_year", "last_year", "change"})
+
+
+def is_rate(column: str, row: dict[str, Any]) -> bool:
+    """Whether a cell holds a rate (a fraction shown as a percentage)."""
+    if column.endswith("_rate"):
+        return True
+    return column in FIGURE_COLUMNS and str(row.get("key", "")).endswith("_rate")
+
+
+def cell(column: str, row: dict[str, Any]) -> str:
+    """A table's cell as a person reads it."""
+    value = row.get(column)
+    return percent(value) if value is not None and is_rate(column, row) else fmt(value)
