@@ -76,6 +76,7 @@ class CommandAction(Action):
     """110 commands a police unit to the scene (指令); no unit: the one triage routed it to."""
 
     unit: Line = Field(default="", max_length=80)
+    unit_name: str = Field(default="", max_length=80)  # the register's, set by the client
 
 
 class ArriveAction(Action):
@@ -96,6 +97,7 @@ class DispatchAction(Action):
     the first dispatch only (after a return the centre names the unit)."""
 
     unit: Line = Field(default="", max_length=80)
+    unit_name: str = Field(default="", max_length=80)  # the register's, set by the client
 
 
 class SignAction(Action):

@@ -435,8 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ui-port", type=int, default=8233, help="Web UI port")
     p.add_argument("--api-port", type=int, default=8380, help="HTTP API port")
     p.add_argument("--codec-port", type=int, default=8381, help="the Web UI's codec server")
+    p.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="start no worker: run `linkage worker` beside it (restart that alone at will)",
+    )
 
-    sub.add_parser("worker", help="run a worker against a running Temporal server")
+    sub.add_parser(
+        "worker",
+        help="run a worker against a running Temporal server (linkage up's, by default)",
+    )
 
     p = sub.add_parser("serve", help="the HTTP API for the platforms and the desks")
     p.add_argument("--host", default="127.0.0.1")
@@ -611,6 +620,7 @@ def run(argv: list[str] | None = None) -> int:
                 ui_port=args.ui_port,
                 api_port=args.api_port,
                 codec_port=args.codec_port,
+                worker=args.worker,
             )
         if args.command == "worker":
             from workers.main import main as worker_main

@@ -49,10 +49,12 @@ from linkage.store import Store
 from linkage.temporal import (
     CATEGORY,
     INCIDENT,
+    KIND,
     ORIGIN,
     OVERDUE,
     STAGE,
     TOWNSHIP,
+    UNITS,
     connect,
 )
 from linkage.units import (
@@ -247,6 +249,8 @@ class LinkageClient:
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(INCIDENT, report.incident_id),
+                    SearchAttributePair(KIND, "incident"),
+                    SearchAttributePair(UNITS, [report.originating_unit]),
                     SearchAttributePair(ORIGIN, report.origin.value),
                     SearchAttributePair(TOWNSHIP, report.location.township),
                     SearchAttributePair(CATEGORY, report.category or "uncategorised"),
@@ -418,10 +422,14 @@ class LinkageClient:
             changes: dict[str, Any] = {
                 "actor": actor.model_copy(update={"unit": unit.code, "unit_name": unit.name})
             }
-            if isinstance(model, act.DispatchAction) and model.unit:
-                changes["unit"] = register.resolve(model.unit, DISPATCH_KINDS, "--unit").code
-            if isinstance(model, act.CommandAction) and model.unit:
-                changes["unit"] = register.resolve(model.unit, COMMAND_KINDS, "--unit").code
+            for kind, allowed in (
+                (act.DispatchAction, DISPATCH_KINDS),
+                (act.CommandAction, COMMAND_KINDS),
+            ):
+                if isinstance(model, kind):
+                    named = register.resolve(model.unit, allowed, "--unit") if model.unit else None
+                    changes["unit"] = named.code if named else ""
+                    changes["unit_name"] = named.name if named else ""
             if isinstance(model, act.EmergencyLinkageAction):
                 changes["units"] = list(
                     dict.fromkeys(
@@ -558,7 +566,8 @@ class LinkageClient:
 
 SEND_ATTEMPTS = 12  # a server that is briefly busy or restarting is waited for, with backoff
 LOOP_START_POLLS = 25  # up to 5 seconds for a loop whose owner was just decided
-SET_BY_SYSTEM = {"actor"}  # an action's fields no caller sends: the principal is the actor
+# an action's fields no caller sends: the principal is the actor; names come from the register
+SET_BY_SYSTEM = {"actor", "unit_name"}
 CATCH_UP_POLLS = 60  # about 15 seconds for the incident to act on what a loop told it
 TELLS_INCIDENT = {"push_to_bureau", "call_police", "return"}  # loop updates that signal up
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
@@ -183,7 +184,14 @@ class EncryptionCodec(PayloadCodec):
             if key is None:
                 raise ValueError(f"payload encrypted with codec key {key_id!r}, not in the keyring")
             nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-            plain = AESGCM(key).decrypt(nonce, sealed, key_id.encode())
+            try:
+                plain = AESGCM(key).decrypt(nonce, sealed, key_id.encode())
+            except InvalidTag:
+                raise ValueError(
+                    f"payload encrypted with codec key {key_id!r} does not open with this "
+                    f"keyring's {key_id!r}: the keyrings differ; every worker and client of the "
+                    f"district must share one ({KEYS_ENV}, or the state directory's {KEYS_FILE})"
+                ) from None
             decoded = Payload()
             decoded.ParseFromString(plain)
             out.append(decoded)

@@ -34,11 +34,20 @@ def state_dir() -> Path:
     return path
 
 
+def _temporal_address() -> str:
+    """`LINKAGE_TEMPORAL_ADDRESS`; else the dev server a `linkage up` of this state directory
+    runs (whatever its port); else localhost:7233."""
+    configured = os.environ.get("LINKAGE_TEMPORAL_ADDRESS")
+    if configured:
+        return configured
+    from linkage import runfile
+
+    return runfile.temporal_address() or "localhost:7233"
+
+
 @dataclass(frozen=True)
 class Settings:
-    temporal_address: str = field(
-        default_factory=lambda: os.environ.get("LINKAGE_TEMPORAL_ADDRESS", "localhost:7233")
-    )
+    temporal_address: str = field(default_factory=_temporal_address)
     namespace: str = field(default_factory=lambda: os.environ.get("LINKAGE_NAMESPACE", "default"))
     task_queue: str = field(default_factory=lambda: os.environ.get("LINKAGE_TASK_QUEUE", "linkage"))
     database_url: str = field(

@@ -236,7 +236,8 @@ def build_report(spec: dict, run: str, index: int) -> dict:
         "reference": f"{'JJ' if origin == 'police' else 'GD'}DEMO{run}{index:02d}",
         "received_at": datetime.now(CST).isoformat(timespec="seconds"),
         "caller": {"name": "演示来电人", "phone": f"139{run[-4:]}{index:04d}"},
-        "location": {"address": spec["address"], "township": spec["township"]},
+        # a place of this run's own: a demo run again never joins the open incidents of the last
+        "location": {"address": f"{spec['address']}（演示 {run}）", "township": spec["township"]},
         "description": spec["description"],
         "divert_reason": spec["reason"],
         "urgency": spec.get("urgency", "routine"),
@@ -327,7 +328,10 @@ async def run_demo(pace: float = 2.0, as_json: bool = False) -> int:
     PARTIES = Parties(client)
     run = datetime.now(CST).strftime("%m%d%H%M%S")
     started = time.monotonic()
-    say(f"Feeding {len(SCENARIOS)} incidents; watch them in the Web UI (http://localhost:8233)")
+    from linkage import runfile
+
+    where = runfile.ui_url() or "the Temporal Web UI"
+    say(f"Feeding {len(SCENARIOS)} incidents; watch them in the Web UI ({where})")
     results = await asyncio.gather(
         *(play(client, i, run, pace, say) for i in range(len(SCENARIOS))),
         return_exceptions=True,

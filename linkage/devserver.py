@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from linkage import runfile, ui_links
 from linkage.config import Settings, state_dir
 from linkage.logs import configure, get_logger
 from linkage.temporal import search_attribute_flags
@@ -91,14 +92,6 @@ def host_credentials() -> Path:
     return path
 
 
-def _codec_available() -> bool:
-    try:
-        import linkage.codec  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _start(args: list[str], port: int) -> subprocess.Popen:
     """A `linkage` command of this installation, in a session of its own."""
     command = [sys.executable, "-c", "from linkage.cli import main; main()", *args]
@@ -116,6 +109,32 @@ def _stop(process: subprocess.Popen | None) -> None:
         process.kill()
 
 
+def _recorded(process: subprocess.Popen, **extra) -> dict:
+    return {"pid": process.pid, "command": [str(a) for a in process.args], **extra}
+
+
+def stop_leftovers() -> list[str]:
+    """Stop what a `linkage up` of this state directory that ended without stopping them (a
+    SIGKILL, a crash) left running, by the PIDs it recorded; refuse if that one still runs."""
+    data = runfile.read()
+    if not data:
+        return []
+    up = data.get("up") or {}
+    if runfile.running(int(data.get("pid") or 0), up.get("command") or []):
+        raise SystemExit(
+            f"linkage up is already running for {state_dir()} (pid {data['pid']}); stop it "
+            f"first (Ctrl-C in its terminal, or kill {data['pid']})"
+        )
+    stopped = []
+    for name in ("api", "codec", "temporal"):  # the server last: the others talk to it
+        part = data.get(name) or {}
+        if runfile.stop(int(part.get("pid") or 0), part.get("command") or []):
+            stopped.append(f"{name} (pid {part['pid']})")
+    with contextlib.suppress(FileNotFoundError):
+        runfile.path().unlink()
+    return stopped
+
+
 def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -131,19 +150,33 @@ def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) ->
 
 
 def run_system(
-    port: int = 7233, ui_port: int = 8233, api_port: int = 8380, codec_port: int = 8381
+    port: int = 7233,
+    ui_port: int = 8233,
+    api_port: int = 8380,
+    codec_port: int = 8381,
+    worker: bool = True,
 ) -> int:
     configure()
     log = get_logger()
+    left = stop_leftovers()
+    if left:
+        log.warning("stopped what an earlier linkage up left running", stopped=left)
     db_file = state_dir() / "temporal.db"
     operator_token = host_credentials()
-    codec = _codec_available()
-    endpoint = f"http://localhost:{codec_port}" if codec else ""
+    endpoint = f"http://localhost:{codec_port}"
+    ui = f"http://localhost:{ui_port}"
     # Its own session, so that Ctrl-C reaches this process alone: the worker stops first, then
     # the server it talks to.
     process = subprocess.Popen(
         dev_server_command(port, ui_port, db_file, endpoint), start_new_session=True
     )
+    record = {
+        "pid": os.getpid(),
+        "up": {"command": runfile.command_line(os.getpid()) or []},
+        "temporal": _recorded(process, address=f"localhost:{port}"),
+        "ui": ui,
+    }
+    runfile.write(record)
     api = codec_server = None
     try:
         _wait_for_port(port, process)
@@ -155,36 +188,28 @@ def run_system(
             )
         log.info("temporal dev server up", address=f"localhost:{port}", state=str(db_file))
         api = _start(["serve", "--port", str(api_port)], port)
-        if codec:  # this machine's browser is its supervisor: no sign-in on a dev server
-            codec_server = _start(
-                [
-                    *("codec-server", "--port", str(codec_port), "--local-supervisor"),
-                    *("--ui-origin", f"http://localhost:{ui_port}"),
-                    *("--ui-origin", f"http://127.0.0.1:{ui_port}"),
-                ],
-                port,
-            )
-        codec_line = (
-            f"  Codec server:    {endpoint}  (the Web UI decodes through it)\n"
-            if codec
-            else "  Codec server:    not started (no payload codec installed)\n"
+        # this machine's browser is its supervisor: no sign-in on a dev server
+        codec_server = _start(
+            [
+                *("codec-server", "--port", str(codec_port), "--local-supervisor"),
+                *("--ui-origin", f"http://localhost:{ui_port}"),
+                *("--ui-origin", f"http://127.0.0.1:{ui_port}"),
+            ],
+            port,
         )
-        print(
-            f"\n  Temporal Web UI: http://localhost:{ui_port}\n"
-            f"  HTTP API:        http://localhost:{api_port}  (schema /openapi.json, /docs)\n"
-            f"{codec_line}"
-            f"  Operator token:  {operator_token}  (this machine's CLI acts as operator)\n"
-            f"  Try it in another terminal:  .venv/bin/linkage demo\n"
-            f"  Stop everything with Ctrl-C.\n",
-            flush=True,
-        )
-        from linkage.schedules import create_missing
-        from workers.main import run_worker
-
+        record["api"] = _recorded(api, url=f"http://localhost:{api_port}")
+        record["codec"] = _recorded(codec_server, url=endpoint)
+        runfile.write(record)
+        print(_banner(port, ui, api_port, endpoint, operator_token, worker), flush=True)
         settings = Settings(temporal_address=f"localhost:{port}")
-        created = asyncio.run(create_missing(settings))  # 月研判 / 季会商 / 年总结
-        log.info("report schedules", created=created or "all present")
-        asyncio.run(run_worker(settings))
+        added, created = asyncio.run(_namespace_ready(settings))
+        log.info("namespace ready", search_attributes_added=added, report_schedules=created)
+        if worker:
+            from workers.main import run_worker
+
+            asyncio.run(run_worker(settings))
+        else:
+            asyncio.run(_until_stopped())
     finally:
         _stop(api)
         _stop(codec_server)
@@ -194,5 +219,47 @@ def run_system(
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        runfile.remove(os.getpid())
         log.info("stopped")
     return 0
+
+
+async def _namespace_ready(settings: Settings) -> tuple[list[str], list[str]]:
+    """The search attributes a database of an older version lacks, then the report schedules
+    (月研判 / 季会商 / 年总结) that are missing."""
+    from linkage.schedules import create_missing
+    from linkage.temporal import connect, ensure_search_attributes
+
+    added = await ensure_search_attributes(await connect(settings))
+    return added, await create_missing(settings)
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+def _banner(port: int, ui: str, api_port: int, codec: str, token: Path, worker: bool) -> str:
+    namespace = Settings().namespace
+    address = "" if port == 7233 else f"LINKAGE_TEMPORAL_ADDRESS=localhost:{port} "
+    worker_line = (
+        "  Worker:          in this process"
+        if worker
+        else "  Worker:          not started (--no-worker): run `linkage worker` in another "
+        "terminal, and again to restart it"
+    )
+    return (
+        f"\n  Temporal:        localhost:{port}  (the CLI of this checkout finds it by itself; "
+        f"elsewhere {address or 'LINKAGE_TEMPORAL_ADDRESS=localhost:7233 '}linkage …)\n"
+        f"  Temporal Web UI: {ui}\n"
+        f"  HTTP API:        http://localhost:{api_port}  (schema /openapi.json, /docs)\n"
+        f"  Codec server:    {codec}  (the Web UI decodes through it)\n"
+        f"  Operator token:  {token}  (this machine's CLI acts as operator)\n"
+        f"{worker_line}\n"
+        f"  Web UI views:\n{ui_links.printed(ui, namespace)}\n"
+        f"  Try it in another terminal:  .venv/bin/linkage demo\n"
+        f"  Stop everything with Ctrl-C.\n"
+    )

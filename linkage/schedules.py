@@ -18,9 +18,11 @@ from temporalio.client import (
     ScheduleRange,
     ScheduleSpec,
 )
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from linkage.periods import DISTRICT_TZ, KIND_LABELS, Period
 from linkage.records import ReportRunInput
+from linkage.temporal import KIND
 
 SCHEDULE_IDS = {kind: f"linkage-report-{kind}" for kind in KIND_LABELS}
 RUN_HOUR = 6  # 06:00 in Asia/Shanghai, once the period has ended
@@ -42,6 +44,7 @@ def schedule_for(kind: str, task_queue: str) -> Schedule:
             ReportRunInput(kind=kind),
             id=f"report-{kind}",
             task_queue=task_queue,
+            typed_search_attributes=TypedSearchAttributes([SearchAttributePair(KIND, "report")]),
         ),
         spec=ScheduleSpec(calendars=[calendar], time_zone_name=DISTRICT_TZ.key),
         # a missed run (the server was down) is still made once it is back, within a week

@@ -25,6 +25,7 @@ from linkage import intake_store as intake
 from linkage import migrations, writer
 from linkage import work_store as work
 from linkage.intake_store import IntakeClaim, IntakeReport
+from linkage.keycheck import check_keyring
 from linkage.migrations import SchemaMismatch, SchemaTooNew
 from linkage.records import (
     OutboxEntry,
@@ -214,6 +215,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         migrations.upgrade(self.engine)
+        check_keyring(self.engine)  # a keyring that differs from the district's is refused
 
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` in one write transaction, committed: the one writer path

@@ -37,7 +37,11 @@ DATA_CONVERTER: DataConverter = dataclasses.replace(
 )
 
 # Custom search attributes: supervisors filter on these in the Web UI and `linkage list`.
+# SQL visibility allows 10 Keyword, 3 Bool, 3 Int, 3 KeywordList … per namespace: used are
+# 8 Keyword, 3 Bool, 1 Int and 1 KeywordList. None holds personal data.
 INCIDENT = SearchAttributeKey.for_keyword("LinkageIncident")
+# what a workflow is: incident | police_loop | hotline_loop | whistle | emergency | report
+KIND = SearchAttributeKey.for_keyword("LinkageKind")
 STAGE = SearchAttributeKey.for_keyword("LinkageStage")
 OWNER = SearchAttributeKey.for_keyword("LinkageOwner")
 ORIGIN = SearchAttributeKey.for_keyword("LinkageOrigin")
@@ -48,9 +52,13 @@ WHISTLE = SearchAttributeKey.for_bool("LinkageWhistle")
 REPORTS = SearchAttributeKey.for_int("LinkageReports")  # reports joined into the incident
 SUBCATEGORY = SearchAttributeKey.for_keyword("LinkageSubcategory")  # catalogue code, e.g. H02.07
 SAFETY = SearchAttributeKey.for_bool("LinkageSafety")  # triage found a possible danger
+# the units (register codes) with a part: the pushing unit, the unit dispatched or commanded,
+# the units a whistle summons or an emergency linkage notifies; `LinkageUnits = "dept.cgj"`
+UNITS = SearchAttributeKey.for_keyword_list("LinkageUnits")
 
 SEARCH_ATTRIBUTES = [
     INCIDENT,
+    KIND,
     STAGE,
     OWNER,
     ORIGIN,
@@ -61,12 +69,37 @@ SEARCH_ATTRIBUTES = [
     WHISTLE,
     SAFETY,
     REPORTS,
+    UNITS,
 ]
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register the custom search attributes the namespace lacks (a dev server's database made
+    by an older version, a cluster's new namespace); returns the names added."""
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+
+    namespace = client.namespace
+    known = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: key.indexed_value_type
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in known.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
 
 
 def search_attribute_flags() -> list[str]:
     """`temporal server start-dev` flags that register every custom search attribute."""
-    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "INT": "Int"}
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "INT": "Int", "KEYWORD_LIST": "KeywordList"}
     flags: list[str] = []
     for key in SEARCH_ATTRIBUTES:
         flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from linkage.models import Actor, Role, SupervisionLimits, TimelineEntry, WorkItem
     from linkage.records import RecordStepInput, RecordStepResult, StepRecord, WorkList
-    from linkage.temporal import OVERDUE
+    from linkage.temporal import OVERDUE, UNITS
 
 from workflows.deadlines import Deadline, Deadlines, hours
 from workflows.loop_contracts import LATE_SIGNAL, LateNotice
@@ -37,6 +37,7 @@ __all__ = ["Deadline", "LinkageWorkflow", "hours", "refuse", "require_role"]
 TELL_LATE = "tell-incident-late"
 OVERDUE_NOW = "overdue-now"
 WRITE_WORK = "write-work-queue"
+UNITS_SHOWN = "units-attribute"  # LinkageUnits follows the unit dispatched or commanded
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(
@@ -195,6 +196,13 @@ class LinkageWorkflow(Deadlines, Sending):
             workflow.upsert_search_attributes(list(self._attributes_due.values()))
             self._attributes_due = {}
 
+    def takes_part(self, unit: str) -> None:
+        """A unit takes a part (dispatched, commanded): `LinkageUnits` finds the workflow by it,
+        except in a history from before the attribute."""
+        shown = list(self._attributes.get(UNITS.name) or [])
+        if unit and unit not in shown and workflow.patched(UNITS_SHOWN):
+            self.upsert(UNITS, [*shown, unit])
+
     def known_attributes(self, **values: Any) -> None:
         """The values the workflow was started with, so they are not upserted again."""
         self._attributes.update(values)
@@ -312,6 +320,7 @@ class LinkageWorkflow(Deadlines, Sending):
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.write()  # what the last handlers recorded
         self._upsert_due()
+        self._show_details()  # the Web UI shows how it ended, not the last stage it waited in
 
     # --- telling the incident -------------------------------------------------------------
 

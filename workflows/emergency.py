@@ -96,8 +96,9 @@ class EmergencyLinkage(LinkageWorkflow):
 
     def details(self) -> str:
         waiting = self._waiting()
+        closed = "**已结束 closed** · " if self._closing else ""
         return (
-            f"应急联动 emergency #{self.input.number}: 已确认 acknowledged "
+            f"{closed}应急联动 emergency #{self.input.number}: 已确认 acknowledged "
             f"{len(self.acknowledged)}/{len(self.input.units)}"
             + (f" · 未确认 waiting {self._names(waiting)}" if waiting else "")
         )

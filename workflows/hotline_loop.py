@@ -59,6 +59,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
         self._init_base(input.incident_id, input.supervision)
         self.step = HotlineStep.accept
         self.unit = ""
+        self.unit_name = ""  # the register's name of the unit, for people to read
         self.returns = 0
         self.replies = 0  # each reply is a message of its own, even after a rejected close
         self.returned_by: list[str] = []
@@ -158,7 +159,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
         }
 
     def details(self) -> str:
-        unit = f" · 承办 {self.unit}" if self.unit else ""
+        unit = f" · 承办 {self.unit_name or self.unit}" if self.unit else ""
         late = " · 已超时 overdue" if self.overdue else ""
         return (
             f"12345 工单 {self.input.order_no}: {STEP_LABELS[self.step]} "
@@ -189,13 +190,17 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
     async def dispatch(self, action: DispatchAction) -> HotlineLoopState:
         self.validate_dispatch(action)
         self.unit = action.unit or self.input.suggested_unit
+        self.unit_name = (
+            action.unit_name if action.unit else self.input.suggested_unit_name
+        ) or self.unit
+        self.takes_part(self.unit)
         self._enter(HotlineStep.sign)
         final = " (退单已达上限，指定承办)" if self.final_dispatch else ""
         self.record(
             "dispatch",
             "dispatch",
             action.actor,
-            f"派遣至 {self.unit}{final}" + (f": {action.note}" if action.note else ""),
+            f"派遣至 {self.unit_name}{final}" + (f": {action.note}" if action.note else ""),
         )
         await self.settled()
         return self.state()

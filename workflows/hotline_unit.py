@@ -53,6 +53,7 @@ class UnitActions:
         self.validate_return_order(action)
         self.returns += 1
         unit, self.unit = self.unit, ""
+        name = self.unit_name or unit
         self.returned_by.append(unit)
         self._enter(HotlineStep.dispatch)
         if self.final_dispatch:
@@ -65,7 +66,7 @@ class UnitActions:
                 ),
             )
         self.record(
-            "sign", "return", action.actor, f"{unit} 退单 (第 {self.returns} 次): {action.reason}"
+            "sign", "return", action.actor, f"{name} 退单 (第 {self.returns} 次): {action.reason}"
         )
         await self.settled()
         return self.state()

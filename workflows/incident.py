@@ -81,6 +81,7 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
         self._loop_tasks: list[asyncio.Task] = []
         self.child_late: dict[str, list] = {}  # what each child has late now (LateNotice)
         self.unit_names: dict[str, str] = {}  # the register's names, as the incident opened
+        self.outcome = ""  # how it ended, once it has
         self.known_attributes(**{INCIDENT.name: self.incident_id, ORIGIN.name: self.origin.value})
 
     @workflow.run
@@ -237,6 +238,7 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
             final = Stage.closed
         else:
             final = Stage.withdrawn
+        self.outcome = outcome
         if self.open_error:  # the report was not taken: there is nothing to write
             self.stage = final
             self.upsert(STAGE, final.value)

@@ -17,7 +17,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import EmergencyLinkageAction, WhistleCall
     from linkage.models import WHISTLE_RULES, Actor, Role, by_urgency
-    from linkage.temporal import INCIDENT, OVERDUE, WHISTLE
+    from linkage.temporal import INCIDENT, KIND, OVERDUE, UNITS, WHISTLE
 
 from workflows.base import refuse, require_role
 from workflows.contracts import EmergencyBrief, IncidentState, WhistleBrief
@@ -98,6 +98,7 @@ class Escalations:
                 rule=rule,
                 reason=reason,
                 units=units,
+                unit_names={u: self.unit_label(u) for u in units},
                 report_in_hours=report_in_hours,
                 remind_before_hours=whistle.remind_before_hours,
                 supervision=self.limits.supervision,
@@ -106,10 +107,19 @@ class Escalations:
             brief,
             self.whistle_results,
             f"吹哨 whistle #{number} · {reason}",
+            "whistle",
+            list(units),
         )
 
     async def _start_beside(
-        self, run: Any, arg: BaseModel, brief: Any, results: list, summary: str
+        self,
+        run: Any,
+        arg: BaseModel,
+        brief: Any,
+        results: list,
+        summary: str,
+        kind: str,
+        units: list[str],
     ) -> None:
         """Start a whistle or an emergency linkage beside the loops. When it ends its result
         joins `results` and its brief is closed, so it no longer holds the incident open."""
@@ -120,6 +130,8 @@ class Escalations:
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(INCIDENT, self.incident_id),
+                    SearchAttributePair(KIND, kind),
+                    SearchAttributePair(UNITS, units),
                     SearchAttributePair(OVERDUE, False),
                 ]
             ),
@@ -170,6 +182,8 @@ class Escalations:
             brief,
             self.emergency_results,
             f"应急联动 emergency #{number} · {'、'.join(units.values())}",
+            "emergency",
+            list(units),
         )
 
     @workflow.update

@@ -16,7 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import ReviewAction
     from linkage.models import Owner, Platform, Role, Satisfaction, Stage
-    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, OVERDUE, TOWNSHIP
+    from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, OVERDUE, TOWNSHIP
 
 from workflows.base import refuse, require_role
 from workflows.contracts import (
@@ -86,6 +86,7 @@ class Handling:
         attrs = TypedSearchAttributes(
             [
                 SearchAttributePair(INCIDENT, self.incident_id),
+                SearchAttributePair(KIND, f"{loop}_loop"),
                 SearchAttributePair(ORIGIN, self.origin.value),
                 SearchAttributePair(TOWNSHIP, report.location.township),
                 SearchAttributePair(CATEGORY, self.category or "uncategorised"),
@@ -102,6 +103,7 @@ class Handling:
             brief=brief,
             supervision=limits.supervision,
             suggested_unit=self._suggested_unit(loop),
+            suggested_unit_name=self.unit_label(self._suggested_unit(loop)),
             calendar=limits.calendar,
         )
         if loop == "police":

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.opening import OpeningActivities
     from linkage.models import IncidentReport, Platform, Urgency
     from linkage.records import OpenIncidentInput
-    from linkage.temporal import CATEGORY, INCIDENT, ORIGIN, REPORTS, TOWNSHIP
+    from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, REPORTS, TOWNSHIP
 
 from workflows.base import RECORD_RETRY
 from workflows.contracts import IncidentInput, JoinedReport, Submission, SubmitAnswer
@@ -128,6 +128,7 @@ class Intake:
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(INCIDENT, case_id),
+                        SearchAttributePair(KIND, "incident"),
                         SearchAttributePair(ORIGIN, Platform.hotline.value),
                         SearchAttributePair(TOWNSHIP, report.location.township),
                         SearchAttributePair(CATEGORY, "违法犯罪类"),

@@ -112,6 +112,8 @@ class Views:
         return {"incident": progress}
 
     def details(self) -> str:
+        if self.outcome:
+            return self.ended_details()
         owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
         late = " · ⚠ 已超时 overdue" if self.late_now() else ""
         triage = ""
@@ -128,6 +130,21 @@ class Views:
         return (
             f"{self.origin.label} → {self.receiver.label} · 阶段 {STAGE_LABELS[self.stage]} "
             f"({self.stage.value}){owner}{late}{triage}{waiting}{self.late_details()}"
+        )
+
+    def ended_details(self) -> str:
+        """How the incident ended, first, so that no one reads a stage it has left."""
+        label = f"**{STAGE_LABELS[self.stage]} {self.stage.value}**"
+        if self.merged_into:
+            return f"{label} → {self.merged_into}: 此报告并入该事件处置 (joined that incident)"
+        if self.open_error:
+            return f"{label}: 未受理 not taken · {self.open_error}"
+        owner = f" · 责任方 owner {self.owner.value}" if self.owner else ""
+        first = " · 首接平台先行受理" if self.first_receiver_handles else ""
+        return (
+            f"{label} · {self.outcome}{owner}{first}\n\n"
+            f"{self.origin.label} → {self.receiver.label}"
+            + (f"\n分诊 triage: {self.triage_note()}" if self.triage is not None else "")
         )
 
     @workflow.query

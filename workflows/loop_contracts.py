@@ -67,6 +67,7 @@ class PoliceLoopInput(Contract):
     limits: PoliceLimits
     supervision: SupervisionLimits
     suggested_unit: str = ""  # where triage routed it (the township's station …)
+    suggested_unit_name: str = ""  # its name in the register
     calendar: WorkCalendar | None = None  # the incident's, for limits in working days
 
 
@@ -127,6 +128,7 @@ class HotlineLoopInput(Contract):
     limits: HotlineLimits
     supervision: SupervisionLimits
     suggested_unit: str = ""  # where triage routed it (a department or the township)
+    suggested_unit_name: str = ""  # its name in the register
     calendar: WorkCalendar | None = None  # the incident's, for limits in working days
 
 
@@ -169,6 +171,7 @@ class WhistleInput(Contract):
     rule: str = ""
     reason: str
     units: list[str]
+    unit_names: dict[str, str] = {}  # the register's names of the units, for people to read
     report_in_hours: Limit  # hours, or working days ("1wd")
     remind_before_hours: list[float]
     supervision: SupervisionLimits

@@ -53,6 +53,7 @@ class PoliceLoop(LinkageWorkflow):
         command = by_urgency(self.limits.command_minutes, input.urgency)
         self.set_deadline("command", "指令时限", hours(command / 60))
         self.unit = ""
+        self.unit_name = ""  # the register's name of the unit, for people to read
         self.arrived = False
         self.feedback = ""
         self.pushed = False
@@ -111,7 +112,7 @@ class PoliceLoop(LinkageWorkflow):
         }
 
     def details(self) -> str:
-        unit = f" · 处警 {self.unit}" if self.unit else ""
+        unit = f" · 处警 {self.unit_name or self.unit}" if self.unit else ""
         late = " · 已超时 overdue" if self.overdue else ""
         return (
             f"110 警单 {self.input.case_no}: {POLICE_STEP_LABELS[self.step]} "
@@ -144,13 +145,17 @@ class PoliceLoop(LinkageWorkflow):
         self.validate_command(action)
         self._late("command")
         self.unit = action.unit or self.input.suggested_unit
+        self.unit_name = (
+            action.unit_name if action.unit else self.input.suggested_unit_name
+        ) or self.unit
         self.step = PoliceStep.handle
+        self.takes_part(self.unit)
         self.clear_deadline("command")
         self.set_deadline(
             "arrive", "到场时限", hours(self.limits.arrive_minutes[self.input.urgency] / 60)
         )
         self.set_deadline("feedback", "反馈时限", self.span(self.limits.feedback_hours))
-        note = f"指令 {self.unit} 出警" + (f": {action.note}" if action.note else "")
+        note = f"指令 {self.unit_name} 出警" + (f": {action.note}" if action.note else "")
         self.record("command", "command", action.actor, note)
         await self.settled()
         return self.state()

@@ -74,7 +74,8 @@ class Whistle(LinkageWorkflow):
         return self._waiting()
 
     async def on_reminder(self, deadline: Deadline) -> None:
-        self.record("report_in", "remind", note=f"催报: {'、'.join(self._waiting())} 尚未应哨报到")
+        waiting = "、".join(self.input.unit_names.get(u, u) for u in self._waiting())
+        self.record("report_in", "remind", note=f"催报: {waiting} 尚未应哨报到")
 
     async def on_missed(self, deadline: Deadline) -> bool:
         self.mark_overdue()
@@ -83,11 +84,16 @@ class Whistle(LinkageWorkflow):
         return True  # escalated through supervision (督办) until they report or it closes
 
     def details(self) -> str:
-        waiting = self._waiting()
+        waiting = [self.input.unit_names.get(u, u) for u in self._waiting()]
+        closed = f"**已结束 closed** by {self.closed_by} · " if self.closed_by else ""
         return (
-            f"吹哨 whistle #{self.input.number}: {self.input.reason} · 已报到 reported "
+            f"{closed}吹哨 whistle #{self.input.number}: {self.input.reason} · 已报到 reported "
             f"{len(self.reported)}/{len(self.input.units)}"
-            + (f" · 未报到 waiting {'、'.join(waiting)}" if waiting else "")
+            + (
+                f" · 未报到 {'missed' if closed else 'waiting'} {'、'.join(waiting)}"
+                if waiting
+                else ""
+            )
         )
 
     # --- updates ----------------------------------------------------------------------------
