@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
@@ -100,7 +101,10 @@ def make_codec_app(
             payloads = _payloads(await request.json())
         except ValueError as err:
             return error(422, "invalid", str(err), "payloads")
-        done = await (codec.decode(payloads) if decoding else codec.encode(payloads))
+        try:
+            done = await (codec.decode(payloads) if decoding else codec.encode(payloads))
+        except (ValueError, DecodeError) as err:  # not ciphertext of ours: the caller's mistake
+            return error(422, "undecodable", f"payloads: cannot be {action}d: {err}", "payloads")
         audit.record(
             principal,
             action,

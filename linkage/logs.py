@@ -81,12 +81,28 @@ class MaskingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if record.exc_info and _expected(record.exc_info[1]):
+            # an outcome the system waits out or reports (an endpoint down, a refusal): one
+            # line that says what, not a traceback that looks like a crash
+            error = record.exc_info[1]
+            message = f"{message}: {type(error).__name__}: {error}"
+            record.exc_info, record.exc_text = None, None
         masked = mask_text(message)
-        if masked != message:
+        if masked != record.getMessage():
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = mask_text("".join(traceback.format_exception(*record.exc_info)))
         return True
+
+
+def _expected(error: BaseException | None) -> bool:
+    """Failures the code raises on purpose or waits out: the activity's own ApplicationError,
+    an HTTP endpoint or a database that does not answer."""
+    from httpx import HTTPError
+    from sqlalchemy.exc import OperationalError
+    from temporalio.exceptions import ApplicationError
+
+    return isinstance(error, ApplicationError | HTTPError | OperationalError)
 
 
 def configure(level: str = "INFO") -> None:

@@ -144,3 +144,24 @@ async def test_the_local_supervisor_of_linkage_up_needs_no_token(tokens, store):
         assert (await client.post("/decode", json=body, headers=headers())).status_code == 200
         member = headers(tokens.party("member_unit"))  # a token given is still checked
         assert (await client.post("/decode", json=body, headers=member)).status_code == 403
+
+
+async def test_ciphertext_that_does_not_open_is_a_clear_422_not_a_500(tokens, store):
+    from linkage.codec import CODEC
+
+    app = make_codec_app(CODEC, tokens.verifier, AuditLog(store.engine), [UI])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    supervisor = headers(tokens.party("supervisor"))
+    async with httpx.AsyncClient(transport=transport, base_url="http://codec") as client:
+        for data in (b"AAAA", b"\0" * 40):  # too short; the right length, not ours
+            broken = {
+                "metadata": {
+                    "encoding": b64(b"binary/encrypted"),
+                    "encryption-key-id": b64(CODEC.keyring.current.encode()),
+                },
+                "data": b64(data),
+            }
+            answer = await client.post("/decode", json={"payloads": [broken]}, headers=supervisor)
+            assert answer.status_code == 422, answer.text
+            error = answer.json()["error"]
+            assert error["field"] == "payloads" and "cannot be decoded" in error["message"]

@@ -86,6 +86,33 @@ def test_the_sdk_own_log_lines_are_masked_too(capsys):
     assert "13912345678" not in err and "1234-5678" not in err
 
 
+def test_an_expected_failure_is_one_line_and_an_unexpected_one_keeps_its_traceback(capsys):
+    import logging
+
+    import httpx
+    from temporalio.exceptions import ApplicationError
+
+    configure()
+    sdk = logging.getLogger("temporalio.activity")
+    for expected in (
+        httpx.ConnectError("[Errno 111] Connection refused (caller 13912345678)"),
+        ApplicationError("the receiving platform refused it: 400", non_retryable=True),
+    ):
+        try:
+            raise expected
+        except Exception:
+            sdk.warning("Completing activity as failed", exc_info=True)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "13912345678" not in err
+    assert "Completing activity as failed: ConnectError: [Errno 111] Connection refused" in err
+    assert "Completing activity as failed: ApplicationError: the receiving platform" in err
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        sdk.warning("Completing activity as failed", exc_info=True)
+    assert "Traceback" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("text", "hidden"),
     [
