@@ -9,12 +9,16 @@ then measures:
   burst        500 reports at once, 100 of them repeats (50 the same report again, 50 another
                report from an earlier caller): every call answered, 400 incidents, each repeat
                in its original's incident, the wall time.
+  cli burst    60 `linkage divert` processes at once on the embedded SQLite records: all land.
   cli          `linkage status ID` and `linkage list --overdue` as subprocesses, median of 5.
   open         --open N incidents diverted and left waiting, on a worker of their own run as
                `linkage worker` with review deadlines of about a second: the worker's RSS before
                and after, and `linkage status` / `linkage list --overdue` once they are overdue.
 
-Progress goes to stderr; the figures to stdout, as a table or, with --json, as JSON.
+Everything runs with a keyring, an intake secret and a signing key of the run's own, in a
+temporary folder; the CLI acts as a principal of its own (a token of the bureau's). The dev server
+and the worker end with the bench, however it ends. Progress goes to stderr; the figures to
+stdout, as a table or, with --json, as JSON.
 
     .venv/bin/python scripts/bench.py [--incidents 40] [--open 10000 | --skip-open] [--json]
 """
@@ -23,10 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import secrets
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,8 +47,10 @@ from bench_phases import (
     QUEUE,
     RAW_QUEUE,
     burst,
+    cli_burst,
     cli_env,
     cli_phase,
+    dies_with_the_bench,
     hotline_to_police,
     open_phase,
     police_to_hotline,
@@ -48,13 +60,72 @@ from bench_phases import (
     raw_events,
     throughput,
 )
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import Client
 
 from linkage.client import LinkageClient
-from linkage.devserver import DEV_SERVER_TUNING, temporal_binary
+from linkage.devserver import dev_server_command
 from linkage.store import Store
-from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from linkage.temporal import DATA_CONVERTER
 from workers.main import build_worker
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class DevServer:
+    """The bench's own Temporal dev server (the pragmas and search attributes `linkage up`
+    uses), which ends with the bench however the bench ends."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        command = dev_server_command(self.port, free_port(), workdir / "temporal.db")
+        log = (workdir / "dev-server.log").open("wb")
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=log, preexec_fn=dies_with_the_bench
+        )
+        self.client: Client | None = None
+
+    async def start(self) -> DevServer:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.client = await Client.connect(
+                    f"localhost:{self.port}", data_converter=DATA_CONVERTER
+                )
+                return self
+            except RuntimeError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the dev server did not start; see dev-server.log") from None
+                await asyncio.sleep(0.3)
+
+    async def shutdown(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def credentials(workdir: Path) -> None:
+    """A keyring, an intake secret and a signing key of the run's own, in the environment every
+    process of the run inherits (the client here, the worker and the CLI it starts), and a token
+    of the bureau's for the CLI."""
+    from linkage.auth import create_key, issue_token
+    from linkage.principals import make_principal
+    from linkage.units import load_register
+
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    os.environ["LINKAGE_CODEC_KEYS"] = f"bench:{key}"
+    os.environ["LINKAGE_SECRET"] = secrets.token_hex(16)
+    os.environ["LINKAGE_STATE_DIR"] = str(workdir)
+    os.environ["LINKAGE_TOKEN_KEY"] = str(create_key(workdir / "token-key"))
+    bureau = make_principal(load_register(), name="bench", role="police_bureau", unit="区公安分局")
+    os.environ["LINKAGE_TOKEN"] = issue_token(bureau, days=1)[0]
+
 
 # --- the run ------------------------------------------------------------------------------------
 
@@ -69,14 +140,8 @@ async def guarded(name: str, phase) -> dict:
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict:
     progress(f"starting a dev server; its state and every log in {workdir}")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(),
-        dev_server_database_filename=str(workdir / "temporal.db"),
-        dev_server_extra_args=DEV_SERVER_TUNING,
-        data_converter=DATA_CONVERTER,
-        search_attributes=SEARCH_ATTRIBUTES,
-    )
-    address = env.client.service_client.config.target_host
+    env = await DevServer(workdir).start()
+    address = f"localhost:{env.port}"
     client = LinkageClient(env.client, QUEUE)
     store = Store(f"sqlite:///{workdir / 'records.db'}")
     results: dict = {
@@ -129,6 +194,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
                         results[key]["ratio_to_raw"] = round(rate / raw_rate, 2)
                 results["burst"] = await guarded("burst", burst(client, timeout))
                 cli = cli_env(address, env.client.namespace, QUEUE, workdir)
+                results["cli_burst"] = await guarded("cli burst", cli_burst(cli, workdir))
                 closed_id = results["police_to_hotline"].get("sample_id")
                 open_id = results["burst"].get("open_id")
                 results["cli"] = await guarded("cli", cli_phase(cli, closed_id, open_id))
@@ -217,8 +283,17 @@ def table(results: dict) -> str:
             text += f" — FAILED (exit {row['exit_code']}): {' '.join(row.get('error', []))}"
         return [text]
 
+    row = results.get("cli_burst", {})
+    if "processes" in row:
+        lines += [
+            "",
+            f"cli burst: {row['processes']} `linkage divert` processes at once on SQLite — "
+            f"{row['landed']} landed, {row['new_incidents']} incidents, {row['seconds']:.1f}s",
+        ]
+    lines += failure_lines(row, "  ")
+
     cli = results.get("cli", {})
-    lines += ["", "cli (a subprocess each run)"]
+    lines += ["", "cli (a subprocess each run, as a principal with a token of the bureau's)"]
     lines += cli_line("linkage status (closed)", cli.get("status_closed"))
     lines += cli_line("linkage status (open)", cli.get("status_open"))
     lines += cli_line("linkage list --overdue", cli.get("list_overdue"))
@@ -261,6 +336,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("LINKAGE_LOG_LEVEL", "WARNING")  # the project's info lines, left out
     workdir = Path(tempfile.mkdtemp(prefix="linkage-bench-"))
+    credentials(workdir)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: clean up as on Ctrl-C
     # The figures alone on stdout and the progress alone on stderr: whatever else the dev
     # server, the SDK and the worker print goes to bench.log beside the dev server's state.
     sys.stdout.flush()

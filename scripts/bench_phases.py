@@ -33,6 +33,15 @@ T0 = time.monotonic()
 CONSOLE = sys.stderr  # bench.py points this at the terminal and everything else at its log
 
 
+def dies_with_the_bench() -> None:
+    """preexec_fn: the child is sent SIGTERM when the bench ends, however it ends (Linux), so
+    that a bench killed outright leaves no dev server or worker behind."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def progress(message: str) -> None:
     print(f"[{time.monotonic() - T0:6.1f}s] {message}", file=CONSOLE, flush=True)
 
@@ -170,7 +179,7 @@ async def burst(client: LinkageClient, timeout: float) -> dict:
         mine, theirs = answers.get(item.n), answers.get(item.original)
         if mine is None or theirs is None:
             continue
-        how = mine.matched_by or ("started it" if mine.new else "?")
+        how = mine.matched_by or ("resent" if mine.resent else "started it" if mine.new else "?")
         matched_by[how] = matched_by.get(how, 0) + 1
         if mine.incident_id != theirs.incident_id:
             misplaced.append(f"{item.kind}: {mine.incident_id} (original {theirs.incident_id})")
@@ -213,13 +222,15 @@ async def burst(client: LinkageClient, timeout: float) -> dict:
 
 
 def cli_env(address: str, namespace: str, queue: str, workdir: Path, **more: str) -> dict:
+    """The CLI as a principal of its own (LINKAGE_TOKEN, set by bench.py), with the bench's
+    keyring, against the worker's records database."""
     return {
         **os.environ,
         "LINKAGE_TEMPORAL_ADDRESS": address,
         "LINKAGE_NAMESPACE": namespace,
         "LINKAGE_TASK_QUEUE": queue,
         "LINKAGE_STATE_DIR": str(workdir),
-        "LINKAGE_DATABASE_URL": f"sqlite:///{workdir / 'cli-records.db'}",
+        "LINKAGE_DATABASE_URL": f"sqlite:///{workdir / 'records.db'}",
         **more,
     }
 
@@ -241,6 +252,42 @@ async def cli_time(env: dict, *args: str, runs: int = 5) -> dict:
         row["error"] = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
     elif "--json" in args and "list" in args:
         row["listed"] = len(json.loads(out or b"[]"))
+    return row
+
+
+async def cli_burst(env: dict, workdir: Path, count: int = 60) -> dict:
+    """`count` `linkage divert` processes at once on the embedded SQLite records database, as
+    60 desks might: every one must land, each in an incident of its own."""
+    progress(f"cli burst: {count} linkage divert processes at once")
+    folder = workdir / "cli-burst"
+    folder.mkdir(exist_ok=True)
+    files = []
+    for n in range(count):
+        path = folder / f"report-{n}.json"
+        path.write_text(json.dumps(shapes.report("police"), ensure_ascii=False), encoding="utf-8")
+        files.append(path)
+
+    async def one(path: Path) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            LINKAGE, "divert", str(path), "--json", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode(), err.decode(errors="replace")
+
+    started = time.monotonic()
+    answers = await asyncio.gather(*(one(path) for path in files))
+    elapsed = time.monotonic() - started
+    landed = [json.loads(out) for code, out, _ in answers if code == 0]
+    errors = [(err.strip().splitlines() or ["?"])[-1] for code, _, err in answers if code]
+    row = {
+        "processes": count,
+        "landed": len(landed),
+        "new_incidents": len({a["incident_id"] for a in landed if a.get("new")}),
+        "seconds": round(elapsed, 1),
+        "failures": failures(errors),
+    }
+    progress(f"cli burst: {len(landed)}/{count} landed in {elapsed:.1f}s")
     return row
 
 
@@ -275,6 +322,11 @@ def fast_config(workdir: Path) -> Path:
     return target
 
 
+def _tail(path: Path, lines: int = 3) -> list[str]:
+    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return [line[:300] for line in text[-lines:]]
+
+
 def rss_mb(pid: int) -> dict:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -297,15 +349,12 @@ async def pollers(client: LinkageClient, queue: str) -> int:
 
 async def open_phase(env, address: str, workdir: Path, count: int, timeout: float) -> dict:
     queue_client = LinkageClient(env.client, OPEN_QUEUE)
-    cli = cli_env(address, env.client.namespace, OPEN_QUEUE, workdir)
-    worker_env = {
-        **cli,
-        "LINKAGE_CONFIG_DIR": str(fast_config(workdir)),
-        "LINKAGE_DATABASE_URL": f"sqlite:///{workdir / 'open-records.db'}",
-    }
+    records = f"sqlite:///{workdir / 'open-records.db'}"
+    cli = cli_env(address, env.client.namespace, OPEN_QUEUE, workdir, LINKAGE_DATABASE_URL=records)
+    worker_env = {**cli, "LINKAGE_CONFIG_DIR": str(fast_config(workdir))}
     log = (workdir / "open-worker.log").open("wb")
     worker = await asyncio.create_subprocess_exec(
-        LINKAGE, "worker", env=worker_env, stdout=log, stderr=log, start_new_session=True
+        LINKAGE, "worker", env=worker_env, stdout=log, stderr=log, preexec_fn=dies_with_the_bench
     )
     row: dict = {"incidents": count, "worker_log": str(workdir / "open-worker.log")}
     try:
@@ -317,6 +366,13 @@ async def open_phase(env, address: str, workdir: Path, count: int, timeout: floa
             await asyncio.sleep(0.5)
         await asyncio.sleep(1)
         row["before"], row["rss_along"] = rss_mb(worker.pid), []
+        try:  # the first one answers in seconds, or the worker cannot run them: say so now
+            await asyncio.wait_for(queue_client.divert(shapes.report("police")), 60)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the worker does not answer a report; the last lines of {row['worker_log']}: "
+                + " | ".join(_tail(workdir / "open-worker.log"))
+            ) from None
 
         gate, ids, errors = asyncio.Semaphore(100), [], []
         started, step, late = time.monotonic(), max(count // 10, 1), False
