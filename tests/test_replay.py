@@ -19,7 +19,8 @@ from linkage.temporal import DATA_CONVERTER
 from workers.main import WORKFLOWS, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
-FILES = sorted(HISTORIES.glob("*.json"))
+# the first release's files at the top, each later release's in a folder of its own
+FILES = sorted(HISTORIES.rglob("*.json"))
 
 
 def workflow_type_name(cls: type) -> str:
@@ -41,7 +42,9 @@ def replayer() -> Replayer:
     )
 
 
-@pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
+@pytest.mark.parametrize(
+    "file", FILES, ids=[str(f.relative_to(HISTORIES).with_suffix("")) for f in FILES]
+)
 async def test_a_saved_history_replays(replayer: Replayer, file: Path):
     kind, history = load(file)
     assert file.stem.split("__")[1] == kind, f"{file.name} holds a {kind} history"
