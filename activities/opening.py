@@ -23,8 +23,10 @@ from linkage.units import UnknownUnit, limits_with_units, load_register, route_w
 
 
 def harassment_case_id(key: str, at) -> str:
-    """The police case opened for a caller who abuses the lines: one per caller and minute."""
-    return f"hotline-SR{key[:10].upper()}{at:%y%m%d%H%M}"
+    """The police case opened for a caller who abuses the lines: one per caller and minute.
+    The key's letters and the minute are kept apart, so that no run of digits in the ID can
+    pass for an 18-digit ID number."""
+    return f"hotline-SR{key[:10].upper()}-{at:%y%m%d%H%M}"
 
 
 class OpeningActivities:
