@@ -1,13 +1,16 @@
-"""Record activities: writes to the records store, run as local activities.
+"""Record activities: writes to the records store.
 
-Local, because they are quick and frequent: each costs one marker in the history instead of
-three events and a round trip through the server. A write the database refuses (bad data, a
-broken constraint) can never succeed, so it fails at once instead of retrying forever.
+Run as local activities, because they are quick and frequent: each costs one marker in the
+history instead of three events and a round trip through the server; through an outage the
+workflow runs the same write as a regular activity (workflows.writing). A write the database
+refuses for its data (a value it cannot hold, a broken constraint) can never succeed, so it is
+`RecordRefused` at once; anything else (the database down, a table or grant missing while a
+deploy is under way) is retried until the database answers.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -16,7 +19,7 @@ from linkage.logs import get_logger
 from linkage.records import RecordStepInput, RecordStepResult
 from linkage.store import Store
 
-REFUSED = (DataError, IntegrityError, ProgrammingError, ValueError)
+REFUSED = (DataError, IntegrityError, ValueError)  # the data itself: never an outage
 
 
 def refused(err: Exception) -> ApplicationError:
@@ -38,7 +41,7 @@ class RecordActivities:
         """The steps and their snapshot; then each queued message, into the outbox where its
         target reads it (idempotent by key, so a retried write adds nothing)."""
         try:
-            if input.steps or input.incident or input.case or input.order:
+            if input.steps or input.incident or input.case or input.order or input.work:
                 self.store.record_steps(input.model_copy(update={"outgoing": []}))
             receipts = [self.gateway.put_in_outbox(m) for m in input.outgoing]
         except REFUSED as err:

@@ -351,6 +351,9 @@ class ReviewLimits(Contract):
         default_factory=list,
         description="units (codes) whose officer may settle a dispute alone, above both sides",
     )
+    # every cycle a person can repeat is bounded (a history must stay small for months)
+    max_resubmits: int = Field(default=3, ge=0, description="a sent-back push revised again")
+    max_proposals: int = Field(default=6, ge=1, description="owners proposed in one dispute")
 
 
 class PoliceLimits(Contract):
@@ -368,6 +371,10 @@ class SupervisionLimits(Contract):
         default_factory=dict,
         description="a deadline kind supervised at its own interval (ack = 0.25: every 15 min)",
     )
+    # Through an outage of the records database a waiting write is tried again at most this
+    # often (the server retries it: no history event an attempt); so an incident resumes this
+    # soon after the database is back.
+    records_retry_minutes: float = Field(default=5, gt=0, le=1440)
 
     @field_validator("every_hours_by_deadline")
     @classmethod
@@ -398,6 +405,9 @@ class HotlineLimits(Contract):
     revisit_hours: Limit  # hours, or working days ("1wd")
     revisit_attempts: int = Field(ge=1)
     max_reopens: int = Field(ge=0)
+    max_rejections: int = Field(default=3, ge=0, description="feedback rejected (驳回)")
+    max_extensions: int = Field(default=3, ge=0, description="extensions a unit may ask for")
+    max_police_calls: int = Field(default=3, ge=1, description="派警联动 from one order")
 
 
 class WhistleRule(Contract):
@@ -412,6 +422,7 @@ WHISTLE_RULES = {
     "supervision_exhausted": "督办次数用完仍未办结",
     "joint_handling": "事项涉及多部门、多板块，会同处置",
     "delivery_failed": "推送无法送达对方平台，需人工处理",
+    "record_refused": "记录写入被数据库拒绝，需人工核查",
 }
 
 
@@ -421,6 +432,8 @@ class WhistleLimits(Contract):
     report_in_hours: Limit  # hours, or working days ("1wd")
     remind_before_hours: list[float]
     rules: dict[str, WhistleRule] = Field(default_factory=dict)
+    max_whistles: int = Field(default=10, ge=1, description="whistles on one incident")
+    max_joint_steps: int = Field(default=20, ge=1, description="plans and steps in one whistle")
 
     @field_validator("rules")
     @classmethod
@@ -441,6 +454,7 @@ class EmergencyLimits(Contract):
         min_length=1, description="code = name; the district's file lists the register's codes"
     )
     categories: dict[str, list[str]] = Field(default_factory=dict)
+    max_linkages: int = Field(default=5, ge=1, description="emergency linkages on one incident")
 
     @field_validator("units", mode="before")
     @classmethod
@@ -468,6 +482,7 @@ class IntakeLimits(Contract):
     repeat_window_hours: float = Field(gt=0)
     harassment_reports: int = Field(ge=2)
     harassment_window_hours: float = Field(gt=0)
+    max_pushes: int = Field(default=50, ge=1, description="changed pushes of one reference")
 
 
 class TimeLimits(Contract):

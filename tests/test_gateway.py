@@ -103,3 +103,31 @@ async def test_an_emergency_notice_that_fails_is_retried_and_the_others_go_at_on
 
         rows = await eventually(all_delivered, seconds=20)
     assert sorted(m.attempts for m in rows) == [1, 1, 2]  # the first post failed, then went
+
+
+async def test_posts_run_on_the_slow_queue_and_the_workers_finish_what_runs_when_stopped(
+    env, store, platform
+):
+    """HTTP posts (retried for days) run in a pool of their own on `<queue>-slow`, never in the
+    way of the records' writes every action waits for; a worker told to stop lets running
+    activities finish first (SHUTDOWN_GRACE), instead of cancelling them at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from temporalio.api.enums.v1 import EventType
+
+    from workers.main import SHUTDOWN_GRACE, build_worker
+
+    config = GatewayConfig(endpoints={"police": platform.url, "hotline": platform.url})
+    async with own_worker(env, store, "linkage-slow-queue", config) as client:
+        iid, _ = await police_handles_a_12345_push(env, client)
+    history = await client.client.get_workflow_handle(iid).fetch_history()
+    queues = {
+        e.activity_task_scheduled_event_attributes.task_queue.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    assert queues == {"linkage-slow-queue-slow"}
+    with ThreadPoolExecutor(16) as executor:
+        workers = build_worker(env.client, store, "linkage-grace", executor, config)
+        for worker in (workers.main, workers.slow):
+            assert worker.config()["graceful_shutdown_timeout"] == SHUTDOWN_GRACE

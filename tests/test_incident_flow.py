@@ -142,6 +142,8 @@ async def test_dispute_settled_in_negotiation(env, linkage):
     assert state.owner is None and state.proposals == {"hotline": "police", "police": "hotline"}
     state = await linkage.act(iid, "settle", as_(BUREAU, owner="police", note="协商由派出所处置"))
     assert state.owner is Owner.police and state.stage is Stage.handling
+    assert not state.timeline  # an answer is small: the timeline is the state query's
+    state = (await linkage.status(iid)).incident
     assert [e.action for e in state.timeline if e.step == "negotiation"] == [
         "enter",
         "propose",
@@ -161,6 +163,7 @@ async def test_an_arbiter_above_both_sides_settles_alone(env, linkage):
     desk = {"role": "linkage_desk", "unit": "对接联动专席", "person": "刘主任"}
     state = await linkage.act(iid, "settle", as_(desk, owner="joint", note="会同处置"))
     assert state.owner is Owner.joint and state.stage is Stage.handling
+    state = (await linkage.status(iid)).incident  # (the timeline is the state query's)
     assert "decide" in [e.action for e in state.timeline if e.step == "negotiation"]
 
 
@@ -219,8 +222,12 @@ async def test_the_same_push_sent_again_is_one_report_of_one_workflow(env, linka
     assert third.resent and third.reports == 1
 
     status = await linkage.status(first.incident_id)
-    assert status.incident.pushes == 1  # re-sends are recorded, not counted
-    assert sum(e.action == "resent" for e in status.incident.timeline) == 2
+    assert status.incident.pushes == 1  # re-sends are answered, not counted
+    # once the incident has opened, a re-send is refused by the validator: no history event
+    assert sum(e.action == "resent" for e in status.incident.timeline) <= 1
+    events = await history_length(env, first.incident_id)
+    assert (await linkage.divert(report)).resent
+    assert await history_length(env, first.incident_id) == events
 
     def recorded() -> None:
         assert store.get(Incident, first.incident_id).pushes == 1

@@ -235,3 +235,16 @@ async def test_the_bureau_sees_an_overdue_command_its_command_centre_owes(env, l
     await eventually(overdue_in_the_bureaus_queue, seconds=15)
     supervised = [e for e in store.timeline(iid) if e.action == "supervise" and e.loop == "police"]
     assert supervised and {e.unit for e in supervised} == {"police.command"}
+
+
+async def test_a_unit_notified_by_an_emergency_linkage_finds_it_in_its_queue(env, linkage):
+    """The linkage starts with nothing but what it waits on to write (no step of its own yet
+    before its notices go out): that write is made too, so 120 sees it at once."""
+    iid = await open_incident(env, linkage, "hotline")
+    await linkage.act(iid, "accept", as_(BUREAU))
+    await linkage.act(iid, "emergency-linkage", as_(BUREAU, units=["120"]))
+
+    async def in_its_queue():
+        assert (iid, "应急响应确认时限") in await queue(linkage, "120")
+
+    await eventually(in_its_queue, seconds=15)

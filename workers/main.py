@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -28,6 +30,7 @@ from linkage.store import Store
 from linkage.temporal import connect
 from linkage.triage import Triager, load_triager
 from linkage.units import check_routing, limits_with_units, load_register
+from workflows.contracts import slow_queue
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
 from workflows.incident import DivertedIncident
@@ -35,47 +38,84 @@ from workflows.police_loop import PoliceLoop
 from workflows.reports import PeriodicReport
 from workflows.whistle import Whistle
 
-# The parts the workflow classes are made of (base classes and mixins). They hold no state of
-# their own, so they are imported once per worker rather than once per workflow run: with them
-# re-imported in every sandbox a burst of reports spent its time building classes. Only the
-# modules that define the workflows run in the sandbox afresh; saved histories replayed in CI
-# guard the determinism of all of them.
-SHARED_WORKFLOW_PARTS = (
-    "workflows.base",
-    "workflows.deadlines",
-    "workflows.sending",
-    "workflows.incident_intake",
-    "workflows.incident_reviews",
-    "workflows.incident_handling",
-    "workflows.incident_escalations",
-    "workflows.incident_views",
-    "workflows.hotline_unit",
+# What the sandbox passes through: third-party libraries and plain models (pydantic classes
+# with no workflow code), built once per worker instead of once per workflow run. Every module
+# with workflow code (the workflows, their base and mixins, the stage table) is loaded in the
+# sandbox, so that a call that is not deterministic there (datetime.now(), random, I/O) is
+# refused instead of going unnoticed. Modules a workflow imports under
+# `workflow.unsafe.imports_passed_through()` (the activities it names) pass through as well.
+PASSED_THROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "sqlalchemy",
+    "sqlmodel",
+    "httpx",
+    "jieba",
+    "cryptography",
+    "structlog",
+    "linkage.contract",
+    "linkage.models",
+    "linkage.actions",
+    "linkage.records",
+    "linkage.triage",
+    "linkage.workdays",
+    "linkage.periods",
+    "workflows.contracts",
+    "workflows.loop_contracts",
 )
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with the modules that hold no workflow code passed through: the project's
-    models, activities and the workflows' contracts (pydantic classes, built once per worker
-    instead of once per workflow run, which is what a workflow's memory and start-up cost)."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "linkage",
-            "activities",
-            "workflows.contracts",
-            "workflows.loop_contracts",
-            "workflows.stages",
-            "workflows.assessment",
-            *SHARED_WORKFLOW_PARTS,
-            "pydantic",
-            "sqlalchemy",
-            "sqlmodel",
-            "httpx",
-            "jieba",
-        )
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
     )
 
 
 WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage, PeriodicReport]
+
+
+SHUTDOWN_GRACE = timedelta(seconds=30)  # running activities finish before the worker stops
+
+
+def workflow_cache() -> int:
+    """How many workflow runs a worker keeps in memory (LINKAGE_WORKFLOW_CACHE, default 1000):
+    each cached run holds its own sandbox; one evicted is rebuilt from its history when next
+    touched. The knob for a worker's memory."""
+    try:
+        return max(0, int(os.environ.get("LINKAGE_WORKFLOW_CACHE", 1000)))
+    except ValueError:
+        return 1000
+
+
+class LinkageWorkers:
+    """The worker of the workflows, with the quick activities every action waits for (the
+    records' writes, the openings, triage), and beside it, on `<queue>-slow` with a pool of its
+    own, the slow ones (HTTP posts retried for days, the periodic reports)."""
+
+    def __init__(self, main: Worker, slow: Worker, slow_pool: ThreadPoolExecutor) -> None:
+        self.main, self.slow, self._slow_pool = main, slow, slow_pool
+
+    async def run(self) -> None:
+        try:
+            await asyncio.gather(self.main.run(), self.slow.run())
+        finally:
+            self._slow_pool.shutdown(wait=False)
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(self.main.shutdown(), self.slow.shutdown())
+
+    async def __aenter__(self) -> LinkageWorkers:
+        await self.main.__aenter__()
+        await self.slow.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        try:
+            await self.slow.__aexit__(*exc)
+            await self.main.__aexit__(*exc)
+        finally:
+            self._slow_pool.shutdown(wait=False)
 
 
 def build_worker(
@@ -85,8 +125,8 @@ def build_worker(
     executor: ThreadPoolExecutor,
     gateway_config: GatewayConfig | None = None,
     triager: Triager | None = None,
-) -> Worker:
-    """A worker with every workflow and activity; temporal-config/ is checked first."""
+) -> LinkageWorkers:
+    """The workers with every workflow and activity; temporal-config/ is checked first."""
     limits = load_time_limits()  # refuse to start on a table that does not validate
     triager = triager or load_triager()  # the catalogue and the routing table, likewise
     register = load_register()  # the register of units, and every file that names units
@@ -98,23 +138,32 @@ def build_worker(
     records = RecordActivities(store, gateway)
     opening = OpeningActivities(store, triager)
     reports = ReportActivities(store)
-    return Worker(
+    main = Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
+        activities=[opening.open_incident, records.record_steps, triage.override],
+        activity_executor=executor,
+        max_concurrent_activities=16,
+        max_cached_workflows=workflow_cache(),
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
+    )
+    slow_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="linkage-slow")
+    slow = Worker(
+        client,
+        task_queue=slow_queue(task_queue),
         activities=[
-            opening.open_incident,
-            records.record_steps,
-            triage.override,
             gateway.push_to_platform,
             gateway.reply_to_citizen,
             gateway.notify_emergency_unit,
             reports.produce_report,
         ],
-        activity_executor=executor,
-        max_concurrent_activities=16,
+        activity_executor=slow_pool,
+        max_concurrent_activities=8,
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
     )
+    return LinkageWorkers(main, slow, slow_pool)
 
 
 async def run_worker(settings: Settings | None = None) -> None:

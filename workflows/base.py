@@ -18,31 +18,34 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.records import RecordActivities
     from linkage.models import Actor, Role, SupervisionLimits, TimelineEntry, WorkItem
-    from linkage.records import RecordStepInput, RecordStepResult, StepRecord, WorkList
+    from linkage.records import StepRecord
     from linkage.temporal import OVERDUE, UNITS
 
 from workflows.deadlines import Deadline, Deadlines, hours
 from workflows.loop_contracts import LATE_SIGNAL, LateNotice
 from workflows.sending import Sending
+from workflows.writing import RECORD_RETRY, RECORD_TIMEOUT, Writing
 
-__all__ = ["Deadline", "LinkageWorkflow", "hours", "refuse", "require_role"]
+__all__ = [
+    "RECORD_RETRY",
+    "RECORD_TIMEOUT",
+    "Deadline",
+    "LinkageWorkflow",
+    "hours",
+    "refuse",
+    "require_role",
+]
 
 # Patches (workflow.patched) for histories made before overdue followed what is late now.
 TELL_LATE = "tell-incident-late"
 OVERDUE_NOW = "overdue-now"
-WRITE_WORK = "write-work-queue"
 UNITS_SHOWN = "units-attribute"  # LinkageUnits follows the unit dispatched or commanded
-
-RECORD_TIMEOUT = timedelta(seconds=30)
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)  # a database outage is waited out; a write the database refuses fails (non-retryable)
+OWN_INCIDENT_ONLY = "own-incident-only"  # a harassment case never signals the report behind it
 
 
 def refuse(message: str) -> None:
@@ -56,7 +59,7 @@ def require_role(actor: Actor, *roles: Role) -> None:
         refuse(f"this action is for {allowed}, not {actor.role.value}")
 
 
-class LinkageWorkflow(Deadlines, Sending):
+class LinkageWorkflow(Writing, Deadlines, Sending):
     """Base of the incident, its loops, whistles and emergency linkages."""
 
     loop = "incident"
@@ -81,93 +84,10 @@ class LinkageWorkflow(Deadlines, Sending):
         self._work_written: list[WorkItem] = []
         self._late_told: list[WorkItem] = []
         self._closing = False
+        self._run_prefix: str | None = None  # of the step IDs (writing)
+        self.write_refusals = 0  # batches the database refused for their data
+        self._refusal = ""
         self._init_sending()
-
-    # --- records --------------------------------------------------------------------------
-
-    def record(
-        self,
-        step: str,
-        action: str,
-        actor: Actor | str = "system",
-        note: str = "",
-        unit: str | None = None,
-    ) -> None:
-        """Add to the timeline; the run loop writes it, with the state it changed, before the
-        action that made it answers. `unit` is whom the step counts for or against (双考核):
-        by default the loop's unit, else the acting party's unit."""
-        if unit is None:
-            unit = getattr(self, "unit", "") or (actor.unit if isinstance(actor, Actor) else "")
-        entry = TimelineEntry(
-            at=workflow.now(),
-            loop=self.loop,
-            step=step,
-            action=action,
-            actor=str(actor),
-            note=note,
-            unit=unit,
-        )
-        self.timeline.append(entry)
-        seq = len(self.timeline)
-        self._unwritten.append(
-            StepRecord.of(workflow.info().workflow_id, seq, self.incident_id, entry)
-        )
-
-    async def write(self) -> None:
-        """Write the steps recorded since the last write, the snapshot and the messages queued,
-        in one local activity; and what the workflow waits on, when that changed without a step
-        (a deadline armed when a push is delivered)."""
-        while self._unwritten or self._queued or self._work_due():
-            steps, self._unwritten = self._unwritten, []
-            queued, self._queued = self._queued, []
-            seq = len(self.timeline)
-            snapshot = {
-                k: v.model_copy(update={"version": seq}) for k, v in self.snapshot().items()
-            }
-            what = (
-                f"{steps[0].step}/{steps[0].action}"
-                if steps
-                else queued[0].message.key
-                if queued
-                else "work queue"
-            )
-            work = self.work()
-            changed_work = None
-            if work != self._work_written:
-                changed_work = WorkList(
-                    workflow_id=workflow.info().workflow_id,
-                    incident_id=self.incident_id,
-                    items=work,
-                    version=seq,
-                )
-            try:
-                result: RecordStepResult = await workflow.execute_local_activity_method(
-                    RecordActivities.record_steps,
-                    RecordStepInput(
-                        steps=steps,
-                        close=self._close_claims,
-                        work=changed_work,
-                        outgoing=[q.message for q in queued],
-                        **snapshot,
-                    ),
-                    start_to_close_timeout=RECORD_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
-                )
-            except (ActivityError, ApplicationError) as err:  # a local activity's own error too
-                cause = err.cause if isinstance(err, ActivityError) and err.cause else err
-                raise ApplicationError(
-                    f"the records database refused {self.incident_id}'s {what}: "
-                    f"{getattr(cause, 'message', cause)}",
-                    type="RecordRefused",
-                    non_retryable=True,
-                ) from err
-            self._after_write(queued, result.receipts)
-            self._work_written = work
-
-    def _work_due(self) -> bool:
-        """What it waits on changed with no step to carry it: written on its own, except in a
-        history from before the work queues (it wrote nothing then)."""
-        return self.work() != self._work_written and workflow.patched(WRITE_WORK)
 
     def changed(self) -> None:
         """Wake the run loop after an update changed the state."""
@@ -197,8 +117,9 @@ class LinkageWorkflow(Deadlines, Sending):
             self._attributes_due = {}
 
     def takes_part(self, unit: str) -> None:
-        """A unit takes a part (dispatched, commanded): `LinkageUnits` finds the workflow by it,
-        except in a history from before the attribute."""
+        """A unit takes a part (dispatched, commanded): `LinkageUnits` finds the workflow by it.
+        A loop starts with triage's unit in it, so the usual dispatch costs no event; another
+        unit is upserted (not in a history from before the attribute)."""
         shown = list(self._attributes.get(UNITS.name) or [])
         if unit and unit not in shown and workflow.patched(UNITS_SHOWN):
             self.upsert(UNITS, [*shown, unit])
@@ -206,6 +127,19 @@ class LinkageWorkflow(Deadlines, Sending):
     def known_attributes(self, **values: Any) -> None:
         """The values the workflow was started with, so they are not upserted again."""
         self._attributes.update(values)
+
+    def started_with(self, key: SearchAttributeKey) -> None:
+        """Take an attribute's value from the start event itself: a history from before it was
+        given at start has none, and upserts it as it did then."""
+        value = workflow.info().typed_search_attributes.get(key)
+        if value is not None:
+            self._attributes[key.name] = list(value) if isinstance(value, list) else value
+
+    def answer(self) -> BaseModel:
+        """What an update answers: the state the action led to, without the timeline (the
+        `state` query has it). An answer is kept in the history, and the whole timeline in
+        every answer would make the history grow with the square of the actions."""
+        return self.state().model_copy(update={"timeline": []})
 
     def snapshot(self) -> dict[str, BaseModel]:
         """The record snapshot (case, order or incident progress) that step writes carry."""
@@ -250,12 +184,12 @@ class LinkageWorkflow(Deadlines, Sending):
     async def _sync_overdue(self) -> None:
         """Overdue is one answer everywhere: a loop tells its incident what it has late, and
         LinkageOverdue says whether anything is late now (false again once it is met)."""
-        parent = workflow.info().parent
+        parent = self._own_incident()
         own = [item for item in self.work() if item.missed]
         if parent is not None and own != self._late_told and workflow.patched(TELL_LATE):
             self._late_told = own
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                LATE_SIGNAL, LateNotice(workflow_id=workflow.info().workflow_id, items=own)
+            await self._signal(
+                parent, LATE_SIGNAL, LateNotice(workflow_id=workflow.info().workflow_id, items=own)
             )
         late = bool(self.late_now())
         shown = self._attributes.get(OVERDUE.name)
@@ -327,8 +261,26 @@ class LinkageWorkflow(Deadlines, Sending):
     async def tell_incident(self, signal: str, message: BaseModel) -> None:
         """Signal the parent incident from one of its child workflows; counted, so that the
         client can wait until the incident has acted on it."""
-        parent = workflow.info().parent
+        parent = self._own_incident()
         if parent is not None:
             self.told_incident += 1
             message = message.model_copy(update={"loop": workflow.info().workflow_id})
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, message)
+            await self._signal(parent, signal, message)
+
+    def _own_incident(self) -> str | None:
+        """The incident this workflow is a part of, if it was started by it: a loop, whistle or
+        notice (`<incident>.…`). A workflow started for another incident and left to live on
+        its own (a harassment case, started by the report that tipped it over) tells no one."""
+        parent = workflow.info().parent
+        if parent is None:
+            return None
+        if parent.workflow_id == self.incident_id or not workflow.patched(OWN_INCIDENT_ONLY):
+            return parent.workflow_id
+        return None
+
+    async def _signal(self, workflow_id: str, signal: str, message: BaseModel) -> None:
+        """Signal another workflow; one that has closed meanwhile fails nothing here."""
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal(signal, message)
+        except Exception as err:  # noqa: BLE001 - its only failure: no such running workflow
+            workflow.logger.info("signal %s to %s not delivered: %s", signal, workflow_id, err)

@@ -31,6 +31,13 @@ from workflows.loop_contracts import (
 INCIDENT_WORKFLOW = "DivertedIncident"
 
 
+def slow_queue(task_queue: str) -> str:
+    """The task queue of the slow activities (HTTP posts retried for days, the periodic
+    reports): a worker runs them in a pool of their own, so they never hold up the records'
+    writes and the openings that every action waits for."""
+    return f"{task_queue}-slow"
+
+
 def loop_workflow_id(incident_id: str, loop: str) -> str:
     """A loop, whistle or emergency linkage is reached as `<incident ID>.<loop>`."""
     return f"{incident_id}.{loop}"
@@ -67,6 +74,7 @@ class SubmitAnswer(Contract):
     harassment_case: str = ""  # a case opened for police because this caller abuses the lines
     stage: Stage | None = None
     refused: str = ""  # the report could not be taken, and why: nothing was started or written
+    queued: bool = False  # no worker answered in time: started, it opens once one runs it
 
 
 class JoinedReport(Contract):

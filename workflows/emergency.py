@@ -121,7 +121,7 @@ class EmergencyLinkage(LinkageWorkflow):
             unit=self.input.units[code],
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @acknowledge.validator
     def validate_acknowledge(self, action: AcknowledgeAction) -> None:

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from linkage.models import Platform, RevisitOutcome, Role, Satisfaction
     from linkage.records import PushInput, ReplyInput, WorkOrderRecord
+    from linkage.temporal import UNITS
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.deadlines import local_time
@@ -57,10 +58,14 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
         self.input = input
         self.limits = input.limits
         self._init_base(input.incident_id, input.supervision)
+        self.started_with(UNITS)  # triage's unit (incident_handling): no upsert for it
         self.step = HotlineStep.accept
         self.unit = ""
         self.unit_name = ""  # the register's name of the unit, for people to read
         self.returns = 0
+        self.rejections = 0  # feedback rejected (驳回), bounded by the table
+        self.extensions = 0  # extensions asked for, likewise
+        self.police_calls = 0  # 派警联动 from this order, likewise
         self.replies = 0  # each reply is a message of its own, even after a rejected close
         self.returned_by: list[str] = []
         self.reopens = 0
@@ -203,7 +208,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             f"派遣至 {self.unit_name}{final}" + (f": {action.note}" if action.note else ""),
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @dispatch.validator
     def validate_dispatch(self, action: DispatchAction) -> None:
@@ -237,7 +242,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             note,
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @decide_extension.validator
     def validate_decide_extension(self, action: ExtensionDecision) -> None:
@@ -277,7 +282,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
         self._enter(HotlineStep.close)
         self.record("reply", "reply", action.actor, action.message)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @reply.validator
     def validate_reply(self, action: ReplyAction) -> None:
@@ -292,11 +297,12 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             self._enter(HotlineStep.revisit)
             self.record("close", "close", action.actor, action.note or "结案")
         else:
+            self.rejections += 1
             self.feedback = ""
             self._enter(HotlineStep.handle)
             self.record("close", "reject", action.actor, f"反馈驳回，重新处置: {action.reason}")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @close.validator
     def validate_close(self, action: CloseAction) -> None:
@@ -307,6 +313,11 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
         require_role(action.actor, Role.command_center)
         if not action.accept and not action.reason:
             refuse("rejecting feedback needs a reason")
+        if not action.accept and self.rejections >= self.limits.max_rejections:
+            refuse(
+                f"order {self.input.order_no}'s feedback has been rejected {self.rejections} "
+                f"times, the limit: close it, or blow the whistle (双哨联处)"
+            )
 
     @workflow.update
     async def revisit(self, action: RevisitAction) -> HotlineLoopState:
@@ -342,7 +353,7 @@ class HotlineLoop(UnitActions, LinkageWorkflow):
             note + (f": {action.note}" if action.note else ""),
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @revisit.validator
     def validate_revisit(self, action: RevisitAction) -> None:

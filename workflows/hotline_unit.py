@@ -41,7 +41,7 @@ class UnitActions:
         self._enter(HotlineStep.handle)
         self.record("sign", "sign", action.actor, action.note or "签收")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @sign.validator
     def validate_sign(self, action: SignAction) -> None:
@@ -69,7 +69,7 @@ class UnitActions:
             "sign", "return", action.actor, f"{name} 退单 (第 {self.returns} 次): {action.reason}"
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @return_order.validator
     def validate_return_order(self, action: ReturnAction) -> None:
@@ -85,21 +85,25 @@ class UnitActions:
     async def call_police(self, action: PoliceLinkageAction) -> HotlineLoopState:
         """派警联动: the dispute escalates or a crime appears; police join, this loop goes on."""
         self.validate_call_police(action)
+        self.police_calls += 1
         self.record("handle", "police_linkage", action.actor, f"派警联动: {action.reason}")
         await self.tell_incident(
             POLICE_LINKAGE, PoliceLinkageCall(unit=self.unit, reason=action.reason)
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @call_police.validator
     def validate_call_police(self, action: PoliceLinkageAction) -> None:
         self._at(HotlineStep.handle)
         self._own_unit(action)
+        if self.police_calls >= self.limits.max_police_calls:
+            refuse(f"police have been called {self.police_calls} times for this order, the limit")
 
     @workflow.update
     async def extend(self, action: ExtendAction) -> HotlineLoopState:
         self.validate_extend(action)
+        self.extensions += 1
         self.pending_extension = action
         self.changed()
         self.record(
@@ -109,7 +113,7 @@ class UnitActions:
             f"申请延期 {action.hours:g} 小时: {action.reason}",
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @extend.validator
     def validate_extend(self, action: ExtendAction) -> None:
@@ -119,6 +123,11 @@ class UnitActions:
             refuse("an extension request is already waiting for the centre's decision")
         if action.hours > self.limits.max_extension_hours:
             refuse(f"hours: at most {self.limits.max_extension_hours:g} hours per request")
+        if self.extensions >= self.limits.max_extensions:
+            refuse(
+                f"order {self.input.order_no} has asked for {self.extensions} extensions, the "
+                f"limit: feed back, or ask the centre to blow the whistle"
+            )
 
     @workflow.update
     async def feedback(self, action: FeedbackAction) -> HotlineLoopState:
@@ -131,7 +140,7 @@ class UnitActions:
         self._enter(HotlineStep.reply)
         self.record("feedback", "feedback", action.actor, action.result)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @feedback.validator
     def validate_feedback(self, action: FeedbackAction) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import ReceiveAction
@@ -31,7 +32,7 @@ from workflows.base import Deadline, LinkageWorkflow, refuse
 from workflows.contracts import IncidentInput, IncidentSummary
 from workflows.incident_escalations import Escalations
 from workflows.incident_handling import Handling
-from workflows.incident_intake import Intake
+from workflows.incident_intake import INTAKE_WAITS, Intake
 from workflows.incident_reviews import REVIEWER, ReviewStages
 from workflows.incident_views import Views
 from workflows.loop_contracts import HotlineLoopResult, PoliceLoopResult
@@ -68,6 +69,8 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
         self.received = None
         self.dispute_reason = ""
         self.proposals: dict[str, str] = {}  # side → the owner it proposes (协商)
+        self.proposal_count = 0  # proposals made so far, bounded by the table
+        self.resubmits = 0  # sent-back pushes revised and sent again, likewise
         self.first_receiver_handles = False
         self.started_loops: set[str] = set()
         self.loop_results: dict[str, PoliceLoopResult | HotlineLoopResult] = {}
@@ -87,7 +90,13 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentSummary:
         if not await self._open(input):
-            return await self._finish(self.open_error or f"并入事件 {self.merged_into}")
+            summary = await self._finish(self.open_error or f"并入事件 {self.merged_into}")
+            if self.open_error and workflow.patched(INTAKE_WAITS):
+                # failed, not closed: the same reference can be pushed again once mended
+                raise ApplicationError(
+                    f"{self.incident_id}: {self.open_error}", type="ReportNotTaken"
+                )
+            return summary
         review = self.limits.review
         if self.origin not in review.sending_review_required:
             self.stage = Stage.receiving_review
@@ -161,6 +170,10 @@ class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, Linka
 
     async def on_supervision_exhausted(self, deadline: Deadline) -> None:
         await self._rule("supervision_exhausted", [], deadline.label)
+
+    async def on_write_refused(self, reason: str) -> None:
+        if self.limits is not None:
+            await self._rule("record_refused", [], reason[:200])
 
     def push_incident(self, key: str, target: Platform, details: dict, **callbacks) -> None:
         """Push the incident itself to the other platform (双推送), with why it is pushed."""

@@ -21,17 +21,48 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.base import refuse, require_role
 from workflows.contracts import EmergencyBrief, IncidentState, WhistleBrief
-from workflows.emergency import EmergencyLinkage
-from workflows.loop_contracts import RULE_TRIGGERED, EmergencyInput, RuleEvent, WhistleInput
-from workflows.whistle import Whistle
+from workflows.loop_contracts import (
+    RULE_TRIGGERED,
+    EmergencyInput,
+    EmergencyResult,
+    RuleEvent,
+    WhistleInput,
+    WhistleResult,
+)
 
 
 class Escalations:
     """Mixed into DivertedIncident; the attributes it uses are set in its __init__."""
 
+    @workflow.update(name="whistle")
+    async def whistle(self, call: WhistleCall) -> IncidentState:
+        """A duty officer blows the whistle (吹哨): accepted, with the whistle it started, or
+        refused on the spot with the reason."""
+        await self._opened()
+        self.validate_whistle(call)
+        hours_ = call.deadline_hours or self.limits.whistle.report_in_hours
+        await self._blow(call.reason, call.units, hours_, blower=call.actor)
+        await self.settled()
+        return self.answer()
+
+    @whistle.validator
+    def validate_whistle(self, call: WhistleCall) -> None:
+        if call.actor.role not in (Role.police_bureau, Role.command_center):
+            refuse(
+                f"a duty officer blows the whistle (police_bureau or command_center), "
+                f"not {call.actor.role.value}"
+            )
+        self._not_ended()
+        if self.limits is not None and len(self.whistles) >= self.limits.whistle.max_whistles:
+            refuse(
+                f"incident {self.incident_id} has had {len(self.whistles)} whistles, the limit; "
+                f"take it up in the open ones"
+            )
+
     @workflow.signal
     async def blow_whistle(self, call: WhistleCall) -> None:
-        """A duty officer blows the whistle; the signal never waits, refusals are recorded."""
+        """The whistle as a signal, as earlier clients sent it (kept for their histories):
+        it never waits, refusals are recorded."""
         if call.request_id:
             if call.request_id in self.applied:
                 return
@@ -64,6 +95,9 @@ class Escalations:
         config = self.limits.whistle.rules.get(rule)
         if config is None or not config.enabled:
             return
+        if len(self.whistles) >= self.limits.whistle.max_whistles:
+            self.record("whistle", "limit", note=f"吹哨已达上限，规则 {rule} 不再吹哨: {note}")
+            return
         units = list(dict.fromkeys([*config.summon, *about]))
         reason = WHISTLE_RULES[rule] + (f" ({note})" if note else "")
         await self._blow(reason, units, self.limits.whistle.report_in_hours, rule=rule)
@@ -90,7 +124,7 @@ class Escalations:
         self.record("whistle", "blow", brief.blown_by, note)
         whistle = self.limits.whistle
         await self._start_beside(
-            Whistle.run,
+            "Whistle",
             WhistleInput(
                 incident_id=self.incident_id,
                 number=number,
@@ -101,13 +135,14 @@ class Escalations:
                 unit_names={u: self.unit_label(u) for u in units},
                 report_in_hours=report_in_hours,
                 remind_before_hours=whistle.remind_before_hours,
+                max_joint_steps=whistle.max_joint_steps,
                 supervision=self.limits.supervision,
                 calendar=self.limits.calendar,
             ),
             brief,
             self.whistle_results,
             f"吹哨 whistle #{number} · {reason}",
-            "whistle",
+            ("whistle", WhistleResult),
             list(units),
         )
 
@@ -118,19 +153,21 @@ class Escalations:
         brief: Any,
         results: list,
         summary: str,
-        kind: str,
+        kind: tuple[str, type[BaseModel]],
         units: list[str],
     ) -> None:
         """Start a whistle or an emergency linkage beside the loops. When it ends its result
         joins `results` and its brief is closed, so it no longer holds the incident open."""
+        kind_name, result_type = kind  # by name: the incident's sandbox loads neither module
         handle = await workflow.start_child_workflow(
             run,
             arg,
             id=brief.workflow_id,
+            result_type=result_type,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(INCIDENT, self.incident_id),
-                    SearchAttributePair(KIND, kind),
+                    SearchAttributePair(KIND, kind_name),
                     SearchAttributePair(UNITS, units),
                     SearchAttributePair(OVERDUE, False),
                 ]
@@ -164,7 +201,7 @@ class Escalations:
         note = f"应急联动 #{number}: {reason}；通知 {'、'.join(units.values())}"
         self.record("handling", "emergency_linkage", note=note)
         await self._start_beside(
-            EmergencyLinkage.run,
+            "EmergencyLinkage",
             EmergencyInput(
                 incident_id=self.incident_id,
                 number=number,
@@ -182,7 +219,7 @@ class Escalations:
             brief,
             self.emergency_results,
             f"应急联动 emergency #{number} · {'、'.join(units.values())}",
-            "emergency",
+            ("emergency", EmergencyResult),
             list(units),
         )
 
@@ -193,12 +230,17 @@ class Escalations:
         reason = action.note or f"{action.actor.unit} 发起应急联动"
         await self._link_emergency(list(dict.fromkeys(action.units)), reason)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @link_emergency.validator
     def validate_link_emergency(self, action: EmergencyLinkageAction) -> None:
         require_role(action.actor, Role.police_bureau, Role.command_center)
         self._not_ended()
+        if self.opened and len(self.emergencies) >= self.limits.emergency.max_linkages:
+            refuse(
+                f"incident {self.incident_id} has had {len(self.emergencies)} emergency "
+                f"linkages, the limit"
+            )
         if self.opened:
             known = self.limits.emergency.units
             unknown = [u for u in action.units if u not in known]

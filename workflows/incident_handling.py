@@ -16,7 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from linkage.actions import ReviewAction
     from linkage.models import Owner, Platform, Role, Satisfaction, Stage
-    from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, OVERDUE, TOWNSHIP
+    from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, OVERDUE, TOWNSHIP, UNITS
 
 from workflows.base import refuse, require_role
 from workflows.contracts import (
@@ -26,7 +26,6 @@ from workflows.contracts import (
     police_case_no,
     work_order_no,
 )
-from workflows.hotline_loop import HotlineLoop
 from workflows.loop_contracts import (
     POLICE_LINKAGE,
     POLICE_PUSH,
@@ -37,7 +36,6 @@ from workflows.loop_contracts import (
     PoliceLoopResult,
     PolicePushCall,
 )
-from workflows.police_loop import PoliceLoop
 
 
 def failed_loop(loop: str, report) -> PoliceLoopResult | HotlineLoopResult:
@@ -91,6 +89,11 @@ class Handling:
                 SearchAttributePair(TOWNSHIP, report.location.township),
                 SearchAttributePair(CATEGORY, self.category or "uncategorised"),
                 SearchAttributePair(OVERDUE, False),  # so that `LinkageOverdue = false` finds it
+                *(
+                    [SearchAttributePair(UNITS, [suggested])]
+                    if (suggested := self._suggested_unit(loop))
+                    else []
+                ),
             ]
         )
         brief = f"{report.location.township} {report.location.address}: {report.description}"
@@ -108,26 +111,30 @@ class Handling:
         )
         if loop == "police":
             case_no = police_case_no(report)
-            run, arg = (
-                PoliceLoop.run,
+            run, arg, result = (
+                "PoliceLoop",
                 PoliceLoopInput(case_no=case_no, limits=limits.police, **common),
+                PoliceLoopResult,
             )
             summary = f"110 警单 {case_no} · {where}"
         else:
             order_no = work_order_no(report)
             # police sent it, or police are on it: replies reach them too
             notify = self.origin is Platform.police or "police" in self.started_loops
-            run, arg = (
-                HotlineLoop.run,
+            run, arg, result = (
+                "HotlineLoop",
                 HotlineLoopInput(
                     order_no=order_no, notify_police=notify, limits=limits.hotline, **common
                 ),
+                HotlineLoopResult,
             )
             summary = f"12345 工单 {order_no} · {where}"
+        # by name, so that the incident's sandbox loads no loop's module (a run costs less)
         handle = await workflow.start_child_workflow(
             run,
             arg,
             id=workflow_id,
+            result_type=result,
             search_attributes=attrs,
             parent_close_policy=ParentClosePolicy.TERMINATE,
             static_summary=summary,
@@ -205,14 +212,14 @@ class Handling:
             note = f"不予分流，继续由警方处置: {action.reason}"
             self.record("handling", "police_push_sent_back", action.actor, note)
             await self.settled()
-            return self.state()
+            return self.answer()
         self.owner = Owner.joint
         details = {"divert_reason": push.reason, "pushed_by": push.unit}
         self.push_incident("incident-from-police", Platform.hotline, details)
         self._stage(Stage.handling, f"分局审核通过，转12345: {push.reason}")
         await self._start_loop("hotline")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @review_police_push.validator
     def validate_review_police_push(self, action: ReviewAction) -> None:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import (
+    RetryPolicy,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
@@ -27,11 +28,27 @@ with workflow.unsafe.imports_passed_through():
     from linkage.records import OpenIncidentInput
     from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, REPORTS, TOWNSHIP
 
-from workflows.base import RECORD_RETRY
+from workflows.base import refuse
 from workflows.contracts import IncidentInput, JoinedReport, Submission, SubmitAnswer
+from workflows.writing import PATIENT_RETRY, PATIENT_WRITE, WRITE_ATTEMPT, refused_for_its_data
 
 OPEN_TIMEOUT = timedelta(seconds=60)
+OPEN_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=3,
+    non_retryable_error_types=["RecordRefused", "ConfigError"],
+)
 RETAKES = 3  # a report whose matched incident has just ended is taken again
+# patch: a district file to mend, or an outage, makes the report wait (its workflow task fails
+# and is retried) instead of ending it; a report refused for its data fails its run, so that
+# the same reference can be pushed again once mended
+INTAKE_WAITS = "intake-faults-wait"
+
+
+class ConfigurationToMend(Exception):
+    """Not a Temporal failure: it fails the workflow task, which the server retries until an
+    operator has mended the district's files (the report waits, nothing is lost)."""
 
 
 class Intake:
@@ -61,24 +78,54 @@ class Intake:
         return True
 
     async def _take(self, input: IncidentInput, retake: bool):
+        opening = OpenIncidentInput(
+            report=input.report,
+            stage=self.stage.value,
+            at=workflow.now(),
+            harassment_case=input.harassment_case,
+            retake=retake,
+        )
         try:
             return await workflow.execute_local_activity_method(
                 OpeningActivities.open_incident,
-                OpenIncidentInput(
-                    report=input.report,
-                    stage=self.stage.value,
-                    at=workflow.now(),
-                    harassment_case=input.harassment_case,
-                    retake=retake,
-                ),
+                opening,
                 start_to_close_timeout=OPEN_TIMEOUT,
-                retry_policy=RECORD_RETRY,
+                retry_policy=OPEN_RETRY,
             )
         except (ActivityError, ApplicationError) as err:  # a local activity's own error, too
-            cause = err.cause if isinstance(err, ActivityError) and err.cause else err
-            self.open_error = f"受理失败 not taken: {getattr(cause, 'message', cause)}"
-            self.opened = True
-            return None
+            failure = err
+        if workflow.patched(INTAKE_WAITS):
+            cause = failure.cause if isinstance(failure, ActivityError) else failure
+            if isinstance(cause, ApplicationError) and cause.type == "ConfigError":
+                raise ConfigurationToMend(f"{self.incident_id}: {cause.message}")
+            if refused_for_its_data(failure) is None:  # the database is away: wait for it
+                return await self._take_patiently(opening)
+        cause = failure.cause if isinstance(failure, ActivityError) and failure.cause else failure
+        self.open_error = f"受理失败 not taken: {getattr(cause, 'message', cause)}"
+        self.opened = True
+        return None
+
+    async def _take_patiently(self, opening: OpenIncidentInput):
+        """The opening again as an activity the server retries (no history event an attempt),
+        a day at a time, until the records database answers."""
+        while True:
+            try:
+                return await workflow.execute_activity_method(
+                    OpeningActivities.open_incident,
+                    opening,
+                    start_to_close_timeout=WRITE_ATTEMPT,
+                    schedule_to_close_timeout=PATIENT_WRITE,
+                    retry_policy=PATIENT_RETRY,  # (no table yet: the default pace)
+                    summary="记录库不可用，等待受理 waiting for the records database",
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == "ConfigError":
+                    raise ConfigurationToMend(f"{self.incident_id}: {cause.message}") from None
+                if refused_for_its_data(err) is not None:
+                    self.open_error = f"受理失败 not taken: {refused_for_its_data(err)}"
+                    self.opened = True
+                    return None
 
     async def _join(self, intake) -> bool:
         """Tell the open incident this report joined; False when it is not running after all
@@ -167,6 +214,25 @@ class Intake:
         self._count_report(f"同一事项第 {self.pushes + 1} 次推送 (内容有更新)，已并入本事件")
         await self.settled()
         return self._answer()
+
+    @submit.validator
+    def validate_submit(self, submission: Submission) -> None:
+        """The same push once more is refused here, so it costs no history event; the refusal
+        carries the answer (a re-send's). A changed push past the table's limit, likewise."""
+        if not self.submitted or not self.opened:
+            return  # the first, or while the incident opens: the handler sorts it out
+        if submission.report == self.report:
+            raise ApplicationError(
+                f"{self.incident_id}: the same push again, counted once",
+                self._answer(resent=True).model_dump(mode="json"),
+                type="Resent",
+                non_retryable=True,
+            )
+        if self.limits is not None and self.pushes >= self.limits.intake.max_pushes:
+            refuse(
+                f"{self.incident_id} has had {self.pushes} pushes, the limit: the platform "
+                f"pushes no more changes under reference {self.report.reference}"
+            )
 
     def _answer(self, new: bool = False, matched_by: str = "", resent: bool = False):
         target = self.merged_into or self.incident_id

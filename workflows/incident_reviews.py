@@ -108,7 +108,7 @@ class ReviewStages:
         self._triaged()
         self.record("triage", "override" if changed else "confirm", action.actor, note)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @decide_triage.validator
     def validate_decide_triage(self, action: TriageDecisionAction) -> None:
@@ -161,7 +161,7 @@ class ReviewStages:
         else:
             self.record("sending_review", "send_back", action.actor, f"退回: {action.reason}")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @review_push.validator
     def validate_review_push(self, action: ReviewAction) -> None:
@@ -181,11 +181,12 @@ class ReviewStages:
         self.validate_resubmit(action)
         self.resubmit_action = action
         if not action.withdraw:
+            self.resubmits += 1
             self.divert_reason = action.divert_reason
         note = "撤回推送" if action.withdraw else f"补正后重新推送: {action.divert_reason}"
         self.record("sent_back", "withdraw" if action.withdraw else "resubmit", action.actor, note)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @resubmit.validator
     def validate_resubmit(self, action: ResubmitAction) -> None:
@@ -195,6 +196,11 @@ class ReviewStages:
             refuse("the sent-back push has already been resubmitted or withdrawn")
         if not action.withdraw and len(action.divert_reason) < 2:
             refuse("divert_reason: a resubmitted push needs its revised reason (推送原因)")
+        if not action.withdraw and self.resubmits >= self.limits.review.max_resubmits:
+            refuse(
+                f"the push has been sent back and resubmitted {self.resubmits} times, the "
+                f"limit: withdraw it, or take it up with the bureau"
+            )
 
     # --- receiving review (接收审核) and negotiation (异议协商) --------------------------------
 
@@ -235,7 +241,7 @@ class ReviewStages:
             self.dispute_reason = action.reason
             self.record("receiving_review", "dispute", action.actor, f"异议: {action.reason}")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @receive.validator
     def validate_receive(self, action: ReceiveAction) -> None:
@@ -268,6 +274,7 @@ class ReviewStages:
         else:
             side = SIDE_OF[action.actor.role]
             self.proposals[side.value] = action.owner.value
+            self.proposal_count += 1
             other = self.proposals.get(side.other.value)
             if other == action.owner.value:
                 self.owner = action.owner
@@ -285,7 +292,7 @@ class ReviewStages:
                     f"{side.label} 提议责任方 {action.owner.value}{waiting}{extra}",
                 )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @settle.validator
     def validate_settle(self, action: SettleAction) -> None:
@@ -295,6 +302,11 @@ class ReviewStages:
         if self._arbiter(action):
             return
         require_role(action.actor, Role.police_bureau, Role.command_center)
+        if self.proposal_count >= self.limits.review.max_proposals:
+            refuse(
+                f"{self.proposal_count} owners have been proposed, the limit: an arbiter "
+                f"(对接联动专席) decides, or the first receiver handles it when the time is up"
+            )
         side = SIDE_OF[action.actor.role].value
         if self.proposals.get(side) == action.owner.value:
             refuse(

@@ -176,6 +176,7 @@ class WhistleInput(Contract):
     remind_before_hours: list[float]
     supervision: SupervisionLimits
     calendar: WorkCalendar | None = None  # the incident's, for limits in working days
+    max_joint_steps: int = 20  # plans and steps in it: a history stays small
 
 
 class WhistleState(LoopState):

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from linkage.models import Role, by_urgency
     from linkage.records import PoliceCaseRecord
+    from linkage.temporal import UNITS
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.loop_contracts import (
@@ -49,6 +50,7 @@ class PoliceLoop(LinkageWorkflow):
         self.input = input
         self.limits = input.limits
         self._init_base(input.incident_id, input.supervision)
+        self.started_with(UNITS)  # triage's unit (incident_handling): no upsert for it
         self.step = PoliceStep.command  # received on start: 110 can command at once
         command = by_urgency(self.limits.command_minutes, input.urgency)
         self.set_deadline("command", "指令时限", hours(command / 60))
@@ -158,7 +160,7 @@ class PoliceLoop(LinkageWorkflow):
         note = f"指令 {self.unit_name} 出警" + (f": {action.note}" if action.note else "")
         self.record("command", "command", action.actor, note)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @command.validator
     def validate_command(self, action: CommandAction) -> None:
@@ -177,7 +179,7 @@ class PoliceLoop(LinkageWorkflow):
         self.clear_deadline("arrive")
         self.record("handle", "arrive", action.actor, action.note or "到场")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @arrive.validator
     def validate_arrive(self, action: ArriveAction) -> None:
@@ -196,7 +198,7 @@ class PoliceLoop(LinkageWorkflow):
         self.record("handle", "push_to_bureau", action.actor, f"推送分局审核: {action.reason}")
         await self.tell_incident(POLICE_PUSH, PolicePushCall(unit=self.unit, reason=action.reason))
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @push_to_bureau.validator
     def validate_push_to_bureau(self, action: PolicePushAction) -> None:
@@ -215,7 +217,7 @@ class PoliceLoop(LinkageWorkflow):
             self.clear_deadline(name)
         self.record("feedback", "feedback", action.actor, action.result)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @feedback.validator
     def validate_feedback(self, action: PoliceFeedbackAction) -> None:

@@ -18,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from linkage.periods import Period
     from linkage.records import ProduceReportInput, ProduceReportResult, ReportRunInput
 
+from workflows.contracts import slow_queue
+
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
@@ -37,6 +39,7 @@ class PeriodicReport:
                 unit=input.unit,
                 produced_by=workflow.info().workflow_id,
             ),
+            task_queue=slow_queue(workflow.info().task_queue),
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=10),
             summary=f"{input.kind} {period.label}",

@@ -20,6 +20,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.contracts import slow_queue
+
 with workflow.unsafe.imports_passed_through():
     from activities.gateway import GatewayActivities
     from linkage.models import TimelineEntry
@@ -108,6 +110,7 @@ class Sending:
             receipt: DeliveryReceipt = await workflow.execute_activity_method(
                 method,
                 message,
+                task_queue=slow_queue(workflow.info().task_queue),
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=GATEWAY_GIVE_UP,
                 retry_policy=GATEWAY_RETRY,

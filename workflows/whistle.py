@@ -38,6 +38,7 @@ class Whistle(LinkageWorkflow):
         self.reported: dict[str, datetime] = {}
         self.late: list[str] = []
         self.closed_by = ""
+        self.joint_steps = 0  # plans and steps so far, bounded by the input
         self.set_deadline(
             "report_in",
             "应哨报到时限",
@@ -125,7 +126,7 @@ class Whistle(LinkageWorkflow):
             ("逾期报到" if late else "应哨报到") + (f": {action.note}" if action.note else ""),
         )
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @report_in.validator
     def validate_report_in(self, action: ReportInAction) -> None:
@@ -143,16 +144,22 @@ class Whistle(LinkageWorkflow):
     @workflow.update
     async def joint_step(self, action: JointStepAction) -> WhistleState:
         self.validate_joint_step(action)
+        self.joint_steps += 1
         label = "联合处置方案" if action.kind == "plan" else "联合处置"
         self.record(action.kind, action.kind, action.actor, f"{label}: {action.note}")
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @joint_step.validator
     def validate_joint_step(self, action: JointStepAction) -> None:
         self._open()
         if not action.note:
             refuse("note: say what was planned or done")
+        if self.joint_steps >= self.input.max_joint_steps:
+            refuse(
+                f"whistle #{self.input.number} has {self.joint_steps} plans and steps, the limit: "
+                f"close it, and blow another if more is to be done together"
+            )
         if action.actor.role not in DUTY_ROLES and self._summoned_as(action) is None:
             refuse(
                 f"{action.actor.unit} is neither a duty officer nor summoned by whistle "
@@ -170,7 +177,7 @@ class Whistle(LinkageWorkflow):
             note += f"；未报到: {'、'.join(waiting)}"
         self.record("whistle", "close", action.actor, note)
         await self.settled()
-        return self.state()
+        return self.answer()
 
     @close.validator
     def validate_close(self, action: CloseWhistleAction) -> None:
