@@ -140,6 +140,8 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
         responses={
             200: {"model": DivertResult, "description": "nothing new: `new` is false (a push "
                   "sent again, a repeat that joined an open incident, or one already closed)"},
+            202: {"model": DivertResult, "description": "`queued`: no worker answered in "
+                  "time; its incident is started and opens once a worker runs it"},
             **ERRORS,
         },
     )  # fmt: skip
@@ -147,7 +149,7 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
         """Divert a report (分流推送): 201 when it opens its incident; 200 when it joins the one
         it repeats, was sent before, or its incident has already ended."""
         result = await party.divert(report)
-        return answer(result, 201 if result.new else 200)
+        return answer(result, 201 if result.new else 202 if result.queued else 200)
 
     @app.post(
         "/incidents/{incident_id}/actions/{action}", response_model=ActionDone, responses=ERRORS
@@ -166,11 +168,14 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
             {"incident_id": incident_id, "action": action.value, "state": state.model_dump()}
         )
 
-    @app.post("/incidents/{incident_id}/whistle", status_code=202, responses=ERRORS)
+    @app.post("/incidents/{incident_id}/whistle", response_model=ActionDone, responses=ERRORS)
     async def whistle(party: As, incident_id: IncidentId, body: WhistleBody) -> JSONResponse:
-        """Blow the whistle (吹哨) on an open incident."""
-        await party.whistle(incident_id, body.model_dump())
-        return answer({"incident_id": incident_id, "whistle": "blown", "units": body.units}, 202)
+        """Blow the whistle (吹哨) on an open incident: 200 with the state it led to (its
+        whistles), or 409 with the reason it was refused."""
+        state = await party.whistle(incident_id, body.model_dump())
+        return answer(
+            {"incident_id": incident_id, "action": "whistle", "state": state.model_dump()}
+        )
 
     @app.get("/incidents/{incident_id}", response_model=IncidentStatus, responses=ERRORS)
     async def status(party: As, incident_id: IncidentId) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 401 for a missing or bad token, 403 for what the policy refuses, 404 for an unknown incident
 or message, 409 for what the workflow refused (wrong step), 422 for bad input with the field
-named, 503 when Temporal or the records cannot be reached.
+named, 503 when Temporal or the records cannot be reached, or no worker answered in time (with
+Retry-After: the action may still be applied; send it again with the same request_id).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
 from linkage.auth import Forbidden, Unauthenticated
-from linkage.client import ActionRefused, LinkageError, UnknownIncident
+from linkage.client import ActionRefused, LinkageError, NoAnswer, UnknownIncident
 from linkage.config import ConfigError
 
 
@@ -89,6 +90,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ActionRefused)
     async def _refused(_: Request, err: ActionRefused):
         return error(409, "refused", str(err))
+
+    @app.exception_handler(NoAnswer)
+    async def _no_answer(_: Request, err: NoAnswer):
+        return error(503, "no_answer", str(err), headers={"Retry-After": "10"})
 
     @app.exception_handler(LinkageError)
     async def _invalid(_: Request, err: LinkageError):

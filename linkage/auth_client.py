@@ -156,18 +156,19 @@ class AuthorizedClient:
         self._record(action, incident_id, whistle=whistle)
         return state
 
-    async def whistle(self, incident_id: str, call: dict[str, Any]) -> None:
+    async def whistle(self, incident_id: str, call: dict[str, Any]) -> BaseModel:
         context, _ = await self.context(incident_id)
         self.check("whistle", context)
         self._no_actor("whistle", incident_id, call)
         try:
-            await self.client.whistle(
+            state = await self.client.whistle(
                 incident_id, {**call, "actor": self.party.actor().model_dump()}
             )
         except ActionRefused as err:
-            self._record("whistle", incident_id, str(err), refused_by="client")
+            self._record("whistle", incident_id, str(err), refused_by="workflow")
             raise
         self._record("whistle", incident_id)
+        return state
 
     async def status(self, incident_id: str) -> IncidentStatus:
         context, status = await self.context(incident_id)

@@ -262,12 +262,21 @@ async def cmd_whistle(args, client: AuthorizedClient) -> int:
         "units": units,
         "deadline_hours": args.deadline,
     }
-    await client.whistle(args.id, call)
+    state = await client.whistle(args.id, call)
+    whistle = state.whistles[-1] if state.whistles else None
     if args.json:
-        _print_json({"incident_id": args.id, "whistle": "blown", "units": units})
+        _print_json(
+            {
+                "incident_id": args.id,
+                "whistle": whistle.number if whistle else None,
+                "units": units,
+                "state": state.model_dump(mode="json"),
+            }
+        )
     else:
+        number = f" #{whistle.number}" if whistle else ""
         print(
-            f"{args.id}: whistle blown; summoned {'、'.join(units)} to report in "
+            f"{args.id}: whistle{number} blown; summoned {'、'.join(units)} to report in "
             f"(linkage act {args.id} report-in --as member_unit:UNIT)"
         )
     return 0

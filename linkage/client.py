@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -21,6 +22,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -95,6 +97,19 @@ class ActionRefused(LinkageError):
 
 class UnknownIncident(LinkageError):
     """No incident has that ID."""
+
+
+class NoAnswer(LinkageError):
+    """No worker answered in time (none polls, or it is overloaded): the action was not
+    refused, and may still be applied; send it again with the same request ID."""
+
+
+def answer_within() -> timedelta:
+    """How long a caller waits for a workflow's answer (LINKAGE_ANSWER_SECONDS, default 15)."""
+    try:
+        return timedelta(seconds=max(1.0, float(os.environ.get("LINKAGE_ANSWER_SECONDS", 15))))
+    except ValueError:
+        return timedelta(seconds=15)
 
 
 def parse_report(data: Any, register: Register | None = None) -> IncidentReport:
@@ -202,8 +217,12 @@ class LinkageClient:
                 answer = await self._submit(report, request_id)
             except WorkflowAlreadyStartedError:
                 return await self._closed(report)
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                return await self._queued(report)
             except WorkflowUpdateFailedError as err:
                 cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == "Resent":
+                    return DivertResult.model_validate(cause.details[0])  # the re-send's answer
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause)
                 raise LinkageError(f"report {report.incident_id} refused: {message}") from None
             except RPCError as err:
@@ -225,6 +244,7 @@ class LinkageClient:
                 id=request_id,
                 start_workflow_operation=start,
                 result_type=SubmitAnswer,
+                rpc_timeout=answer_within(),
             )
         except Exception:
             # the start operation holds the same error: read here, it is not printed as
@@ -243,7 +263,9 @@ class LinkageClient:
             IncidentInput(report=report),
             id=report.incident_id,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # a run that failed (its report refused for its data) may be pushed again; an
+            # incident that ended (closed, withdrawn, merged) never opens twice
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             task_queue=self.task_queue,
             result_type=IncidentSummary,
             search_attributes=TypedSearchAttributes(
@@ -265,6 +287,18 @@ class LinkageClient:
                 f"**推送单位 from**: {report.originating_unit}"
             ),
         )
+
+    async def _queued(self, report: IncidentReport) -> DivertResult:
+        """No worker answered in time; the report's incident was started all the same (a
+        start is durable): it opens once a worker runs it. Said so, not left hanging."""
+        try:
+            await self._handle(report.incident_id).describe()
+        except RPCError as err:
+            raise NoAnswer(
+                f"report {report.incident_id}: no answer in time and not started ({err}); "
+                f"send it again"
+            ) from None
+        return DivertResult(incident_id=report.incident_id, new=False, queued=True)
 
     async def _closed(self, report: IncidentReport) -> DivertResult:
         """The incident of this reference has ended: nothing starts again. A report that had
@@ -311,7 +345,17 @@ class LinkageClient:
                 stage=summary.stage,
                 summary=self._named(summary),
             )
-        state: IncidentState = self._named(await handle.query("state", result_type=IncidentState))
+        try:
+            state: IncidentState = self._named(
+                await handle.query("state", result_type=IncidentState, rpc_timeout=answer_within())
+            )
+        except RPCError as err:
+            if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                raise
+            raise NoAnswer(
+                f"incident {incident_id}: no worker answered within "
+                f"{answer_within().total_seconds():g} s (is one running?); ask again later"
+            ) from None
         police = hotline = None
         loops = []
         if state.police_workflow_id:
@@ -341,7 +385,9 @@ class LinkageClient:
     async def _loop_state(self, workflow_id: str, result_type: type[BaseModel]):
         try:
             handle = self.client.get_workflow_handle(workflow_id)
-            return self._named(await handle.query("state", result_type=result_type))
+            within = answer_within()
+            found = await handle.query("state", result_type=result_type, rpc_timeout=within)
+            return self._named(found)
         except RPCError:
             return None
 
@@ -383,13 +429,25 @@ class LinkageClient:
             workflow_id = incident_id
         else:
             workflow_id = loop_workflow_id(incident_id, loop)
-        update_id = f"{spec.update}:{model.request_id or uuid.uuid4().hex}"
+        if not model.request_id:  # one ID for every attempt, and to send it again by
+            model = model.model_copy(update={"request_id": uuid.uuid4().hex})
+        update_id = f"{spec.update}:{model.request_id}"
         handle = self.client.get_workflow_handle(workflow_id)
         for attempt in range(LOOP_START_POLLS + 1):
             try:
                 state = await handle.execute_update(
-                    spec.update, model, id=update_id, result_type=_STATE[loop]
+                    spec.update,
+                    model,
+                    id=update_id,
+                    result_type=_STATE[loop],
+                    rpc_timeout=answer_within(),
                 )
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                raise NoAnswer(
+                    f"{action}: no answer from {workflow_id} within "
+                    f"{answer_within().total_seconds():g} s (is a worker running?); it may still "
+                    f"be applied: send it again with request_id {model.request_id}"
+                ) from None
             except WorkflowUpdateFailedError as err:
                 cause = err.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause)
@@ -513,27 +571,43 @@ class LinkageClient:
             )
         return waiting[-1].workflow_id
 
-    async def whistle(self, incident_id: str, call: act.WhistleCall | dict) -> None:
-        """Blow the whistle on an open incident (a signal: it does not wait for the workflow)."""
+    async def whistle(self, incident_id: str, call: act.WhistleCall | dict) -> IncidentState:
+        """Blow the whistle on an open incident: an update, answered with the state it led to
+        (the whistle it started) or refused with the reason."""
         try:
-            call = from_edge(act.WhistleCall, call)
+            call = from_edge(act.WhistleCall, call, SET_BY_SYSTEM)
         except ValidationError as err:
             raise LinkageError(format_validation_error("whistle", err)) from None
         call = self._with_unit_codes("whistle", call)
-        if call.actor.role not in (Role.police_bureau, Role.command_center):
-            raise ActionRefused(
-                "whistle refused: a duty officer blows the whistle "
-                "(police_bureau or command_center)"
+        if not call.request_id:
+            call = call.model_copy(update={"request_id": f"whistle-{uuid.uuid4().hex}"})
+        try:
+            state = await self._handle(incident_id).execute_update(
+                "whistle",
+                call,
+                id=call.request_id,
+                result_type=IncidentState,
+                rpc_timeout=answer_within(),
             )
-        status = await self.status(incident_id)
-        if not status.running:
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise ActionRefused(f"whistle refused: {self.humanize(message)}") from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise NoAnswer(
+                f"whistle: no answer from {incident_id} within "
+                f"{answer_within().total_seconds():g} s (is a worker running?); it may still be "
+                f"blown: send it again with request_id {call.request_id}"
+            ) from None
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            status = await self.status(incident_id)  # unknown: raised there
             raise ActionRefused(
                 f"whistle refused: incident {incident_id} is already "
                 f"{STAGE_LABELS[status.stage]} ({status.stage.value})"
-            )
-        if not call.request_id:
-            call = call.model_copy(update={"request_id": f"whistle-{uuid.uuid4().hex}"})
-        await self._handle(incident_id).signal("blow_whistle", call)
+            ) from None
+        return self._named(state)
 
     async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
         """Why the loop an action needs is not there; None while it is about to start."""

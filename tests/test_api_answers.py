@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import make_report, open_incident
-from tests.parties import BUREAU, STATION, as_
+from tests.parties import BUREAU, CENTRE, STATION, as_
 from tests.test_api import api, bearer, tokens  # noqa: F401  (fixtures)
 
 OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
@@ -84,3 +84,24 @@ async def test_an_unknown_field_lists_only_what_the_caller_may_send(api, tokens,
     assert "reson" in error["message"] and "known: " in error["message"]
     known = error["message"].split("known: ")[1].split("\n")[0].split(", ")
     assert "reason" in known and "actor" not in known, known
+
+
+async def test_a_refused_whistle_is_a_409_with_the_reason_and_a_blown_one_answers_its_state(
+    api,  # noqa: F811
+    tokens,  # noqa: F811
+    env,
+    linkage,
+):
+    centre = bearer(tokens.party("command_center"))
+    iid = await open_incident(env, linkage, "police")
+    body = {"reason": "重复报警，群众情绪激动", "units": ["区城管局"]}
+    blown = await api.post(f"/incidents/{iid}/whistle", json=body, headers=centre)
+    assert blown.status_code == 200, blown.text
+    assert [w["number"] for w in blown.json()["state"]["whistles"]] == [1]
+    await linkage.act(iid, "close-whistle", as_(CENTRE))
+    await linkage.act(iid, "send-back", as_(BUREAU, reason="属治安案件"))
+    await linkage.act(iid, "withdraw", as_(STATION))
+    await linkage.result(iid)
+    refused = await api.post(f"/incidents/{iid}/whistle", json=body, headers=centre)
+    assert refused.status_code == 409, refused.text
+    assert "already" in refused.json()["error"]["message"]

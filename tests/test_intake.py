@@ -1,6 +1,9 @@
 """The intake: repeated reports join one incident; abuse of the lines becomes a police case."""
 
 import asyncio
+import tempfile
+
+import pytest
 
 from linkage.models import Owner
 from linkage.store import Incident, Store
@@ -169,25 +172,115 @@ async def test_a_report_whose_match_was_ended_by_hand_opens_an_incident_of_its_o
     assert b.new and b.incident_id != a.incident_id
 
 
-async def test_a_report_that_cannot_be_taken_is_refused_and_nothing_is_written(
+async def test_a_broken_configuration_keeps_the_report_waiting_until_it_is_mended(
     env, linkage, store, tmp_path, monkeypatch
 ):
+    """Nothing is lost to a district file that does not validate: the report's incident is
+    started and waits (its workflow task fails and is retried), nothing is written, and it
+    opens by itself once the file is mended; no one pushes it again."""
     import shutil
 
-    import pytest
+    from temporalio.client import WorkflowExecutionStatus
 
-    from linkage.client import LinkageError
     from linkage.config import config_dir
 
     shutil.copytree(config_dir(), tmp_path / "config")
     table = tmp_path / "config" / "time-limits.toml"
-    text = table.read_text(encoding="utf-8").replace("sign_hours = 2 ", "sign_hours = -2 ")
+    good = table.read_text(encoding="utf-8")
+    table.write_text(good.replace("sign_hours = 2 ", "sign_hours = -2 "), encoding="utf-8")
+    monkeypatch.setenv("LINKAGE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LINKAGE_ANSWER_SECONDS", "3")  # the caller is answered in seconds
+    report = make_report("police")
+    (result,) = await divert_all(env, linkage, [report])
+    iid = f"police-{report['reference']}"
+    assert result.queued and result.incident_id == iid and not result.new
+    handle = linkage.client.get_workflow_handle(iid)
+    assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+    assert store.get(Incident, iid) is None and store.timeline(iid) == []
+
+    table.write_text(good, encoding="utf-8")  # an operator mends the file
+
+    def opened() -> None:
+        assert store.get(Incident, iid) is not None
+
+    await eventually(opened, seconds=90)
+    assert (await linkage.status(iid)).stage.value == "sending_review"
+
+
+async def test_a_report_refused_for_its_data_fails_its_run_and_may_be_pushed_again(env):
+    """The records database refuses the report itself (not an outage): the caller is told,
+    the run fails (not closed), so the same reference opens once the cause is mended."""
+    from sqlalchemy.exc import DataError
+
+    from linkage.client import LinkageError
+
+    class Refusing(Store):
+        refuse = True
+
+        def take_report(self, input):
+            if self.refuse:
+                raise DataError("INSERT", {}, Exception("value too long for type"))
+            return super().take_report(input)
+
+    store = Refusing(f"sqlite:///{tempfile.mkdtemp()}/records.db")
+    async with own_worker(env, store, "linkage-intake-refused") as client:
+        report = make_report("police")
+        with pytest.raises(LinkageError, match="refused: 受理失败 not taken"):
+            await divert_all(env, client, [report])
+        iid = f"police-{report['reference']}"
+        assert store.get(Incident, iid) is None
+        store.refuse = False
+        (again,) = await divert_all(env, client, [report])
+        assert again.new and again.incident_id == iid
+
+
+async def test_a_harassment_case_outlives_the_report_that_started_it(
+    env, linkage, tmp_path, monkeypatch
+):
+    """The case is started by the report that tipped its caller over the rule, which joins the
+    caller's incident and ends at once; the case lives on by itself, and something of its own
+    being late tells no one (signalling the ended report used to fail it)."""
+    import re
+    import shutil
+
+    from temporalio.client import WorkflowExecutionStatus
+
+    from linkage.config import config_dir
+
+    shutil.copytree(config_dir(), tmp_path / "config")  # the bureau's review: due in a second
+    table = tmp_path / "config" / "time-limits.toml"
+    text = table.read_text(encoding="utf-8")
+    text = re.sub(
+        r"^sending_review_hours = [0-9.]+", "sending_review_hours = 0.0003", text, flags=re.M
+    )
     table.write_text(text, encoding="utf-8")
     monkeypatch.setenv("LINKAGE_CONFIG_DIR", str(tmp_path / "config"))
-    report = make_report("police")
-    with pytest.raises(LinkageError, match="sign_hours"):
-        await divert_all(env, linkage, [report])
-    iid = f"police-{report['reference']}"
-    summary = await linkage.result(iid)
-    assert summary.stage.value == "withdrawn" and not summary.timeline
-    assert store.get(Incident, iid) is None and store.timeline(iid) == []
+
+    first = make_report("hotline", description="我就是想找人聊天，你们快点来")
+    results = []
+    for i in range(8):
+        again = make_report(
+            "police" if i % 2 else "hotline",
+            caller=first["caller"],
+            description="又打来了，还是那件事",
+        )
+        results += await divert_all(env, linkage, [first if i == 0 else again])
+    case_id = results[-1].harassment_case
+    assert case_id
+    case = linkage.client.get_workflow_handle(case_id)
+    started_by = (await case.describe()).parent_id
+    assert started_by and started_by != case_id
+    ended = linkage.client.get_workflow_handle(started_by)
+    assert (await ended.describe()).status is not WorkflowExecutionStatus.RUNNING
+    # police take the case; the station pushes it to the bureau, whose review is then missed
+    # and stays so: the case has something late of its own
+    await linkage.act(case_id, "accept", as_(BUREAU))
+    await linkage.act(case_id, "command", as_(BUREAU, unit="黄埭派出所"))
+    await linkage.act(case_id, "arrive", as_(STATION))
+    await linkage.act(case_id, "push-to-bureau", as_(STATION, reason="属民事纠纷，需政府部门处理"))
+
+    async def late_and_alive() -> None:
+        assert "分局审核时限" in [i.label for i in (await linkage.status(case_id)).incident.late]
+        assert (await case.describe()).status is WorkflowExecutionStatus.RUNNING
+
+    await eventually(late_and_alive, seconds=20)

@@ -1,0 +1,62 @@
+"""No worker polls (it is down, or being deployed): callers are answered within seconds instead
+of waiting without end. A new report is accepted and queued (its incident is started, which is
+durable) and opens once a worker runs; an action is a 503 to be sent again."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from linkage.api import make_app
+from linkage.client import LinkageClient, NoAnswer
+from tests.conftest import eventually, make_report, own_worker
+from tests.parties import BUREAU, as_
+from tests.test_api import bearer
+from tests.tokens import Tokens
+
+QUEUE = "linkage-nobody-polls"
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    monkeypatch.setenv("LINKAGE_ANSWER_SECONDS", "2")
+
+
+async def test_a_report_is_queued_and_an_action_answered_in_seconds(env, store, quick):
+    client = LinkageClient(env.client, QUEUE, store=store)
+    started = time.monotonic()
+    with env.with_time_skipping_disabled():
+        queued = await client.divert(make_report("police"))
+    assert queued.queued and not queued.new
+    with pytest.raises(NoAnswer, match="no answer .* within 2 s .* request_id abc123"):
+        await client.act(queued.incident_id, "review", as_(BUREAU, request_id="abc123"))
+    assert time.monotonic() - started < 20
+
+    async with own_worker(env, store, QUEUE) as served:  # a worker comes: it opens by itself
+
+        async def opened():
+            assert (await served.status(queued.incident_id)).stage.value == "sending_review"
+
+        await eventually(opened, seconds=30)
+        done = await served.act(queued.incident_id, "review", as_(BUREAU, request_id="abc123"))
+        assert done.stage.value == "receiving_review"
+
+
+async def test_the_api_answers_202_for_a_queued_report_and_503_for_an_action(env, store, quick):
+    client = LinkageClient(env.client, QUEUE, store=store)
+    tokens = Tokens(store)
+    transport = httpx.ASGITransport(app=make_app(client, tokens.verifier))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
+        station = bearer(tokens.party("police_unit"))
+        with env.with_time_skipping_disabled():
+            answer = await api.post("/reports", json=make_report("police"), headers=station)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["queued"] is True
+        iid = answer.json()["incident_id"]
+        bureau = bearer(tokens.party("police_bureau"))
+        acted = await api.post(f"/incidents/{iid}/actions/review", json={}, headers=bureau)
+        assert acted.status_code == 503, acted.text
+        assert acted.json()["error"]["code"] == "no_answer"
+        assert acted.headers["retry-after"] == "10"
