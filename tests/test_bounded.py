@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from linkage.client import ActionRefused
-from tests.conftest import history_length, make_report, open_incident, started_loop
+from tests.conftest import eventually, history_length, make_report, open_incident, started_loop
 from tests.parties import BUREAU, CENTRE, CITY_MGMT, as_, divert_to_hotline
 
 
@@ -56,3 +56,22 @@ async def test_the_same_push_2100_times_costs_no_history(env, linkage):
     assert await history_length(env, first.incident_id) == events
     done = await linkage.act(first.incident_id, "review", as_(BUREAU))  # still takes actions
     assert done.stage.value == "receiving_review"
+
+
+async def test_whistles_stop_at_the_tables_limit_by_update_and_by_signal(env, linkage):
+    iid = await open_incident(env, linkage, "hotline")
+    for n in range(10):  # [whistle] max_whistles
+        await linkage.whistle(iid, {**as_(BUREAU), "reason": f"风险 {n}", "units": ["区城管局"]})
+    with pytest.raises(ActionRefused, match="10 whistles, the limit"):
+        await linkage.whistle(iid, {**as_(BUREAU), "reason": "再吹一次", "units": ["区城管局"]})
+    # an earlier client's signal is held to the same limit: recorded as refused, nothing started
+    await linkage.client.get_workflow_handle(iid).signal(
+        "blow_whistle", {"actor": BUREAU, "reason": "信号吹哨", "units": ["区城管局"]}
+    )
+
+    async def refused():
+        state = (await linkage.status(iid)).incident
+        assert len(state.whistles) == 10
+        assert [e for e in state.timeline if e.action == "refused" and "信号吹哨" in e.note]
+
+    await eventually(refused)

@@ -77,6 +77,8 @@ class Escalations:
                 call.actor,
                 f"吹哨须由值班人员发起 (police_bureau 或 command_center): {call.reason}",
             )
+        elif len(self.whistles) >= self.limits.whistle.max_whistles:
+            self.record("whistle", "refused", call.actor, f"吹哨已达上限: {call.reason}")
         else:
             hours_ = call.deadline_hours or self.limits.whistle.report_in_hours
             await self._blow(call.reason, call.units, hours_, blower=call.actor)

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.base import refuse
 from workflows.contracts import IncidentInput, JoinedReport, Submission, SubmitAnswer
-from workflows.writing import PATIENT_RETRY, PATIENT_WRITE, WRITE_ATTEMPT, refused_for_its_data
+from workflows.writing import PATIENT_RETRY, refused_for_its_data, until_answered
 
 OPEN_TIMEOUT = timedelta(seconds=60)
 OPEN_RETRY = RetryPolicy(
@@ -108,24 +108,20 @@ class Intake:
     async def _take_patiently(self, opening: OpenIncidentInput):
         """The opening again as an activity the server retries (no history event an attempt),
         a day at a time, until the records database answers."""
-        while True:
-            try:
-                return await workflow.execute_activity_method(
-                    OpeningActivities.open_incident,
-                    opening,
-                    start_to_close_timeout=WRITE_ATTEMPT,
-                    schedule_to_close_timeout=PATIENT_WRITE,
-                    retry_policy=PATIENT_RETRY,  # (no table yet: the default pace)
-                    summary="记录库不可用，等待受理 waiting for the records database",
-                )
-            except ActivityError as err:
-                cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.type == "ConfigError":
-                    raise ConfigurationToMend(f"{self.incident_id}: {cause.message}") from None
-                if refused_for_its_data(err) is not None:
-                    self.open_error = f"受理失败 not taken: {refused_for_its_data(err)}"
-                    self.opened = True
-                    return None
+        try:
+            return await until_answered(
+                OpeningActivities.open_incident,
+                opening,
+                retry=PATIENT_RETRY,  # (no table yet: the default pace)
+                summary="记录库不可用，等待受理 waiting for the records database",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "ConfigError":
+                raise ConfigurationToMend(f"{self.incident_id}: {cause.message}") from None
+            self.open_error = f"受理失败 not taken: {refused_for_its_data(err)}"
+            self.opened = True
+            return None
 
     async def _join(self, intake) -> bool:
         """Tell the open incident this report joined; False when it is not running after all

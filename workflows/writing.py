@@ -67,6 +67,32 @@ def refused_for_its_data(err: BaseException) -> str | None:
     return None
 
 
+def gave_up_at_once(err: ActivityError) -> bool:
+    """An error no wait mends: the data refused, or a configuration a person must mend."""
+    cause = err.cause
+    config = isinstance(cause, ApplicationError) and cause.type == "ConfigError"
+    return config or refused_for_its_data(err) is not None
+
+
+async def until_answered(method, arg, *, retry: RetryPolicy, summary: str):
+    """Run an activity that writes to the records database, retried by the server with back-off
+    (no history event an attempt), a day at a time, until the database answers. An error no
+    wait mends (`gave_up_at_once`) is raised."""
+    while True:
+        try:
+            return await workflow.execute_activity_method(
+                method,
+                arg,
+                start_to_close_timeout=WRITE_ATTEMPT,
+                schedule_to_close_timeout=PATIENT_WRITE,
+                retry_policy=retry,
+                summary=summary,
+            )
+        except ActivityError as err:
+            if gave_up_at_once(err):
+                raise
+
+
 class Writing:
     """Mixed into LinkageWorkflow; `timeline`, `_unwritten`, `_queued`, `snapshot`, `work`
     and the rest come from it."""
@@ -154,20 +180,16 @@ class Writing:
             if refused_for_its_data(err) is not None:
                 self._refusal = refused_for_its_data(err)
                 return None
-        while True:  # the database does not answer: wait for it, a day at a time
-            try:
-                return await workflow.execute_activity_method(
-                    RecordActivities.record_steps,
-                    batch,
-                    start_to_close_timeout=WRITE_ATTEMPT,
-                    schedule_to_close_timeout=PATIENT_WRITE,
-                    retry_policy=self._patient_retry(),
-                    summary="记录库不可用，等待恢复 waiting for the records database",
-                )
-            except ActivityError as err:
-                if refused_for_its_data(err) is not None:
-                    self._refusal = refused_for_its_data(err)
-                    return None
+        try:  # the database does not answer: wait for it
+            return await until_answered(
+                RecordActivities.record_steps,
+                batch,
+                retry=self._patient_retry(),
+                summary="记录库不可用，等待恢复 waiting for the records database",
+            )
+        except ActivityError as err:
+            self._refusal = refused_for_its_data(err)
+            return None
 
     def _patient_retry(self) -> RetryPolicy:
         every = getattr(self._supervision, "records_retry_minutes", PATIENT_RETRY_MINUTES)
