@@ -33,6 +33,11 @@ class Outage(Store):
             raise IntegrityError("INSERT", {}, Exception("value violates a constraint"))
         return super().record_steps(input)
 
+    def take_report(self, input):
+        if self.down:
+            raise OperationalError("INSERT", {}, Exception("could not connect to server"))
+        return super().take_report(input)
+
 
 def outage_store() -> Outage:
     return Outage(f"sqlite:///{tempfile.mkdtemp()}/records.db")
@@ -170,3 +175,29 @@ async def test_the_steps_of_a_run_after_a_reset_are_written_too(env, linkage, st
         assert len(approvals) == 2 and len(runs) == 2, [e.id for e in approvals]
 
     await eventually(written_for_both_runs, seconds=20)
+
+
+async def test_a_report_that_comes_during_an_outage_opens_once_the_database_is_back(
+    env, monkeypatch
+):
+    monkeypatch.setenv("LINKAGE_ANSWER_SECONDS", "3")
+    store = outage_store()
+    store.down = True  # the intake cannot take the report
+    async with own_worker(env, store, "linkage-outage-open") as client:
+        with env.with_time_skipping_disabled():
+            answer = await client.divert(make_report("police"))
+        assert answer.queued and not answer.new  # durably started, answered in seconds
+        handle = client.client.get_workflow_handle(answer.incident_id)
+        await env.fast_forward(handle, timedelta(hours=1))  # (a retry every five minutes)
+        assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        assert store.incidents([answer.incident_id]) == []
+
+        store.down = False  # back: the waiting opening goes through by itself
+        await env.fast_forward(handle, timedelta(minutes=6))
+
+        async def opened() -> None:
+            assert store.incidents([answer.incident_id])
+
+        await eventually(opened, seconds=30)
+        done = await client.act(answer.incident_id, "review", as_(BUREAU))
+        assert done.stage.value == "receiving_review"
