@@ -101,6 +101,11 @@ def _divert_note(result: DivertResult) -> str:
     if result.closed:
         ended = f"{STAGE_LABELS[result.stage]} {result.stage.value}" if result.stage else "ended"
         return f"  (already diverted, and its incident has ended: {ended}; nothing started)"
+    if result.queued:
+        return (
+            "  (queued: no worker answered in time; the report is kept and its incident opens "
+            "as soon as a worker runs)"
+        )
     if result.resent:
         return f"  (the same push again: counted once; {_reports(result.reports)})"
     if not result.new:

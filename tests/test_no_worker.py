@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from linkage.api import make_app
+from linkage.cli import _divert_note
 from linkage.client import LinkageClient, NoAnswer
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, as_
@@ -30,6 +31,7 @@ async def test_a_report_is_queued_and_an_action_answered_in_seconds(env, store, 
     with env.with_time_skipping_disabled():
         queued = await client.divert(make_report("police"))
     assert queued.queued and not queued.new
+    assert "queued: no worker answered in time" in _divert_note(queued)  # what the CLI prints
     with pytest.raises(NoAnswer, match="no answer .* within 2 s .* request_id abc123"):
         await client.act(queued.incident_id, "review", as_(BUREAU, request_id="abc123"))
     assert time.monotonic() - started < 20
