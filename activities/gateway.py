@@ -18,9 +18,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from linkage.config import GatewayConfig
-from linkage.logs import get_logger
-from linkage.records import (
+from linkage.domain.record_inputs import (
     DeliveryReceipt,
     EmergencyNotice,
     OutboxEntry,
@@ -30,7 +28,9 @@ from linkage.records import (
     ReplyInput,
     StepRecord,
 )
-from linkage.store import Incident, Store
+from linkage.records.store import Incident, Store
+from linkage.settings.gateway import GatewayConfig
+from linkage.settings.logs import get_logger
 
 RETRYABLE_4XX = {408, 425, 429}
 

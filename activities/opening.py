@@ -12,14 +12,21 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.records import REFUSED, refused
-from linkage.calendar_source import excerpt as calendar_excerpt
-from linkage.config import ConfigError, load_time_limits
-from linkage.keys import caller_key, place_key, report_fingerprint
-from linkage.logs import get_logger
-from linkage.records import IncidentRecord, OpenedIncident, OpenIncidentInput, TakeReportInput
-from linkage.store import Store
-from linkage.triage import Triager, TriageRequest
-from linkage.units import UnknownUnit, limits_with_units, load_register, route_with_code
+from linkage.domain.calendar_source import excerpt as calendar_excerpt
+from linkage.domain.record_inputs import (
+    IncidentRecord,
+    OpenedIncident,
+    OpenIncidentInput,
+    TakeReportInput,
+)
+from linkage.domain.time_limits import load_time_limits
+from linkage.domain.triage_result import TriageRequest
+from linkage.domain.units import UnknownUnit, limits_with_units, load_register, route_with_code
+from linkage.records.store import Store
+from linkage.settings.config import ConfigError
+from linkage.settings.logs import get_logger
+from linkage.triage.triager import Triager
+from linkage.trust.keys import caller_key, place_key, report_fingerprint
 
 
 def harassment_case_id(key: str, at) -> str:

@@ -15,9 +15,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway import GatewayActivities
-from linkage.logs import get_logger
-from linkage.records import RecordStepInput, RecordStepResult
-from linkage.store import Store
+from linkage.domain.record_inputs import RecordStepInput, RecordStepResult
+from linkage.records.store import Store
+from linkage.settings.logs import get_logger
 
 REFUSED = (DataError, IntegrityError, ValueError)  # the data itself: never an outage
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from linkage import reports
-from linkage.periods import KIND_LABELS, Period
-from linkage.records import OutboxEntry, ProduceReportInput, ProduceReportResult
-from linkage.store import Store
+from linkage.assessment import reports
+from linkage.domain.periods import KIND_LABELS, Period
+from linkage.domain.record_inputs import OutboxEntry, ProduceReportInput, ProduceReportResult
+from linkage.records.store import Store
 
 
 class ReportActivities:

@@ -10,11 +10,12 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from linkage.catalogue import CodeName, Direction
-from linkage.config import ConfigError
-from linkage.logs import get_logger
-from linkage.triage import Triager, TriageRequest, TriageResult
-from linkage.units import UnknownUnit, load_register, route_with_code
+from linkage.domain.catalogue import CodeName, Direction
+from linkage.domain.triage_result import TriageRequest, TriageResult
+from linkage.domain.units import UnknownUnit, load_register, route_with_code
+from linkage.settings.config import ConfigError
+from linkage.settings.logs import get_logger
+from linkage.triage.triager import Triager
 
 
 class TriageInput(BaseModel):

@@ -63,9 +63,9 @@ from bench_phases import (
 from temporalio.client import Client
 
 from linkage.client import LinkageClient
-from linkage.devserver import dev_server_command
-from linkage.store import Store
-from linkage.temporal import DATA_CONVERTER
+from linkage.ops.devserver import dev_server_command
+from linkage.records.store import Store
+from linkage.trust.temporal import DATA_CONVERTER
 from workers.main import build_worker
 
 
@@ -114,9 +114,9 @@ def credentials(workdir: Path) -> None:
     """A keyring, an intake secret and a signing key of the run's own, in the environment every
     process of the run inherits (the client here, the worker and the CLI it starts), and a token
     of the bureau's for the CLI."""
-    from linkage.auth import create_key, issue_token
-    from linkage.principals import make_principal
-    from linkage.units import load_register
+    from linkage.domain.units import load_register
+    from linkage.trust.principals import make_principal
+    from linkage.trust.tokens import create_key, issue_token
 
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     os.environ["LINKAGE_CODEC_KEYS"] = f"bench:{key}"

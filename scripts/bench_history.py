@@ -29,16 +29,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.testing import WorkflowEnvironment
 
-from linkage.client import LinkageClient  # noqa: E402
-from linkage.config import config_dir  # noqa: E402
-from linkage.devserver import temporal_binary  # noqa: E402
-from linkage.store import Store  # noqa: E402
-from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES  # noqa: E402
-from tests.conftest import make_report  # noqa: E402
-from tests.parties import BUREAU, CENTRE, CITY_MGMT, STATION, as_, police_loop  # noqa: E402
-from workers.main import build_worker  # noqa: E402
+from linkage.client import LinkageClient
+from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
+from linkage.ops.devserver import temporal_binary
+from linkage.records.store import Store
+from linkage.settings.paths import config_dir
+from linkage.trust.temporal import DATA_CONVERTER
+from tests.conftest import make_report
+from tests.parties import BUREAU, CENTRE, CITY_MGMT, STATION, as_, police_loop
+from workers.main import build_worker
 
 QUEUE = "linkage-history-bench"
 

@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.service import RPCError, RPCStatusCode
 
 from linkage.client import LinkageClient
-from linkage.config import config_dir
+from linkage.settings.paths import config_dir
 
 BUREAU = {"role": "police_bureau", "unit": "区公安分局"}
 CENTRE = {"role": "command_center", "unit": "区集成指挥中心"}

@@ -30,9 +30,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from linkage import reports  # noqa: E402
-from linkage.periods import Period  # noqa: E402
-from linkage.store import Incident, PoliceCase, StepEvent, Store, WorkOrder  # noqa: E402
+from linkage.assessment import reports
+from linkage.domain.periods import Period
+from linkage.records.store import Incident, PoliceCase, StepEvent, Store, WorkOrder
 
 TABLES = {
     "incident": Incident,

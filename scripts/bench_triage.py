@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from linkage.triage import TriageRequest, load_triager  # noqa: E402
+from linkage.domain.triage_result import TriageRequest
+from linkage.triage.triager import load_triager
 
 DATA = ROOT / "tests/data/triage"
 TRAINING = {"dev.jsonl", "safety.jsonl"}

@@ -31,16 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from temporalio.client import Client, WorkflowExecutionStatus  # noqa: E402
-from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
-from linkage.client import LinkageClient  # noqa: E402
-from linkage.devserver import temporal_binary  # noqa: E402
-from linkage.store import Store  # noqa: E402
-from linkage.temporal import PLAIN_CONVERTER, SEARCH_ATTRIBUTES  # noqa: E402
-from tests.conftest import eventually, make_report, open_incident, started_loop  # noqa: E402
-from tests.parties import (  # noqa: E402
+from linkage.client import LinkageClient
+from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
+from linkage.ops.devserver import temporal_binary
+from linkage.records.store import Store
+from linkage.trust.temporal import PLAIN_CONVERTER
+from tests.conftest import eventually, make_report, open_incident, started_loop
+from tests.parties import (
     BUREAU,
     CENTRE,
     CITY_MGMT,
@@ -53,7 +54,7 @@ from tests.parties import (  # noqa: E402
     police_loop,
     reply_and_close,
 )
-from workers.main import build_worker  # noqa: E402
+from workers.main import build_worker
 
 TASK_QUEUE = "linkage-histories"
 OUT = sys.stdout  # where the files written are listed
@@ -388,7 +389,7 @@ async def harassment_case(env, client):
 @path("periodic_report")
 async def periodic_report(env, client):
     """A monthly review (月研判), as a schedule's run makes it, for a month gone by."""
-    from linkage.records import ReportRunInput
+    from linkage.domain.record_inputs import ReportRunInput
 
     wid = "report-monthly-2026-11"
     run = ReportRunInput(kind="monthly", period="2026-11")

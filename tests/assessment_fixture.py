@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from linkage.records import (
+from linkage.domain.record_inputs import (
     IncidentProgress,
     PoliceCaseRecord,
     RecordStepInput,
     StepRecord,
     WorkOrderRecord,
 )
-from linkage.store import Store
+from linkage.records.store import Store
 from tests.conftest import CST
 from tests.test_store import report_record, take_input
 

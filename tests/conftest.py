@@ -22,8 +22,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from linkage.client import LinkageClient
-from linkage.store import Store
-from linkage.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
+from linkage.records.store import Store
+from linkage.trust.temporal import DATA_CONVERTER
 from workers.main import build_worker
 
 TASK_QUEUE = "linkage-test"
@@ -104,7 +105,7 @@ async def env():
 def host_key(tmp_path_factory):
     """The worker host's signing key and nothing else: the CLI's tests run as the host's
     operator, playing the party --as names; no token or profile of the machine's leaks in."""
-    from linkage.auth import create_key
+    from linkage.trust.tokens import create_key
 
     home = tmp_path_factory.mktemp("host")
     os.environ.pop("LINKAGE_TOKEN", None)

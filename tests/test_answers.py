@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from linkage.client import ActionRefused
-from linkage.models import Owner, Stage
+from linkage.domain.models import Owner, Stage
 from tests.conftest import open_incident
 from tests.parties import (
     BUREAU,

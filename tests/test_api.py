@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from linkage.api import make_app
+from linkage.interfaces.api.app import make_app
 from tests.conftest import eventually, history_length, make_report, open_incident
 from tests.parties import BUREAU, CENTRE, CITY_MGMT, as_, divert_to_hotline
 from tests.tokens import Tokens

@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from linkage.action_specs import ACTIONS
-from linkage.api import make_app
-from linkage.audit import AuditLog
+from linkage.domain.action_specs import ACTIONS
+from linkage.interfaces.api.app import make_app
+from linkage.records.audit import AuditLog
 from tests.conftest import eventually, history_length, open_incident, started_loop
 from tests.parties import BUREAU, CENTRE, CITY_MGMT, as_, divert_to_hotline
 from tests.tokens import PARTIES, Tokens

@@ -14,11 +14,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from linkage.api import make_app
-from linkage.auth import TokenVerifier, Unauthenticated, issue_token
-from linkage.auth_config import load_auth_config
-from linkage.config import ConfigError
-from linkage.principals import PrincipalRole
+from linkage.interfaces.api.app import make_app
+from linkage.settings.config import ConfigError
+from linkage.trust.auth_config import load_auth_config
+from linkage.trust.principals import PrincipalRole
+from linkage.trust.tokens import TokenVerifier, Unauthenticated, issue_token
 from tests.tokens import Tokens
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from linkage.audit import AuditLog
+from linkage.records.audit import AuditLog
 from tests.conftest import open_incident
 from tests.parties import CENTRE, CITY_MGMT, as_, divert_to_hotline
 from tests.test_cli import run_cli  # noqa: F401  (the fixture)

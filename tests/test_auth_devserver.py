@@ -6,10 +6,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from linkage.auth import TokenVerifier
-from linkage.auth_store import TokenRecords
-from linkage.devserver import dev_server_command, host_credentials
-from linkage.store import Store
+from linkage.ops.devserver import dev_server_command, host_credentials
+from linkage.records.store import Store
+from linkage.records.tokens import TokenRecords
+from linkage.trust.tokens import TokenVerifier
 
 
 def test_the_key_and_the_operator_token_are_made_once_and_again_when_revoked(tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.config import ConfigError, Settings
-from linkage.temporal import connect, secured_connection
+from linkage.settings.config import ConfigError, Settings
+from linkage.trust.temporal import connect, secured_connection
 
 
 def test_nothing_set_leaves_the_linkage_settings_alone():

@@ -17,12 +17,10 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
-from linkage import actions as act
-from linkage import cli
 from linkage.client import LinkageClient, LinkageError, parse_report
-from linkage.config import ConfigError, config_dir, load_time_limits
-from linkage.contract import from_edge
-from linkage.models import (
+from linkage.domain import actions as act
+from linkage.domain.contract import from_edge
+from linkage.domain.models import (
     Actor,
     IncidentReport,
     Platform,
@@ -30,8 +28,12 @@ from linkage.models import (
     check_report_window,
     incident_id_for,
 )
-from linkage.store import Incident, Store
-from linkage.text import normalise_id_number, normalise_phone
+from linkage.domain.text import normalise_id_number, normalise_phone
+from linkage.domain.time_limits import load_time_limits
+from linkage.interfaces.cli import main as cli
+from linkage.records.store import Incident, Store
+from linkage.settings.config import ConfigError
+from linkage.settings.paths import config_dir
 from tests.conftest import CST, TASK_QUEUE, make_report, own_worker
 
 

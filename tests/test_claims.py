@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from linkage import keys
-from linkage.config import ConfigError
-from linkage.keys import caller_key, normal_phone, place_key, report_fingerprint
-from linkage.models import IncidentReport, TimelineEntry
-from linkage.records import (
+from linkage.domain.models import IncidentReport, TimelineEntry
+from linkage.domain.record_inputs import (
     IncidentRecord,
     RecordStepInput,
     StepRecord,
     TakeReportInput,
     TakeReportResult,
 )
-from linkage.store import Incident, IntakeReport, Store
+from linkage.records.store import Incident, IntakeReport, Store
+from linkage.settings.config import ConfigError
+from linkage.trust import keys
+from linkage.trust.keys import caller_key, normal_phone, place_key, report_fingerprint
 from tests.conftest import make_report
 from tests.test_store import RULES, report_record, take_input
 

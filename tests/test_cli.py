@@ -6,8 +6,8 @@ import json
 import pytest
 from temporalio.service import RPCError
 
-from linkage import cli
 from linkage.client import LinkageError
+from linkage.interfaces.cli import main as cli
 from tests.conftest import TASK_QUEUE, eventually, make_report
 
 
@@ -177,7 +177,7 @@ async def test_whistle_from_the_command_line(run_cli, linkage, env):
 async def test_a_district_can_turn_on_the_joint_handling_rule(env, linkage, tmp_path, monkeypatch):
     import shutil
 
-    from linkage.config import config_dir
+    from linkage.settings.paths import config_dir
     from tests.conftest import open_incident
     from tests.parties import BUREAU, CENTRE, as_
 

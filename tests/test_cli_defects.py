@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from linkage.client import IncidentStatus
-from linkage.display import render_status
+from linkage.interfaces.cli.display import render_status
 from tests import test_cli
 from tests.conftest import TASK_QUEUE, eventually, make_report, open_incident, temporal_cli
 from tests.parties import BUREAU, STATION, as_
@@ -58,7 +58,7 @@ async def test_status_into_a_pipe_closed_early_ends_quietly(env, linkage):
         try:
             done = await asyncio.to_thread(  # the test's worker runs on this event loop
                 subprocess.run,
-                [sys.executable, "-m", "linkage.cli", *argv],
+                [sys.executable, "-m", "linkage.interfaces.cli.main", *argv],
                 stdout=write,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -98,7 +98,7 @@ async def test_a_limit_below_one_is_refused_naming_the_flag(run_cli, command):
 
 def test_a_closed_port_is_one_clear_line():
     done = subprocess.run(
-        [sys.executable, "-m", "linkage.cli", "status", "police-JJ1"],
+        [sys.executable, "-m", "linkage.interfaces.cli.main", "status", "police-JJ1"],
         capture_output=True,
         text=True,
         env=cli_env(LINKAGE_TEMPORAL_ADDRESS="127.0.0.1:1"),
@@ -119,10 +119,10 @@ def test_a_server_that_stops_mid_command_prints_no_sdk_warnings(tmp_path):
         textwrap.dedent(
             f"""
             import asyncio, os, subprocess, sys
-            from linkage import cli
+            from linkage.interfaces.cli import main as cli
             from linkage.client import LinkageClient
-            from linkage.config import Settings
-            from linkage.temporal import connect, quiet_runtime
+            from linkage.settings.config import Settings
+            from linkage.trust.temporal import connect, quiet_runtime
 
             server = subprocess.Popen(
                 [{temporal_cli()!r}, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
@@ -212,7 +212,7 @@ async def test_diverting_the_report_of_an_ended_incident_again_prints_no_traceba
     address = env.client.service_client.config.target_host
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "linkage.cli", "divert", str(path)],
+        [sys.executable, "-m", "linkage.interfaces.cli.main", "divert", str(path)],
         capture_output=True,
         text=True,
         env=cli_env(LINKAGE_TEMPORAL_ADDRESS=address),

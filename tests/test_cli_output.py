@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from linkage.act_options import OPTIONS, fields_of, required
-from linkage.action_specs import ACTIONS
-from linkage.logs import mask_text
-from linkage.models import Role
-from linkage.outbox_content import outbox_content
+from linkage.domain.action_specs import ACTIONS
+from linkage.domain.models import Role
+from linkage.domain.outbox_content import outbox_content
+from linkage.interfaces.cli.act_options import OPTIONS, fields_of, required
+from linkage.settings.logs import mask_text
 from tests import test_cli
 from tests.conftest import eventually, open_incident
 

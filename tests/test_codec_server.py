@@ -12,9 +12,9 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from linkage.audit import AuditLog
-from linkage.codec_server import make_codec_app
-from linkage.temporal import DATA_CONVERTER
+from linkage.interfaces.codec_server import make_codec_app
+from linkage.records.audit import AuditLog
+from linkage.trust.temporal import DATA_CONVERTER
 from tests.tokens import Tokens
 
 UI = "http://localhost:8233"
@@ -147,7 +147,7 @@ async def test_the_local_supervisor_of_linkage_up_needs_no_token(tokens, store):
 
 
 async def test_ciphertext_that_does_not_open_is_a_clear_422_not_a_500(tokens, store):
-    from linkage.codec import CODEC
+    from linkage.trust.codec import CODEC
 
     app = make_codec_app(CODEC, tokens.verifier, AuditLog(store.engine), [UI])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -5,8 +5,11 @@ import json
 import pytest
 import structlog
 
-from linkage.config import ConfigError, config_dir, load_gateway_config, load_time_limits
-from linkage.logs import configure, get_logger, mask_text
+from linkage.domain.time_limits import load_time_limits
+from linkage.settings.config import ConfigError
+from linkage.settings.gateway import load_gateway_config
+from linkage.settings.logs import configure, get_logger, mask_text
+from linkage.settings.paths import config_dir
 
 
 def test_the_shipped_time_limit_table_loads():
@@ -123,7 +126,7 @@ def test_an_expected_failure_is_one_line_and_an_unexpected_one_keeps_its_traceba
     ],
 )
 def test_names_and_spaced_id_numbers_in_free_text_are_masked(text, hidden):
-    from linkage.logs import mask_text
+    from linkage.settings.logs import mask_text
 
     masked = mask_text(text)
     assert hidden not in masked and masked != text

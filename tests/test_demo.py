@@ -1,7 +1,7 @@
 """`linkage demo` plays every party with a token of its own, through the policy."""
 
-from linkage.audit import AuditLog
-from linkage.demo import SCENARIOS, run_demo
+from linkage.interfaces.demo import SCENARIOS, run_demo
+from linkage.records.audit import AuditLog
 from tests.conftest import TASK_QUEUE
 
 

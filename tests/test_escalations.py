@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from linkage.client import ActionRefused, LinkageError
-from linkage.models import Owner, Stage
+from linkage.domain.models import Owner, Stage
 from tests.conftest import eventually, open_incident, started_loop
 from tests.parties import (
     BUREAU,

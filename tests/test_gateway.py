@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from activities.gateway import GatewayActivities
-from linkage.config import GatewayConfig
-from linkage.models import Platform
-from linkage.records import PushInput
-from linkage.store import OutboxMessage
+from linkage.domain.models import Platform
+from linkage.domain.record_inputs import PushInput
+from linkage.records.store import OutboxMessage
+from linkage.settings.gateway import GatewayConfig
 from tests.conftest import eventually, own_worker, police_handles_a_12345_push
 
 

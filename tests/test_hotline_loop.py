@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from linkage.client import ActionRefused, LinkageError
-from linkage.models import Satisfaction, Stage
-from linkage.store import Incident
+from linkage.domain.models import Satisfaction, Stage
+from linkage.records.store import Incident
 from tests.conftest import eventually, loop_handle, open_incident, started_loop
 from tests.parties import (
     CENTRE,

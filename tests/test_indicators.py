@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from linkage import indicators, indicators_linkage
-from linkage.config import ConfigError
-from linkage.periods import Period
-from linkage.scoring import Ranking, load_assessment, ranked
-from linkage.store import Store
+from linkage.assessment import indicators
+from linkage.assessment import linkage_indicators as indicators_linkage
+from linkage.assessment.scoring import Ranking, load_assessment, ranked
+from linkage.domain.periods import Period
+from linkage.records.store import Store
+from linkage.settings.config import ConfigError
 from tests.assessment_fixture import CITY, HUANGDAI, WATER, WEITANG, build
 
 NOVEMBER = Period.parse("monthly", "2026-11")
@@ -133,9 +134,9 @@ def test_a_broken_assessment_table_is_refused_naming_the_field(tmp_path):
 
 
 def test_evidence_names_the_incident_and_the_step_and_lists_units_for_interview(month_store):
-    from linkage.evidence import evidence as evidence_of
-    from linkage.evidence import interview_list, tally
-    from linkage.scoring import Interview
+    from linkage.assessment.evidence import evidence as evidence_of
+    from linkage.assessment.evidence import interview_list, tally
+    from linkage.assessment.scoring import Interview
 
     with month_store.engine.connect() as conn:
         rows = evidence_of(conn, NOVEMBER, max_returns=2)
@@ -192,7 +193,7 @@ def test_a_period_runs_from_midnight_in_shanghai(kind, tmp_path):
 
 
 def test_a_tie_is_never_split_between_the_lists():
-    from linkage.scoring import ScoreRule
+    from linkage.assessment.scoring import ScoreRule
 
     rule = ScoreRule(weights={"satisfaction_rate": 1})
     rows = [
@@ -210,7 +211,7 @@ def test_a_tie_is_never_split_between_the_lists():
 
 
 def test_a_unit_without_data_for_an_indicator_is_scored_on_the_others():
-    from linkage.scoring import ScoreRule, score
+    from linkage.assessment.scoring import ScoreRule, score
 
     rule = ScoreRule(weights={"timely_sign_rate": 30, "satisfaction_rate": 70})
     assert score({"orders": 1, "timely_sign_rate": 1.0, "satisfaction_rate": None}, rule) == 100

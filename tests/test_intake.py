@@ -5,8 +5,8 @@ import tempfile
 
 import pytest
 
-from linkage.models import Owner
-from linkage.store import Incident, Store
+from linkage.domain.models import Owner
+from linkage.records.store import Incident, Store
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, STATION, as_, police_loop
 
@@ -182,7 +182,7 @@ async def test_a_broken_configuration_keeps_the_report_waiting_until_it_is_mende
 
     from temporalio.client import WorkflowExecutionStatus
 
-    from linkage.config import config_dir
+    from linkage.settings.paths import config_dir
 
     shutil.copytree(config_dir(), tmp_path / "config")
     table = tmp_path / "config" / "time-limits.toml"
@@ -245,7 +245,7 @@ async def test_a_harassment_case_outlives_the_report_that_started_it(
 
     from temporalio.client import WorkflowExecutionStatus
 
-    from linkage.config import config_dir
+    from linkage.settings.paths import config_dir
 
     shutil.copytree(config_dir(), tmp_path / "config")  # the bureau's review: due in a second
     table = tmp_path / "config" / "time-limits.toml"

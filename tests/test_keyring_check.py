@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from linkage.codec import CODEC, EncryptionCodec, Keyring
-from linkage.store import Store
+from linkage.records.store import Store
+from linkage.trust.codec import CODEC, EncryptionCodec, Keyring
 from tests.conftest import TASK_QUEUE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def ours() -> str:
 
 def linkage_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "linkage.cli", *args],
+        [sys.executable, "-m", "linkage.interfaces.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -77,7 +77,7 @@ def test_a_worker_lacking_a_key_the_records_know_refuses_to_start(records, env):
 
 def test_the_same_keyring_opens_the_records(records):
     done = subprocess.run(
-        [sys.executable, "-c", f"from linkage.store import Store; Store({records!r})"],
+        [sys.executable, "-c", f"from linkage.records.store import Store; Store({records!r})"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from linkage.audit import AuditEntry
-from linkage.store import OutboxMessage, Store
+from linkage.records.audit import AuditEntry
+from linkage.records.store import OutboxMessage, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITER = """
 import sys
-from linkage.audit import AuditLog
-from linkage.principals import Principal, PrincipalRole
-from linkage.records import OutboxEntry
-from linkage.store import Store
+from linkage.records.audit import AuditLog
+from linkage.trust.principals import Principal, PrincipalRole
+from linkage.domain.record_inputs import OutboxEntry
+from linkage.records.store import Store
 
 url, n = sys.argv[1], sys.argv[2]
 print("ready", flush=True)

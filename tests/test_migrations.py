@@ -15,9 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from linkage import migrations
-from linkage.config import ConfigError
-from linkage.store import (
+from linkage.records import migrations
+from linkage.records.store import (
     Incident,
     OutboxMessage,
     SchemaMismatch,
@@ -27,6 +26,7 @@ from linkage.store import (
     WorkOrder,
     make_engine,
 )
+from linkage.settings.config import ConfigError
 from tests.conftest import fresh_schema
 from tests.test_store import report_record, take_input
 
@@ -278,7 +278,7 @@ def test_a_database_of_a_newer_linkage_is_refused(database):
 def test_processes_starting_at_once_migrate_once(database):
     _, url = database
     starter = (
-        "import sys; from linkage.store import Store; from linkage import migrations\n"
+        "import sys; from linkage.records.store import Store; from linkage.records import migrations\n"
         "store = Store(sys.argv[1])\n"
         "with store.engine.connect() as c: print(migrations.current(c)[0])\n"
     )

@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from linkage.api import make_app
-from linkage.cli import _divert_note
 from linkage.client import LinkageClient, NoAnswer
+from linkage.interfaces.api.app import make_app
+from linkage.interfaces.cli.main import _divert_note
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, as_
 from tests.test_api import bearer

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from temporalio.client import WorkflowExecutionStatus
 
-from linkage.store import Store
+from linkage.records.store import Store
 from tests.conftest import eventually, history_length, make_report, own_worker
 from tests.parties import BUREAU, as_
 
@@ -53,7 +53,7 @@ def patient_config(tmp_path, monkeypatch, minutes: int = 720) -> None:
     time-skipping server advances a day in a handful of attempts instead of hundreds."""
     import shutil
 
-    from linkage.config import config_dir
+    from linkage.settings.paths import config_dir
 
     shutil.copytree(config_dir(), tmp_path / "config")
     table = tmp_path / "config" / "time-limits.toml"

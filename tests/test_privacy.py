@@ -10,8 +10,8 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.worker import Replayer
 
-from linkage.codec import CODEC, ENCODING, EncryptionCodec, Keyring, load_keyring, rotate_keys
-from linkage.temporal import DATA_CONVERTER
+from linkage.trust.codec import CODEC, ENCODING, EncryptionCodec, Keyring, load_keyring, rotate_keys
+from linkage.trust.temporal import DATA_CONVERTER
 from tests.conftest import make_report, open_incident
 from tests.parties import (
     BUREAU,

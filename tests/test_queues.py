@@ -7,7 +7,7 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from linkage.client import LinkageError
-from linkage.temporal import OVERDUE
+from linkage.domain.search_attributes import OVERDUE
 from tests.conftest import eventually, loop_handle, open_incident, started_loop
 from tests.parties import (
     BUREAU,

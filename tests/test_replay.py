@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from linkage.temporal import DATA_CONVERTER
+from linkage.trust.temporal import DATA_CONVERTER
 from workers.main import WORKFLOWS, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"

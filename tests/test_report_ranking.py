@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from linkage import reports
-from linkage.periods import Period
-from linkage.records import RecordStepInput, StepRecord
-from linkage.scoring import Ranking, ScoreRule, ranked
-from linkage.store import Store
+from linkage.assessment import reports
+from linkage.assessment.scoring import Ranking, ScoreRule, ranked
+from linkage.domain.periods import Period
+from linkage.domain.record_inputs import RecordStepInput, StepRecord
+from linkage.records.store import Store
 from tests.assessment_fixture import T0, Month, build
 
 NOVEMBER = Period.parse("monthly", "2026-11")

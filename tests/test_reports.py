@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 from temporalio.service import RPCError
 
-from linkage import reports
-from linkage.periods import Period
-from linkage.store import Store
+from linkage.assessment import reports
+from linkage.domain.periods import Period
+from linkage.records.store import Store
 from tests.assessment_fixture import CITY, WATER, build
 from tests.conftest import chromium
 
@@ -139,7 +139,7 @@ async def test_the_schedules_run_the_review_of_the_period_that_ended(env, tmp_pa
     report, records it and puts a 通报 in the outbox for the units it names."""
     from datetime import datetime
 
-    from linkage.schedules import SCHEDULE_IDS, backfill, ensure_schedules
+    from linkage.ops.schedules import SCHEDULE_IDS, backfill, ensure_schedules
     from tests.conftest import eventually, own_worker
 
     store = Store(f"sqlite:///{tmp_path / 'records.db'}")

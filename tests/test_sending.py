@@ -4,9 +4,10 @@ from its delivery, and an answer that can never succeed failing visibly and esca
 import shutil
 from datetime import timedelta
 
-from linkage.config import GatewayConfig, config_dir
-from linkage.models import Owner
-from linkage.store import OutboxMessage
+from linkage.domain.models import Owner
+from linkage.records.store import OutboxMessage
+from linkage.settings.gateway import GatewayConfig
+from linkage.settings.paths import config_dir
 from tests.conftest import eventually, open_incident, own_worker
 from tests.parties import BUREAU, CENTRE, as_, divert_to_hotline, handle_order
 from tests.test_gateway import Platform110

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from linkage.keys import caller_key, place_key, report_fingerprint
-from linkage.models import IncidentReport, IntakeLimits, TimelineEntry
-from linkage.records import (
+from linkage.domain.models import IncidentReport, TimelineEntry
+from linkage.domain.record_inputs import (
     IncidentProgress,
     IncidentRecord,
     OutboxEntry,
@@ -16,7 +15,9 @@ from linkage.records import (
     TakeReportInput,
     WorkOrderRecord,
 )
-from linkage.store import Incident, OutboxMessage, SchemaMismatch, Store, WorkOrder
+from linkage.domain.time_limits import IntakeLimits
+from linkage.records.store import Incident, OutboxMessage, SchemaMismatch, Store, WorkOrder
+from linkage.trust.keys import caller_key, place_key, report_fingerprint
 from tests.conftest import make_report, own_worker, police_handles_a_12345_push
 
 

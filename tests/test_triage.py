@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from linkage.catalogue import load_catalogue, load_routing
-from linkage.config import PROJECT_ROOT, ConfigError
-from linkage.triage import Triager, TriageRequest
+from linkage.domain.catalogue import load_catalogue, load_routing
+from linkage.domain.triage_result import TriageRequest
+from linkage.settings.config import ConfigError
+from linkage.settings.paths import PROJECT_ROOT
+from linkage.triage.triager import Triager
 
 CONFIG = PROJECT_ROOT / "temporal-config"
 DATA = PROJECT_ROOT / "tests/data/triage"

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from linkage.client import ActionRefused
-from linkage.models import Stage
-from linkage.store import Incident
-from linkage.triage import Triager
+from linkage.domain.models import Stage
+from linkage.records.store import Incident
+from linkage.triage.triager import Triager
 from tests.conftest import eventually, open_incident
 from tests.parties import BUREAU, CENTRE, as_
 

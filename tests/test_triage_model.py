@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 from sqlmodel import Session
 
-from linkage.catalogue import load_catalogue, load_routing
-from linkage.config import PROJECT_ROOT, ConfigError
-from linkage.store import Incident, StepEvent, Store
-from linkage.triage import Triager, TriageRequest
-from linkage.triage_learn import TRAINING_SETS, Row, desk_rows, learn, read_sets, train
-from linkage.triage_model import TriageModel, load_model, ngrams
+from linkage.domain.catalogue import load_catalogue, load_routing
+from linkage.domain.triage_result import TriageRequest
+from linkage.records.store import Incident, StepEvent, Store
+from linkage.settings.config import ConfigError
+from linkage.settings.paths import PROJECT_ROOT
+from linkage.triage.learn import TRAINING_SETS, desk_rows, learn, read_sets
+from linkage.triage.model import TriageModel, load_model, ngrams
+from linkage.triage.training import Row, train
+from linkage.triage.triager import Triager
 
 MODEL = PROJECT_ROOT / "temporal-config/triage-model/model.json"
 

@@ -4,18 +4,20 @@ from pathlib import Path
 
 import pytest
 
-from linkage.catalogue import load_catalogue, load_routing
 from linkage.client import ActionRefused, LinkageError
-from linkage.config import ConfigError, config_dir, load_time_limits
-from linkage.models import Role
-from linkage.store import Incident
-from linkage.units import (
+from linkage.domain.catalogue import load_catalogue, load_routing
+from linkage.domain.models import Role
+from linkage.domain.time_limits import load_time_limits
+from linkage.domain.units import (
     DISPATCH_KINDS,
     UnknownUnit,
     check_routing,
     limits_with_units,
     load_register,
 )
+from linkage.records.store import Incident
+from linkage.settings.config import ConfigError
+from linkage.settings.paths import config_dir
 from tests.conftest import make_report, open_incident
 from tests.parties import BUREAU, CENTRE, CITY_MGMT, STATION, as_, divert_to_hotline
 

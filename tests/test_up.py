@@ -12,13 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from linkage import runfile
+from linkage.settings import runfile
 from tests.test_web_ui_codec import ROOT, free_port, wait_for
 
 
 def up(env: dict, ports: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "linkage.cli", "up", "--port", str(ports["port"]),
+        [sys.executable, "-m", "linkage.interfaces.cli.main", "up", "--port", str(ports["port"]),
          "--ui-port", str(ports["ui"]), "--api-port", str(ports["api"]),
          "--codec-port", str(ports["codec"])],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
@@ -55,7 +55,7 @@ def test_up_recovers_from_a_crash_and_refuses_a_second_one(tmp_path):
         children = [recorded[name]["pid"] for name in ("temporal", "api", "codec")]
 
         beside = subprocess.run(
-            [sys.executable, "-m", "linkage.cli", "up", "--port", str(free_port())],
+            [sys.executable, "-m", "linkage.interfaces.cli.main", "up", "--port", str(free_port())],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert beside.returncode == 1 and "linkage up is already running" in beside.stderr
@@ -76,7 +76,7 @@ def test_up_recovers_from_a_crash_and_refuses_a_second_one(tmp_path):
         wait_for(f"http://localhost:{ports['api']}/openapi.json")  # the new one's
 
         listed = subprocess.run(  # no address given: the CLI finds the system's port
-            [sys.executable, "-m", "linkage.cli", "list", "--json"],
+            [sys.executable, "-m", "linkage.interfaces.cli.main", "list", "--json"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert listed.returncode == 0, listed.stderr

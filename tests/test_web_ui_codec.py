@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 
 from linkage.client import LinkageClient
-from linkage.codec import CODEC
-from linkage.temporal import DATA_CONVERTER
+from linkage.trust.codec import CODEC
+from linkage.trust.temporal import DATA_CONVERTER
 from tests.conftest import chromium, make_report
 from tests.parties import BUREAU, as_, police_loop
 
@@ -59,7 +59,7 @@ async def test_the_web_ui_shows_the_caller_decoded_and_the_history_ciphertext(tm
     }
     env.pop("LINKAGE_DATABASE_URL", None)
     up = subprocess.Popen(
-        [sys.executable, "-m", "linkage.cli", "up", "--port", str(ports["port"]),
+        [sys.executable, "-m", "linkage.interfaces.cli.main", "up", "--port", str(ports["port"]),
          "--ui-port", str(ports["ui"]), "--api-port", str(ports["api"]),
          "--codec-port", str(ports["codec"])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

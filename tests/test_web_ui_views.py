@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
-from linkage.temporal import KIND, UNITS
+from linkage.domain.search_attributes import KIND, UNITS
 from tests.conftest import eventually, make_report, open_incident, police_handles_a_12345_push
 from tests.parties import BUREAU, CENTRE, STATION, as_
 

@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from temporalio.worker import Replayer
 
-from linkage.calendar_source import Overrides, excerpt
-from linkage.config import ConfigError, config_dir, load_time_limits
-from linkage.periods import DISTRICT_TZ
-from linkage.temporal import DATA_CONVERTER
-from linkage.workdays import due, span
+from linkage.domain.calendar_source import Overrides, excerpt
+from linkage.domain.periods import DISTRICT_TZ
+from linkage.domain.time_limits import load_time_limits
+from linkage.domain.workdays import due, span
+from linkage.settings.config import ConfigError
+from linkage.settings.paths import config_dir
+from linkage.trust.temporal import DATA_CONVERTER
 from tests.conftest import open_incident
 from tests.parties import CENTRE, as_, divert_to_hotline
 from workers.main import WORKFLOWS, workflow_runner

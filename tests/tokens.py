@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from linkage.auth import TokenVerifier, issue_token
-from linkage.auth_config import AuthConfig
-from linkage.auth_store import TokenRecords
-from linkage.principals import Principal, make_principal
-from linkage.units import load_register
+from linkage.domain.units import load_register
+from linkage.records.tokens import TokenRecords
+from linkage.trust.auth_config import AuthConfig
+from linkage.trust.principals import Principal, make_principal
+from linkage.trust.tokens import TokenVerifier, issue_token
 
 # One principal per role, with the units the matrix's incident gives a part to.
 PARTIES = {

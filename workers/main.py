@@ -17,19 +17,15 @@ from activities.opening import OpeningActivities
 from activities.records import RecordActivities
 from activities.reports import ReportActivities
 from activities.triage import TriageActivities
-from linkage.catalogue import check_emergency_units
-from linkage.config import (
-    ConfigError,
-    GatewayConfig,
-    Settings,
-    load_gateway_config,
-    load_time_limits,
-)
-from linkage.logs import configure, get_logger
-from linkage.store import Store
-from linkage.temporal import connect
-from linkage.triage import Triager, load_triager
-from linkage.units import check_routing, limits_with_units, load_register
+from linkage.domain.catalogue import check_emergency_units
+from linkage.domain.time_limits import load_time_limits
+from linkage.domain.units import check_routing, limits_with_units, load_register
+from linkage.records.store import Store
+from linkage.settings.config import ConfigError, Settings
+from linkage.settings.gateway import GatewayConfig, load_gateway_config
+from linkage.settings.logs import configure, get_logger
+from linkage.triage.triager import Triager, load_triager
+from linkage.trust.temporal import connect
 from workflows.contracts import slow_queue
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
@@ -54,13 +50,7 @@ PASSED_THROUGH = (
     "jieba",
     "cryptography",
     "structlog",
-    "linkage.contract",
-    "linkage.models",
-    "linkage.actions",
-    "linkage.records",
-    "linkage.triage",
-    "linkage.workdays",
-    "linkage.periods",
+    "linkage.domain",  # contracts and models: no I/O, no workflow code
     "workflows.contracts",
     "workflows.loop_contracts",
 )

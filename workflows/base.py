@@ -22,9 +22,10 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.models import Actor, Role, SupervisionLimits, TimelineEntry, WorkItem
-    from linkage.records import StepRecord
-    from linkage.temporal import OVERDUE, UNITS
+    from linkage.domain.models import Actor, Role, TimelineEntry, WorkItem
+    from linkage.domain.record_inputs import StepRecord
+    from linkage.domain.search_attributes import OVERDUE, UNITS
+    from linkage.domain.time_limits import SupervisionLimits
 
 from workflows.deadlines import Deadline, Deadlines, hours
 from workflows.loop_contracts import LATE_SIGNAL, LateNotice

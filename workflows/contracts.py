@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from linkage.contract import Contract
-from linkage.models import (
+from linkage.domain.contract import Contract
+from linkage.domain.models import (
     DeadlineView,
     IncidentReport,
     Owner,
@@ -20,7 +20,7 @@ from linkage.models import (
     TimelineEntry,
     WorkItem,
 )
-from linkage.triage import TriageResult
+from linkage.domain.triage_result import TriageResult
 from workflows.loop_contracts import (
     EmergencyResult,
     HotlineLoopResult,

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.models import DeadlineView
-    from linkage.periods import DISTRICT_TZ
-    from linkage.temporal import OVERDUE
-    from linkage.workdays import WorkCalendar, span
+    from linkage.domain.models import DeadlineView
+    from linkage.domain.periods import DISTRICT_TZ
+    from linkage.domain.search_attributes import OVERDUE
+    from linkage.domain.workdays import WorkCalendar, span
 
 
 def hours(value: float) -> timedelta:

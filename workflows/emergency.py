@@ -13,9 +13,9 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import AcknowledgeAction
-    from linkage.models import Role
-    from linkage.records import EmergencyNotice
+    from linkage.domain.actions import AcknowledgeAction
+    from linkage.domain.models import Role
+    from linkage.domain.record_inputs import EmergencyNotice
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.loop_contracts import (

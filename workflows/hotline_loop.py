@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import (
+    from linkage.domain.actions import (
         Action,
         CloseAction,
         DispatchAction,
@@ -19,9 +19,9 @@ with workflow.unsafe.imports_passed_through():
         ReplyAction,
         RevisitAction,
     )
-    from linkage.models import Platform, RevisitOutcome, Role, Satisfaction
-    from linkage.records import PushInput, ReplyInput, WorkOrderRecord
-    from linkage.temporal import UNITS
+    from linkage.domain.models import Platform, RevisitOutcome, Role, Satisfaction
+    from linkage.domain.record_inputs import PushInput, ReplyInput, WorkOrderRecord
+    from linkage.domain.search_attributes import UNITS
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.deadlines import local_time

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import (
+    from linkage.domain.actions import (
         ExtendAction,
         FeedbackAction,
         PoliceLinkageAction,

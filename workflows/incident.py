@@ -22,10 +22,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import ReceiveAction
-    from linkage.models import STAGE_LABELS, Owner, Platform, Stage
-    from linkage.records import PushInput
-    from linkage.temporal import INCIDENT, ORIGIN, OWNER, STAGE
+    from linkage.domain.actions import ReceiveAction
+    from linkage.domain.models import STAGE_LABELS, Owner, Platform, Stage
+    from linkage.domain.record_inputs import PushInput
+    from linkage.domain.search_attributes import INCIDENT, ORIGIN, OWNER, STAGE
 
 from workflows.assessment import assess
 from workflows.base import Deadline, LinkageWorkflow, refuse

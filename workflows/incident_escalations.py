@@ -15,9 +15,10 @@ from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import EmergencyLinkageAction, WhistleCall
-    from linkage.models import WHISTLE_RULES, Actor, Role, by_urgency
-    from linkage.temporal import INCIDENT, KIND, OVERDUE, UNITS, WHISTLE
+    from linkage.domain.actions import EmergencyLinkageAction, WhistleCall
+    from linkage.domain.models import Actor, Role
+    from linkage.domain.search_attributes import INCIDENT, KIND, OVERDUE, UNITS, WHISTLE
+    from linkage.domain.time_limits import WHISTLE_RULES, by_urgency
 
 from workflows.base import refuse, require_role
 from workflows.contracts import EmergencyBrief, IncidentState, WhistleBrief

@@ -14,9 +14,17 @@ from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import ReviewAction
-    from linkage.models import Owner, Platform, Role, Satisfaction, Stage
-    from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, OVERDUE, TOWNSHIP, UNITS
+    from linkage.domain.actions import ReviewAction
+    from linkage.domain.models import Owner, Platform, Role, Satisfaction, Stage
+    from linkage.domain.search_attributes import (
+        CATEGORY,
+        INCIDENT,
+        KIND,
+        ORIGIN,
+        OVERDUE,
+        TOWNSHIP,
+        UNITS,
+    )
 
 from workflows.base import refuse, require_role
 from workflows.contracts import (

@@ -24,9 +24,9 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.opening import OpeningActivities
-    from linkage.models import IncidentReport, Platform, Urgency
-    from linkage.records import OpenIncidentInput
-    from linkage.temporal import CATEGORY, INCIDENT, KIND, ORIGIN, REPORTS, TOWNSHIP
+    from linkage.domain.models import IncidentReport, Platform, Urgency
+    from linkage.domain.record_inputs import OpenIncidentInput
+    from linkage.domain.search_attributes import CATEGORY, INCIDENT, KIND, ORIGIN, REPORTS, TOWNSHIP
 
 from workflows.base import refuse
 from workflows.contracts import IncidentInput, JoinedReport, Submission, SubmitAnswer

@@ -13,14 +13,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.triage import OverrideInput, TriageActivities
-    from linkage.actions import (
+    from linkage.domain.actions import (
         ReceiveAction,
         ResubmitAction,
         ReviewAction,
         SettleAction,
         TriageDecisionAction,
     )
-    from linkage.models import STAGE_LABELS, Owner, Platform, Role, Stage
+    from linkage.domain.models import STAGE_LABELS, Owner, Platform, Role, Stage
 
 from workflows.base import RECORD_TIMEOUT, refuse, require_role
 from workflows.contracts import IncidentState, TriageOverride

@@ -9,9 +9,9 @@ from datetime import timedelta, timezone
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.models import CENTRE_OF, STAGE_LABELS, Platform, WorkItem
-    from linkage.records import IncidentProgress
-    from linkage.temporal import CATEGORY, SAFETY, SUBCATEGORY
+    from linkage.domain.models import CENTRE_OF, STAGE_LABELS, Platform, WorkItem
+    from linkage.domain.record_inputs import IncidentProgress
+    from linkage.domain.search_attributes import CATEGORY, SAFETY, SUBCATEGORY
 
 from workflows.contracts import IncidentState, loop_workflow_id
 from workflows.loop_contracts import LATE_SIGNAL, LateNotice

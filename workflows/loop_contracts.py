@@ -13,21 +13,19 @@ from typing import Any
 
 from pydantic import Field
 
-from linkage.actions import ExtendAction
-from linkage.contract import Contract
-from linkage.models import (
+from linkage.domain.actions import ExtendAction
+from linkage.domain.contract import Contract
+from linkage.domain.models import (
     Actor,
     DeadlineView,
-    HotlineLimits,
-    PoliceLimits,
     Satisfaction,
     Stage,
-    SupervisionLimits,
     TimelineEntry,
     Urgency,
     WorkItem,
 )
-from linkage.workdays import Limit, WorkCalendar
+from linkage.domain.time_limits import HotlineLimits, PoliceLimits, SupervisionLimits
+from linkage.domain.workdays import Limit, WorkCalendar
 
 
 class LoopState(Contract):

@@ -10,16 +10,17 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import (
+    from linkage.domain.actions import (
         Action,
         ArriveAction,
         CommandAction,
         PoliceFeedbackAction,
         PolicePushAction,
     )
-    from linkage.models import Role, by_urgency
-    from linkage.records import PoliceCaseRecord
-    from linkage.temporal import UNITS
+    from linkage.domain.models import Role
+    from linkage.domain.record_inputs import PoliceCaseRecord
+    from linkage.domain.search_attributes import UNITS
+    from linkage.domain.time_limits import by_urgency
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse, require_role
 from workflows.loop_contracts import (

@@ -15,8 +15,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from activities.reports import ReportActivities
-    from linkage.periods import Period
-    from linkage.records import ProduceReportInput, ProduceReportResult, ReportRunInput
+    from linkage.domain.periods import Period
+    from linkage.domain.record_inputs import ProduceReportInput, ProduceReportResult, ReportRunInput
 
 from workflows.contracts import slow_queue
 

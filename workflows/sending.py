@@ -24,8 +24,8 @@ from workflows.contracts import slow_queue
 
 with workflow.unsafe.imports_passed_through():
     from activities.gateway import GatewayActivities
-    from linkage.models import TimelineEntry
-    from linkage.records import DeliveryReceipt, EmergencyNotice, PushInput, ReplyInput
+    from linkage.domain.models import TimelineEntry
+    from linkage.domain.record_inputs import DeliveryReceipt, EmergencyNotice, PushInput, ReplyInput
 
 GATEWAY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),

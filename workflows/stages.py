@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from linkage.models import ReviewLimits, Urgency, by_urgency
+from linkage.domain.models import Urgency
+from linkage.domain.time_limits import ReviewLimits, by_urgency
 
 
 @dataclass(frozen=True)

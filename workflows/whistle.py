@@ -14,8 +14,8 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from linkage.actions import CloseWhistleAction, JointStepAction, ReportInAction
-    from linkage.models import Role
+    from linkage.domain.actions import CloseWhistleAction, JointStepAction, ReportInAction
+    from linkage.domain.models import Role
 
 from workflows.base import Deadline, LinkageWorkflow, hours, refuse
 from workflows.loop_contracts import WhistleInput, WhistleResult, WhistleState

@@ -21,8 +21,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from linkage.models import Actor, TimelineEntry
-    from linkage.records import RecordStepInput, RecordStepResult, StepRecord, WorkList
+    from linkage.domain.models import Actor, TimelineEntry
+    from linkage.domain.record_inputs import RecordStepInput, RecordStepResult, StepRecord, WorkList
 
 from workflows.loop_contracts import RULE_TRIGGERED, RuleEvent
 

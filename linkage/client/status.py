@@ -1,0 +1,110 @@
+"""An incident's status: its own state and its loops' and escalations', queried at once; or,
+once it has ended, its summary."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from linkage.client.base import ClientBase
+from linkage.client.errors import LinkageError, NoAnswer, UnknownIncident, answer_within
+from linkage.domain.models import Stage, TimelineEntry
+from workflows.contracts import IncidentState, IncidentSummary
+from workflows.loop_contracts import EmergencyState, HotlineLoopState, PoliceLoopState, WhistleState
+
+
+class IncidentStatus(BaseModel):
+    incident_id: str
+    running: bool
+    stage: Stage
+    incident: IncidentState | None = None
+    police: PoliceLoopState | None = None
+    hotline: HotlineLoopState | None = None
+    whistles: list[WhistleState] = []
+    emergencies: list[EmergencyState] = []
+    summary: IncidentSummary | None = None
+
+    def timeline(self) -> list[TimelineEntry]:
+        if self.summary is not None:
+            return self.summary.timeline
+        entries = list(self.incident.timeline if self.incident else [])
+        for loop in (self.police, self.hotline, *self.whistles, *self.emergencies):
+            if loop is not None:
+                entries += loop.timeline
+        return sorted(entries, key=lambda e: e.at)
+
+
+class Status(ClientBase):
+    async def result(self, incident_id: str) -> IncidentSummary:
+        """Wait for the incident to close and return its summary."""
+        return await self._handle(incident_id).result()
+
+    async def status(self, incident_id: str) -> IncidentStatus:
+        handle = self._handle(incident_id)
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                raise UnknownIncident(f"no incident {incident_id}") from None
+            raise
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            try:
+                summary = await handle.result()
+            except Exception as err:  # failed, terminated or cancelled: say so plainly
+                raise LinkageError(
+                    f"incident {incident_id} ended as {description.status.name}: {err}"
+                ) from None
+            return IncidentStatus(
+                incident_id=incident_id,
+                running=False,
+                stage=summary.stage,
+                summary=self._named(summary),
+            )
+        try:
+            state: IncidentState = self._named(
+                await handle.query("state", result_type=IncidentState, rpc_timeout=answer_within())
+            )
+        except RPCError as err:
+            if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                raise
+            raise NoAnswer(
+                f"incident {incident_id}: no worker answered within "
+                f"{answer_within().total_seconds():g} s (is one running?); ask again later"
+            ) from None
+        police = hotline = None
+        loops = []
+        if state.police_workflow_id:
+            loops.append(self._loop_state(state.police_workflow_id, PoliceLoopState))
+        if state.hotline_workflow_id:
+            loops.append(self._loop_state(state.hotline_workflow_id, HotlineLoopState))
+        loops += [self._loop_state(b.workflow_id, WhistleState) for b in state.whistles]
+        loops += [self._loop_state(b.workflow_id, EmergencyState) for b in state.emergencies]
+        found = await asyncio.gather(*loops)  # the loops are queried at once, not in turn
+        if state.police_workflow_id:
+            police, found = found[0], found[1:]
+        if state.hotline_workflow_id:
+            hotline, found = found[0], found[1:]
+        whistles = [w for w in found[: len(state.whistles)] if w is not None]
+        emergencies = [e for e in found[len(state.whistles) :] if e is not None]
+        return IncidentStatus(
+            incident_id=incident_id,
+            running=True,
+            stage=state.stage,
+            incident=state,
+            police=police,
+            hotline=hotline,
+            whistles=whistles,
+            emergencies=emergencies,
+        )
+
+    async def _loop_state(self, workflow_id: str, result_type: type[BaseModel]):
+        try:
+            handle = self.client.get_workflow_handle(workflow_id)
+            within = answer_within()
+            found = await handle.query("state", result_type=result_type, rpc_timeout=within)
+            return self._named(found)
+        except RPCError:
+            return None

@@ -1,0 +1,201 @@
+"""The learned triage model: a linear model over character n-grams and the catalogue's evidence.
+
+It is trained by scikit-learn (linkage.triage.learn) and shipped as a JSON file beside the
+catalogue, so that a district can read what it holds and no pickle is ever loaded. Reading a
+description here is the same arithmetic as scikit-learn's TfidfVectorizer and
+LogisticRegression (checked in tests), done directly on the few n-grams a description has,
+which keeps it well under a millisecond. Its evidence is the n-grams that pushed its reading
+most, shown like the rules' terms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from linkage.settings.config import ConfigError
+from linkage.settings.paths import config_dir
+
+MODEL_FILE = "triage-model/model.json"
+NGRAMS = (2, 3)
+HEADS = ("direction", "category", "danger")
+
+
+def ngrams(text: str, sizes: tuple[int, int] = NGRAMS) -> list[str]:
+    """Character n-grams as TfidfVectorizer(analyzer="char", lowercase=True) makes them."""
+    text = text.lower()  # the text is normalised already: spaces collapsed, as sklearn does
+    grams = []
+    for n in range(sizes[0], sizes[1] + 1):
+        grams += [text[i : i + n] for i in range(len(text) - n + 1)]
+    return grams
+
+
+@dataclass
+class Head:
+    """One linear classifier: its classes, weights (classes × features) and intercepts."""
+
+    classes: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+
+def _probabilities(scores: list[float]) -> list[float]:
+    """Softmax over a multinomial head's scores; the logistic of a binary head's one score
+    (plain floats: for a handful of classes, faster than numpy's calls)."""
+    if len(scores) == 1:
+        p = 1.0 / (1.0 + math.exp(-scores[0]))
+        return [1.0 - p, p]
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+@dataclass
+class Reading:
+    """What the model reads in one description."""
+
+    direction: str
+    direction_p: float
+    category: str
+    category_p: float
+    danger_p: float
+    evidence: list[str]
+
+
+class TriageModel:
+    def __init__(self, data: dict, source: str = "model") -> None:
+        try:
+            self.version: str = data["version"]
+            self.info: dict = data.get("info", {})
+            self.vocabulary: dict[str, int] = {g: i for i, g in enumerate(data["ngrams"])}
+            self.idf = np.asarray(data["idf"], dtype=np.float64)
+            self.facts: list[str] = list(data["facts"])
+            self.sizes = tuple(data.get("ngram_range", (1, 3)))
+            self.fact_index = {name: len(self.vocabulary) + i for i, name in enumerate(self.facts)}
+            width = len(self.vocabulary) + len(self.facts)
+            self.heads = {}
+            for name in HEADS:
+                head = data["heads"][name]
+                coef = np.asarray(head["coef"], dtype=np.float64)
+                if coef.shape[1] != width:
+                    raise ValueError(f"heads.{name}.coef has {coef.shape[1]} columns, not {width}")
+                self.heads[name] = Head(
+                    list(head["classes"]), coef, np.asarray(head["intercept"], dtype=np.float64)
+                )
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise ConfigError(f"{source}: not a triage model file: {err}") from None
+        self._weights: np.ndarray | None = None
+        self._rows: dict[str, slice] = {}
+        self._intercepts: np.ndarray | None = None
+        self._by_index: list[str] | None = None
+        if len(self.idf) != len(self.vocabulary):
+            raise ConfigError(
+                f"{source}: idf has {len(self.idf)} values for {len(self.vocabulary)} n-grams"
+            )
+
+    def vector(self, text: str, facts: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The description's non-zero features: tf-idf of its n-grams (sublinear tf, l2
+        normalised) and the catalogue facts, as (indices, values)."""
+        counts = Counter(map(self.vocabulary.get, ngrams(text, self.sizes)))
+        counts.pop(None, None)
+        index = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        if len(index):
+            values = (1.0 + np.log(values)) * self.idf[index]
+            values /= np.sqrt(values @ values)
+        extra = [(self.fact_index[k], v) for k, v in facts.items() if v and k in self.fact_index]
+        if extra:
+            index = np.concatenate([index, np.array([i for i, _ in extra], dtype=np.int64)])
+            values = np.concatenate([values, np.array([v for _, v in extra])])
+        return index, values
+
+    def _stacked(self) -> tuple[np.ndarray, dict[str, slice]]:
+        """Every head's weights in one (features × rows) array: a description's features are
+        then one gather of contiguous rows and one product."""
+        if self._weights is None:
+            rows, at = {}, 0
+            for name, head in self.heads.items():
+                rows[name] = slice(at, at + head.coef.shape[0])
+                at += head.coef.shape[0]
+            stacked = np.vstack([h.coef for h in self.heads.values()])
+            self._weights = np.ascontiguousarray(stacked.T)
+            self._intercepts = np.concatenate([h.intercept for h in self.heads.values()])
+            self._rows = rows
+        return self._weights, self._rows
+
+    def read(self, text: str, facts: dict[str, float]) -> Reading:
+        index, values = self.vector(text, facts)
+        weights, rows = self._stacked()
+        gathered = weights[index]  # nnz × rows
+        scores = (values @ gathered + self._intercepts).tolist()
+        read = {}
+        for name, head in self.heads.items():
+            p = _probabilities(scores[rows[name]])
+            best = max(range(len(p)), key=p.__getitem__)
+            read[name] = (head.classes[best], p[best], best, p)
+        direction, direction_p, row, _ = read["direction"]
+        danger = read["danger"][3][self.heads["danger"].classes.index("true")]
+        column = rows["direction"].start + (row if self.heads["direction"].coef.shape[0] > 1 else 0)
+        contributions = gathered[:, column] * values
+        return Reading(
+            direction=direction,
+            direction_p=round(direction_p, 3),
+            category=read["category"][0],
+            category_p=round(read["category"][1], 3),
+            danger_p=round(float(danger), 3),
+            evidence=self._evidence(index, contributions),
+        )
+
+    def _evidence(self, index: np.ndarray, contributions: np.ndarray) -> list[str]:
+        """The n-grams that pushed the direction most, longest first where they overlap."""
+        n_grams = len(self.vocabulary)
+        names = self._names()
+        order = np.argsort(-contributions)[:12]
+        chosen: list[str] = []
+        for i in order:
+            if contributions[i] <= 0:
+                break
+            if index[i] >= n_grams:
+                continue  # a catalogue fact, not words of the description
+            gram = names[int(index[i])]
+            if len(gram) < 2 or any(gram in c for c in chosen):
+                continue
+            chosen = [c for c in chosen if c not in gram] + [gram]
+            if len(chosen) == 4:
+                break
+        return chosen
+
+    def _names(self) -> list[str]:
+        if self._by_index is None:
+            self._by_index = list(self.vocabulary)
+        return self._by_index
+
+
+def model_path() -> Path:
+    return config_dir() / MODEL_FILE
+
+
+def load_model(path: Path | None = None) -> TriageModel | None:
+    """The district's current model, or None when it ships none (the rules decide alone)."""
+    path = path or model_path()
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path.name}: cannot be read as JSON: {err}") from None
+    return TriageModel(data, source=f"{path.parent.name}/{path.name}")
+
+
+def save_model(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(path)

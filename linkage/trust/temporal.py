@@ -1,0 +1,122 @@
+"""The one place that builds the data converter and connects to Temporal.
+
+The worker and every client connect through here, with one data converter: pydantic models as
+JSON, then encrypted by the payload codec (linkage.trust.codec), failures' messages and stack traces
+included. `PLAIN_CONVERTER` is the same without encryption, for the saved test histories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+from collections.abc import Mapping
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.envconfig import ClientConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+
+from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
+from linkage.settings.config import ConfigError, Settings
+from linkage.trust.codec import CODEC
+
+PLAIN_CONVERTER: DataConverter = pydantic_data_converter
+DATA_CONVERTER: DataConverter = dataclasses.replace(
+    pydantic_data_converter,
+    payload_codec=CODEC,
+    failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+)
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register the custom search attributes the namespace lacks (a dev server's database made
+    by an older version, a cluster's new namespace); returns the names added."""
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+
+    namespace = client.namespace
+    known = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: key.indexed_value_type
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in known.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
+
+
+def search_attribute_flags() -> list[str]:
+    """`temporal server start-dev` flags that register every custom search attribute."""
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "INT": "Int", "KEYWORD_LIST": "KeywordList"}
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
+    return flags
+
+
+@functools.cache
+def quiet_runtime() -> Runtime:
+    """A runtime for short-lived commands: the SDK core writes nothing to the terminal itself
+    (not its coloured WARN lines while it retries a server that is down); its errors go to
+    Python logging (`temporalio.core`), the command says what failed."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            )
+        )
+    )
+
+
+async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
+    settings = settings or Settings()
+    return await Client.connect(
+        **{
+            "target_host": settings.temporal_address,
+            "namespace": settings.namespace,
+            **secured_connection(),
+        },
+        data_converter=DATA_CONVERTER,
+        runtime=runtime,
+    )
+
+
+# --- a secured cluster: temporalio's environment configuration ------------------------------
+ENVCONFIG_VARIABLES = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS")
+ENVCONFIG_SELECTORS = ("TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+
+
+def secured_connection(environ: Mapping[str, str] | None = None) -> dict:
+    """TLS, mTLS, an API key, address and namespace from temporalio's environment
+    configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, a
+    profile of TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE) when any of them is set; otherwise
+    nothing, and LINKAGE_TEMPORAL_ADDRESS and LINKAGE_NAMESPACE decide as before."""
+    environ = os.environ if environ is None else environ
+    used = [k for k in environ if k.startswith(ENVCONFIG_VARIABLES) or k in ENVCONFIG_SELECTORS]
+    if not used:
+        return {}
+    try:
+        return dict(
+            ClientConfig.load_client_connect_config(
+                profile=environ.get("TEMPORAL_PROFILE"), override_env_vars=dict(environ)
+            )
+        )
+    except Exception as err:  # the bridge's ConfigError: a missing profile or file, a bad PEM
+        raise ConfigError(f"Temporal connection ({', '.join(sorted(used))}): {err}") from None
