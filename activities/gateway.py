@@ -28,7 +28,8 @@ from linkage.domain.record_inputs import (
     ReplyInput,
     StepRecord,
 )
-from linkage.records.store import Incident, Store
+from linkage.records.store import Store
+from linkage.records.tables import Incident
 from linkage.settings.gateway import GatewayConfig
 from linkage.settings.logs import get_logger
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from linkage.assessment import reports
+from linkage.assessment.reports import produce as reports
 from linkage.domain.periods import KIND_LABELS, Period
 from linkage.domain.record_inputs import OutboxEntry, ProduceReportInput, ProduceReportResult
 from linkage.records.store import Store

@@ -20,6 +20,10 @@ temporary folder; the CLI acts as a principal of its own (a token of the bureau'
 and the worker end with the bench, however it ends. Progress goes to stderr; the figures to
 stdout, as a table or, with --json, as JSON.
 
+The phases are in bench_phases.py (throughput, burst), bench_commands.py (the CLI) and
+bench_open.py; what they share (progress, the dev server, credentials) in bench_support.py;
+the table in bench_table.py.
+
     .venv/bin/python scripts/bench.py [--incidents 40] [--open 10000 | --skip-open] [--json]
 """
 
@@ -27,107 +31,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import secrets
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import bench_phases as phases
 import bench_shapes as shapes
+import bench_support as support
+from bench_commands import cli_burst, cli_env, cli_phase
+from bench_open import open_phase
 from bench_phases import (
-    QUEUE,
-    RAW_QUEUE,
     burst,
-    cli_burst,
-    cli_env,
-    cli_phase,
-    dies_with_the_bench,
     hotline_to_police,
-    open_phase,
     police_to_hotline,
-    problem,
-    progress,
     project_events,
     raw_events,
     throughput,
 )
-from temporalio.client import Client
+from bench_support import QUEUE, RAW_QUEUE, DevServer, credentials, problem, progress
+from bench_table import table
 
 from linkage.client import LinkageClient
-from linkage.ops.devserver import dev_server_command
 from linkage.records.store import Store
-from linkage.trust.temporal import DATA_CONVERTER
 from workers.main import build_worker
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class DevServer:
-    """The bench's own Temporal dev server (the pragmas and search attributes `linkage up`
-    uses), which ends with the bench however the bench ends."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        command = dev_server_command(self.port, free_port(), workdir / "temporal.db")
-        log = (workdir / "dev-server.log").open("wb")
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=log, preexec_fn=dies_with_the_bench
-        )
-        self.client: Client | None = None
-
-    async def start(self) -> DevServer:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.client = await Client.connect(
-                    f"localhost:{self.port}", data_converter=DATA_CONVERTER
-                )
-                return self
-            except RuntimeError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the dev server did not start; see dev-server.log") from None
-                await asyncio.sleep(0.3)
-
-    async def shutdown(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def credentials(workdir: Path) -> None:
-    """A keyring, an intake secret and a signing key of the run's own, in the environment every
-    process of the run inherits (the client here, the worker and the CLI it starts), and a token
-    of the bureau's for the CLI."""
-    from linkage.domain.units import load_register
-    from linkage.trust.principals import make_principal
-    from linkage.trust.tokens import create_key, issue_token
-
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
-    os.environ["LINKAGE_CODEC_KEYS"] = f"bench:{key}"
-    os.environ["LINKAGE_SECRET"] = secrets.token_hex(16)
-    os.environ["LINKAGE_STATE_DIR"] = str(workdir)
-    os.environ["LINKAGE_TOKEN_KEY"] = str(create_key(workdir / "token-key"))
-    bureau = make_principal(load_register(), name="bench", role="police_bureau", unit="区公安分局")
-    os.environ["LINKAGE_TOKEN"] = issue_token(bureau, days=1)[0]
-
-
-# --- the run ------------------------------------------------------------------------------------
 
 
 async def guarded(name: str, phase) -> dict:
@@ -211,121 +141,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
     return results
 
 
-# --- the table ----------------------------------------------------------------------------------
-
-
-def failure_lines(row: dict, indent: str = "    ") -> list[str]:
-    lines = [f"{indent}FAILED: {row['error']}"] if row.get("error") else []
-    for what, times in (row.get("failures") or {}).items():
-        lines.append(f"{indent}FAILED x{times}: {what}")
-    return lines
-
-
-def seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}s"
-
-
-def table(results: dict) -> str:
-    settings = results["settings"]
-    lines = [
-        f"throughput: {settings['incidents']} incidents at once, each kind on its own "
-        f"({settings['cpus']} CPUs)",
-        f"  {'':<24}{'incidents/s':>12}{'events/incident':>17}{'events/s':>10}"
-        f"{'done':>10}{'wall':>9}{'vs raw':>8}",
-    ]
-    for key, name in (
-        ("raw", "raw Temporal shape"),
-        ("police_to_hotline", "project 110 → 12345"),
-        ("hotline_to_police", "project 12345 → 110"),
-    ):
-        row = results.get(key, {})
-        if "incidents" in row:
-            ratio = f"{row['ratio_to_raw']:.2f}" if "ratio_to_raw" in row else ""
-            lines.append(
-                f"  {name:<24}{row['incidents_per_s']:>12.2f}{row['events_per_incident']:>17.0f}"
-                f"{row['events_per_s']:>10}{row['completed']:>6}/{row['incidents']:<3}"
-                f"{row['seconds']:>8.1f}s{ratio:>8}"
-            )
-        lines += [f"  {name}:"] * bool(failure_lines(row)) + failure_lines(row)
-    ratio = results.get("police_to_hotline", {}).get("ratio_to_raw")
-    if ratio is not None:
-        verdict = "meets" if ratio >= 0.8 else "below"
-        lines.append(f"  project/raw, 110 → 12345: {ratio:.2f} ({verdict} the target of 0.8)")
-
-    row = results.get("burst", {})
-    lines.append("")
-    if "reports" in row:
-        lines += [
-            f"burst: {row['reports']} reports at once ({row['expected_incidents']} distinct, "
-            f"{row['repeats']} repeats) — {'OK' if row['ok'] else 'NOT OK'}",
-            f"  answered {row['answered']}/{row['reports']}, refused {row['refused']}, "
-            f"no answer {row['no_answer']}, answered 'closed' {row['closed_answers']}",
-            f"  distinct incidents {row['distinct_incidents']} (want "
-            f"{row['expected_incidents']}), new {row['new']}",
-            f"  repeats in their original's incident {row['repeats_in_original']}/"
-            f"{row['repeats']} (checked {row['repeats_checked']}; matched by "
-            f"{row['repeats_matched_by']})",
-            f"  wall {row['seconds']:.1f}s; per answered call median "
-            f"{seconds(row['latency_p50_s'])}, max {seconds(row['latency_max_s'])}",
-        ]
-        lines += [f"  misplaced: {m}" for m in row["misplaced"]]
-    else:
-        lines.append("burst:")
-    lines += failure_lines(row, "  ")
-
-    def cli_line(label: str, row: dict | None) -> list[str]:
-        if not row:
-            return []
-        text = f"  {label:<32}{row['median_s']:>7.2f}s median of 5 (min {row['min_s']:.2f}s)"
-        if "listed" in row:
-            text += f", {row['listed']} listed"
-        if row["exit_code"]:
-            text += f" — FAILED (exit {row['exit_code']}): {' '.join(row.get('error', []))}"
-        return [text]
-
-    row = results.get("cli_burst", {})
-    if "processes" in row:
-        lines += [
-            "",
-            f"cli burst: {row['processes']} `linkage divert` processes at once on SQLite — "
-            f"{row['landed']} landed, {row['new_incidents']} incidents, {row['seconds']:.1f}s",
-        ]
-    lines += failure_lines(row, "  ")
-
-    cli = results.get("cli", {})
-    lines += ["", "cli (a subprocess each run, as a principal with a token of the bureau's)"]
-    lines += cli_line("linkage status (closed)", cli.get("status_closed"))
-    lines += cli_line("linkage status (open)", cli.get("status_open"))
-    lines += cli_line("linkage list --overdue", cli.get("list_overdue"))
-    lines += failure_lines(cli, "  ")
-
-    row = results.get("open")
-    if row is not None:
-        lines += [
-            "",
-            f"open: {row['incidents']} police pushes left waiting on a worker of their own",
-        ]
-        if "diverted" in row:
-            lines.append(
-                f"  diverted {row['diverted']} in {row['divert_seconds']:.1f}s "
-                f"({row['diverts_per_s']:.1f}/s); overdue {row.get('overdue')} "
-                f"{row.get('overdue_wait_s')}s after the last"
-            )
-        if "after" in row:
-            before, after = row["before"], row["after"]
-            lines.append(
-                f"  worker RSS {before['rss_mb']} MB before → {after['rss_mb']} MB after "
-                f"(peak {after['peak_mb']} MB); past the first tenth "
-                f"{row.get('kb_per_incident')} KB per open incident"
-            )
-        lines += cli_line(
-            f"linkage list --overdue ({row.get('overdue')} overdue)", row.get("list_overdue")
-        )
-        lines += cli_line("linkage status (overdue)", row.get("status_overdue"))
-        lines += failure_lines(row, "  ")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=40, help="throughput: incidents per kind")
@@ -343,15 +158,15 @@ def main() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    phases.CONSOLE = os.fdopen(os.dup(2), "w", encoding="utf-8")
+    support.CONSOLE = os.fdopen(os.dup(2), "w", encoding="utf-8")
     log = os.open(workdir / "bench.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(log, 1)
     os.dup2(log, 2)
     try:
         results = asyncio.run(run(args, workdir))
     except BaseException:
-        phases.CONSOLE.write(traceback.format_exc())
-        phases.CONSOLE.flush()
+        support.CONSOLE.write(traceback.format_exc())
+        support.CONSOLE.flush()
         raise
     text = json.dumps(results, ensure_ascii=False, indent=2) if args.json else table(results)
     out.write(text + "\n")

@@ -30,9 +30,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from linkage.assessment import reports
+from linkage.assessment.reports import produce as reports
 from linkage.domain.periods import Period
-from linkage.records.store import Incident, PoliceCase, StepEvent, Store, WorkOrder
+from linkage.records.store import Store
+from linkage.records.tables import Incident, PoliceCase, StepEvent, WorkOrder
 
 TABLES = {
     "incident": Incident,

@@ -31,7 +31,8 @@ from linkage.domain.models import (
 from linkage.domain.text import normalise_id_number, normalise_phone
 from linkage.domain.time_limits import load_time_limits
 from linkage.interfaces.cli import main as cli
-from linkage.records.store import Incident, Store
+from linkage.records.store import Store
+from linkage.records.tables import Incident
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import config_dir
 from tests.conftest import CST, TASK_QUEUE, make_report, own_worker

@@ -17,7 +17,9 @@ from linkage.domain.record_inputs import (
     TakeReportInput,
     TakeReportResult,
 )
-from linkage.records.store import Incident, IntakeReport, Store
+from linkage.records.intake import IntakeReport
+from linkage.records.store import Store
+from linkage.records.tables import Incident
 from linkage.settings.config import ConfigError
 from linkage.trust import keys
 from linkage.trust.keys import caller_key, normal_phone, place_key, report_fingerprint

@@ -10,7 +10,7 @@ import pytest
 from activities.gateway import GatewayActivities
 from linkage.domain.models import Platform
 from linkage.domain.record_inputs import PushInput
-from linkage.records.store import OutboxMessage
+from linkage.records.tables import OutboxMessage
 from linkage.settings.gateway import GatewayConfig
 from tests.conftest import eventually, own_worker, police_handles_a_12345_push
 

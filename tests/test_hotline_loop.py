@@ -6,7 +6,7 @@ import pytest
 
 from linkage.client import ActionRefused, LinkageError
 from linkage.domain.models import Satisfaction, Stage
-from linkage.records.store import Incident
+from linkage.records.tables import Incident
 from tests.conftest import eventually, loop_handle, open_incident, started_loop
 from tests.parties import (
     CENTRE,

@@ -7,7 +7,7 @@ import pytest
 
 from linkage.client import ActionRefused
 from linkage.domain.models import Owner, Satisfaction, Stage
-from linkage.records.store import Incident, OutboxMessage, PoliceCase, StepEvent, WorkOrder
+from linkage.records.tables import Incident, OutboxMessage, PoliceCase, StepEvent, WorkOrder
 from tests.conftest import eventually, history_length, open_incident, own_worker
 from tests.parties import (
     BUREAU,

@@ -6,7 +6,8 @@ import tempfile
 import pytest
 
 from linkage.domain.models import Owner
-from linkage.records.store import Incident, Store
+from linkage.records.store import Store
+from linkage.records.tables import Incident
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, STATION, as_, police_loop
 

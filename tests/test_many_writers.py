@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from linkage.records.audit import AuditEntry
-from linkage.records.store import OutboxMessage, Store
+from linkage.records.store import Store
+from linkage.records.tables import OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITER = """

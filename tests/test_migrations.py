@@ -16,16 +16,10 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from linkage.records import migrations
-from linkage.records.store import (
-    Incident,
-    OutboxMessage,
-    SchemaMismatch,
-    SchemaTooNew,
-    StepEvent,
-    Store,
-    WorkOrder,
-    make_engine,
-)
+from linkage.records.engine import make_engine
+from linkage.records.migrations import SchemaMismatch, SchemaTooNew
+from linkage.records.store import Store
+from linkage.records.tables import Incident, OutboxMessage, StepEvent, WorkOrder
 from linkage.settings.config import ConfigError
 from tests.conftest import fresh_schema
 from tests.test_store import report_record, take_input
@@ -278,7 +272,8 @@ def test_a_database_of_a_newer_linkage_is_refused(database):
 def test_processes_starting_at_once_migrate_once(database):
     _, url = database
     starter = (
-        "import sys; from linkage.records.store import Store; from linkage.records import migrations\n"
+        "import sys; from linkage.records.store import Store; "
+        "from linkage.records import migrations\n"
         "store = Store(sys.argv[1])\n"
         "with store.engine.connect() as c: print(migrations.current(c)[0])\n"
     )
@@ -315,3 +310,7 @@ def test_rows_written_before_sealing_are_sealed_and_a_downgrade_unseals_them(dat
     with store.engine.begin() as connection:
         command.downgrade(migrations.alembic_config(connection), "0004_assessment")
     assert raw_phone() == "13912345678"
+
+
+def test_the_newest_revision_read_without_alembic_is_alembics_head():
+    assert migrations.newest() == migrations.head()

@@ -11,7 +11,7 @@ import pytest
 
 from linkage.client import LinkageClient, NoAnswer
 from linkage.interfaces.api.app import make_app
-from linkage.interfaces.cli.main import _divert_note
+from linkage.interfaces.cli.diverting import _divert_note
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, as_
 from tests.test_api import bearer

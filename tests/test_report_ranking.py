@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from linkage.assessment import reports
+from linkage.assessment.reports import produce as reports
 from linkage.assessment.scoring import Ranking, ScoreRule, ranked
 from linkage.domain.periods import Period
 from linkage.domain.record_inputs import RecordStepInput, StepRecord

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from temporalio.service import RPCError
 
-from linkage.assessment import reports
+from linkage.assessment.reports import produce as reports
 from linkage.domain.periods import Period
 from linkage.records.store import Store
 from tests.assessment_fixture import CITY, WATER, build

@@ -22,9 +22,12 @@ WORKFLOW_CODE = (
     "workflows.incident",
     "workflows.incident_intake",
     "workflows.incident_reviews",
+    "workflows.incident_triage",
     "workflows.incident_handling",
     "workflows.incident_escalations",
     "workflows.incident_views",
+    "workflows.hotline_loop",
+    "workflows.hotline_centre",
     "workflows.hotline_unit",
     "workflows.stages",
 )

@@ -5,7 +5,7 @@ import shutil
 from datetime import timedelta
 
 from linkage.domain.models import Owner
-from linkage.records.store import OutboxMessage
+from linkage.records.tables import OutboxMessage
 from linkage.settings.gateway import GatewayConfig
 from linkage.settings.paths import config_dir
 from tests.conftest import eventually, open_incident, own_worker

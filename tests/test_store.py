@@ -16,7 +16,9 @@ from linkage.domain.record_inputs import (
     WorkOrderRecord,
 )
 from linkage.domain.time_limits import IntakeLimits
-from linkage.records.store import Incident, OutboxMessage, SchemaMismatch, Store, WorkOrder
+from linkage.records.migrations import SchemaMismatch
+from linkage.records.store import Store
+from linkage.records.tables import Incident, OutboxMessage, WorkOrder
 from linkage.trust.keys import caller_key, place_key, report_fingerprint
 from tests.conftest import make_report, own_worker, police_handles_a_12345_push
 

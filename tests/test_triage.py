@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from linkage.domain.catalogue import load_catalogue, load_routing
+from linkage.domain.catalogue import load_catalogue
+from linkage.domain.routing import load_routing
 from linkage.domain.triage_result import TriageRequest
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import PROJECT_ROOT

@@ -8,7 +8,7 @@ import pytest
 
 from linkage.client import ActionRefused
 from linkage.domain.models import Stage
-from linkage.records.store import Incident
+from linkage.records.tables import Incident
 from linkage.triage.triager import Triager
 from tests.conftest import eventually, open_incident
 from tests.parties import BUREAU, CENTRE, as_

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from sqlmodel import Session
 
-from linkage.domain.catalogue import load_catalogue, load_routing
+from linkage.domain.catalogue import load_catalogue
+from linkage.domain.routing import load_routing
 from linkage.domain.triage_result import TriageRequest
-from linkage.records.store import Incident, StepEvent, Store
+from linkage.records.store import Store
+from linkage.records.tables import Incident, StepEvent
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import PROJECT_ROOT
 from linkage.triage.learn import TRAINING_SETS, desk_rows, learn, read_sets

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from linkage.client import ActionRefused, LinkageError
-from linkage.domain.catalogue import load_catalogue, load_routing
+from linkage.domain.catalogue import load_catalogue
 from linkage.domain.models import Role
+from linkage.domain.routing import load_routing
 from linkage.domain.time_limits import load_time_limits
 from linkage.domain.units import (
     DISPATCH_KINDS,
@@ -15,7 +16,7 @@ from linkage.domain.units import (
     limits_with_units,
     load_register,
 )
-from linkage.records.store import Incident
+from linkage.records.tables import Incident
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import config_dir
 from tests.conftest import make_report, open_incident

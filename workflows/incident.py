@@ -10,8 +10,8 @@ a repeat of an open incident, which it then joins) and goes through its stages:
   workflows, whistles and emergency linkages beside them) → the result pushed back (双推送) →
   closed, with the whole timeline and both sides' assessment (双考核).
 
-The stages live in incident_reviews, incident_handling and incident_escalations; their
-deadlines in stages.STAGE_DEADLINES; the contracts in contracts.
+The stages live in incident_triage, incident_reviews, incident_handling and
+incident_escalations; their deadlines in stages.STAGE_DEADLINES; the contracts in contracts.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from workflows.incident_escalations import Escalations
 from workflows.incident_handling import Handling
 from workflows.incident_intake import INTAKE_WAITS, Intake
 from workflows.incident_reviews import REVIEWER, ReviewStages
+from workflows.incident_triage import TriageReview
 from workflows.incident_views import Views
 from workflows.loop_contracts import HotlineLoopResult, PoliceLoopResult
 from workflows.stages import STAGE_DEADLINES
@@ -42,7 +43,9 @@ ENDED = (Stage.closed, Stage.withdrawn, Stage.merged)
 
 
 @workflow.defn
-class DivertedIncident(Intake, ReviewStages, Handling, Escalations, Views, LinkageWorkflow):
+class DivertedIncident(
+    Intake, TriageReview, ReviewStages, Handling, Escalations, Views, LinkageWorkflow
+):
     @workflow.init
     def __init__(self, input: IncidentInput) -> None:
         self.report = input.report

@@ -12,10 +12,10 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
-from linkage.assessment.indicators import I, S, W, in_period
 from linkage.assessment.scoring import Interview
+from linkage.assessment.sql import I, S, W, in_period
 from linkage.domain.periods import Period
-from linkage.records.store import Incident, WorkOrder
+from linkage.records.tables import Incident, WorkOrder
 
 KINDS = {
     "missed_deadline": "超时 (时限已过)",

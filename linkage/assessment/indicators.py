@@ -8,21 +8,26 @@ Every figure has its definition beside it (DEFINITIONS), shown wherever a person
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
+from linkage.assessment.facts import case_facts, order_facts
+from linkage.assessment.sql import (
+    DISTRICT,
+    I,
+    S,
+    _count,
+    _hours,
+    _key,
+    in_period,
+    percentiles,
+    rate,
+    seconds_between,
+)
 from linkage.domain.periods import Period
-from linkage.records.store import Incident, PoliceCase, StepEvent, WorkOrder
-
-I = Incident.__table__.c  # noqa: E741
-S = StepEvent.__table__.c
-W = WorkOrder.__table__.c
-P = PoliceCase.__table__.c
-DISTRICT = "全区"
-DIMENSIONS = ("unit", "township", "district")
+from linkage.records.tables import Incident
 
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "orders": ("工单数", "work orders of incidents received in the period"),
@@ -70,107 +75,6 @@ ORDER_COUNTS = (
     "unreachable",
     "overdue_open",
 )
-
-
-def rate(numerator: float | None, denominator: float | None) -> float | None:
-    return None if not denominator else round((numerator or 0) / denominator, 4)
-
-
-def seconds_between(later, earlier, dialect: str):
-    """Seconds from one time column to another, in the database's own arithmetic."""
-    if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def in_period(period: Period):
-    """Received within the period. The bounds go in UTC: SQLite keeps times as UTC text and
-    compares text, PostgreSQL compares instants either way."""
-    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
-    return and_(I.received_at >= start, I.received_at < end)
-
-
-def _count(condition) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def _first(action, column=S.at, fn=func.min):
-    actions = (action,) if isinstance(action, str) else action
-    return fn(case((S.action.in_(actions), column)))
-
-
-def order_facts(period: Period, township: str | None = None):
-    """One row per work order: its unit and township and the times its steps were taken."""
-    steps = (
-        select(
-            S.incident_id,
-            _first("dispatch").label("first_dispatch"),
-            _first("dispatch", fn=func.max).label("last_dispatch"),
-            _first(("sign", "auto_sign")).label("signed_at"),
-            _count(S.action == "auto_sign").label("late_signs"),
-            _first("close", fn=func.max).label("closed_at"),
-            _count(S.action == "extension_approved").label("extensions"),
-            _count(S.action == "supervise").label("supervisions"),
-            _count(S.action == "unreachable").label("unreachable"),
-        )
-        .join(Incident, I.id == S.incident_id)
-        .where(S.loop == "hotline", in_period(period))
-        .group_by(S.incident_id)
-        .subquery()
-    )
-    query = (
-        select(
-            W.order_no,
-            W.unit,
-            I.township,
-            W.completed,
-            W.on_time,
-            W.satisfaction,
-            W.reopens,
-            W.overdue,
-            W.step,
-            steps,
-        )
-        .join(Incident, I.id == W.incident_id)
-        .join(steps, steps.c.incident_id == W.incident_id, isouter=True)
-        .where(in_period(period))
-    )
-    if township:
-        query = query.where(I.township == township)
-    return query.subquery()
-
-
-def _key(facts, by: str):
-    if by == "district":
-        return literal(DISTRICT)
-    return facts.c.unit if by == "unit" else facts.c.township
-
-
-def percentiles(conn: Connection, facts, key, duration, where) -> dict[str, tuple]:
-    """Median and 90th percentile (nearest rank) of a duration per key, in hours."""
-    ranked = (
-        select(
-            key.label("k"),
-            duration.label("d"),
-            func.row_number().over(partition_by=key, order_by=duration).label("rn"),
-            func.count().over(partition_by=key).label("n"),
-        )
-        .where(where)
-        .subquery()
-    )
-    r = ranked.c
-    rows = conn.execute(
-        select(
-            r.k,
-            func.min(case((r.rn >= 0.5 * r.n, r.d))),
-            func.min(case((r.rn >= 0.9 * r.n, r.d))),
-        ).group_by(r.k)
-    )
-    return {k: (_hours(p50), _hours(p90)) for k, p50, p90 in rows}
-
-
-def _hours(seconds: float | None) -> float | None:
-    return None if seconds is None else round(float(seconds) / 3600, 2)
 
 
 def hotline(conn: Connection, period: Period, by: str = "unit", township: str | None = None):
@@ -258,32 +162,6 @@ def _returns(conn, period: Period, by: str, township: str | None) -> dict[str, t
     if township:
         query = query.where(I.township == township)
     return {k: (int(d or 0), int(r or 0)) for k, d, r in conn.execute(query)}
-
-
-def case_facts(period: Period, township: str | None = None):
-    steps = (
-        select(
-            S.incident_id,
-            _first("receive").label("received_at"),
-            _first("command").label("commanded_at"),
-            _first("arrive").label("arrived_at"),
-            _first("feedback").label("fed_back_at"),
-            _count(S.action == "supervise").label("supervisions"),
-        )
-        .join(Incident, I.id == S.incident_id)
-        .where(S.loop == "police", in_period(period))
-        .group_by(S.incident_id)
-        .subquery()
-    )
-    query = (
-        select(P.case_no, P.unit, I.township, P.completed, P.on_time, P.overdue, steps)
-        .join(Incident, I.id == P.incident_id)
-        .join(steps, steps.c.incident_id == P.incident_id, isouter=True)
-        .where(in_period(period))
-    )
-    if township:
-        query = query.where(I.township == township)
-    return query.subquery()
 
 
 def _buckets(column, limits: list[float], unit: str) -> list[tuple[str, Any]]:

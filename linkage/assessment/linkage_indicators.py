@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.engine import Connection
 
-from linkage.assessment.indicators import DISTRICT, I, S, _count, in_period, percentiles, rate
-from linkage.assessment.indicators import seconds_between as between
+from linkage.assessment.sql import DISTRICT, I, S, _count, in_period, percentiles, rate
+from linkage.assessment.sql import seconds_between as between
 from linkage.domain.periods import Period
 from linkage.records.intake import IntakeReport
-from linkage.records.store import Incident
+from linkage.records.tables import Incident
 
 R = IntakeReport.__table__.c
 

@@ -6,22 +6,26 @@ on a shared `base`; `errors` is what it raises. Below it: the workflows' contrac
 records and the domain; above it: the interfaces only.
 """
 
-from linkage.client.core import LinkageClient
-from linkage.client.diverting import DivertResult, parse_report
-from linkage.client.errors import ActionRefused, LinkageError, NoAnswer, UnknownIncident
-from linkage.client.listing import IncidentListing
-from linkage.client.status import IncidentStatus
-from linkage.domain.action_specs import ACTIONS
+import importlib
 
-__all__ = [
-    "ACTIONS",
-    "ActionRefused",
-    "DivertResult",
-    "IncidentListing",
-    "IncidentStatus",
-    "LinkageClient",
-    "LinkageError",
-    "NoAnswer",
-    "UnknownIncident",
-    "parse_report",
-]
+# Each name is imported when first asked for (PEP 562), so that importing one light part (the
+# errors, say) does not load Temporal's client and the records' SQL for a CLI that needs neither.
+_WHERE = {
+    "ACTIONS": "linkage.domain.action_specs",
+    "ActionRefused": "linkage.client.errors",
+    "DivertResult": "linkage.client.diverting",
+    "IncidentListing": "linkage.client.listing",
+    "IncidentStatus": "linkage.client.status",
+    "LinkageClient": "linkage.client.core",
+    "LinkageError": "linkage.client.errors",
+    "NoAnswer": "linkage.client.errors",
+    "UnknownIncident": "linkage.client.errors",
+    "parse_report": "linkage.client.diverting",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

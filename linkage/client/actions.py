@@ -17,13 +17,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from linkage.client.base import transient
 from linkage.client.errors import (
     ActionRefused,
     LinkageError,
     NoAnswer,
     UnknownIncident,
     answer_within,
-    transient,
 )
 from linkage.client.escalations import SET_BY_SYSTEM, Escalations
 from linkage.domain import actions as act

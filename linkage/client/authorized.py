@@ -21,7 +21,7 @@ from linkage.domain.action_specs import ACTIONS
 from linkage.domain.models import IncidentReport
 from linkage.domain.units import UnknownUnit
 from linkage.records.audit import AuditEntry, AuditLog
-from linkage.records.store import Incident, OutboxMessage
+from linkage.records.tables import Incident, OutboxMessage
 from linkage.trust.policy import SEES_EVERY_INCIDENT, SENDERS, IncidentContext, authorize
 from linkage.trust.principals import Principal, make_principal
 from linkage.trust.tokens import Forbidden

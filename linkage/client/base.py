@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from linkage.client.errors import LinkageError
 from linkage.domain.units import Register, load_register
@@ -65,3 +66,9 @@ class ClientBase:
     def humanize(self, message: str) -> str:
         """A workflow's message with the register's codes (dept.cgj) shown as full names."""
         return self.register.humanize(message)
+
+
+def transient(err: RPCError) -> bool:
+    """Busy or briefly unavailable, or an update the server aborted (it was not applied)."""
+    busy = err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
+    return busy or "aborted" in str(err)

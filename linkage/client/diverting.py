@@ -25,8 +25,8 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from linkage.client.base import ClientBase
-from linkage.client.errors import LinkageError, NoAnswer, answer_within, transient
+from linkage.client.base import ClientBase, transient
+from linkage.client.errors import LinkageError, NoAnswer, answer_within
 from linkage.domain.contract import from_edge
 from linkage.domain.models import IncidentReport, check_report_window
 from linkage.domain.search_attributes import (

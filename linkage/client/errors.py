@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from temporalio.service import RPCError, RPCStatusCode
-
 
 class LinkageError(Exception):
     """An error a person can act on; the message says what and why."""
@@ -31,9 +29,3 @@ def answer_within() -> timedelta:
         return timedelta(seconds=max(1.0, float(os.environ.get("LINKAGE_ANSWER_SECONDS", 15))))
     except ValueError:
         return timedelta(seconds=15)
-
-
-def transient(err: RPCError) -> bool:
-    """Busy or briefly unavailable, or an update the server aborted (it was not applied)."""
-    busy = err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
-    return busy or "aborted" in str(err)

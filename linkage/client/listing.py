@@ -32,7 +32,8 @@ from linkage.domain.search_attributes import (
     WHISTLE,
 )
 from linkage.domain.units import UnknownUnit
-from linkage.records.store import Incident, WorkRow
+from linkage.records.tables import Incident
+from linkage.records.work import WorkRow
 from workflows.contracts import INCIDENT_WORKFLOW
 
 ENDED = {Stage.closed.value, Stage.withdrawn.value, Stage.merged.value}

@@ -1,8 +1,9 @@
-"""The linkage catalogue (附件2) and the routing table, as validated district data.
+"""The linkage catalogue (附件2), as validated district data.
 
-Both live in temporal-config/ and are edited by the district. Loading checks every code, every
+It lives in temporal-config/ and is edited by the district. Loading checks every code, every
 cross-reference and every term, and names the file, the field and the problem, so that a worker
-never classifies or routes with a half-understood table.
+never classifies with a half-understood table. The routing table, checked against it, is in
+linkage.domain.routing.
 """
 
 from __future__ import annotations
@@ -11,17 +12,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from linkage.settings.config import ConfigError, format_validation_error, read_toml
+from linkage.domain.district_data import Strict, load_table
+from linkage.settings.config import ConfigError
 from linkage.settings.paths import config_dir
 
 Direction = Literal["police", "hotline", "both"]
@@ -46,11 +40,7 @@ def _clean_terms(terms: list[str]) -> list[str]:
     return cleaned
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Subcategory(_Strict):
+class Subcategory(Strict):
     name: str = Field(min_length=2, max_length=40)
     terms: list[str] = Field(default_factory=list)
     weak_terms: list[str] = Field(
@@ -73,14 +63,14 @@ class Subcategory(_Strict):
         return self
 
 
-class Category(_Strict):
+class Category(Strict):
     name: str = Field(min_length=2, max_length=40)
     direction: Side
     description: str = ""
     subcategories: dict[str, Subcategory] = Field(min_length=1)
 
 
-class SafetyGroup(_Strict):
+class SafetyGroup(Strict):
     """One kind of danger of the safety floor (安全底线)."""
 
     name: str = Field(min_length=2, max_length=40)
@@ -96,7 +86,7 @@ class SafetyGroup(_Strict):
     _terms = field_validator("terms")(_clean_terms)
 
 
-class ReviewSettings(_Strict):
+class ReviewSettings(Strict):
     min_confidence: float = Field(gt=0, lt=1)
     min_score: float = Field(gt=0)
     both_ratio: float = Field(gt=0, le=1)
@@ -114,7 +104,7 @@ class ReviewSettings(_Strict):
     _terms = field_validator("caution", "danger_cues")(_clean_terms)
 
 
-class ModelSettings(_Strict):
+class ModelSettings(Strict):
     """How far the learned model is trusted beside the rules."""
 
     file: str = Field(default="triage-model/model.json", min_length=1)
@@ -146,7 +136,7 @@ class ModelSettings(_Strict):
     )
 
 
-class Notice(_Strict):
+class Notice(Strict):
     """An emergency unit and the evidence it is notified on: the danger kinds of its own, and
     words that show its kind of danger (a gas smell for the gas company, an injury for 120)."""
 
@@ -156,7 +146,7 @@ class Notice(_Strict):
     _terms = field_validator("terms")(_clean_terms)
 
 
-class LanguageSettings(_Strict):
+class LanguageSettings(Strict):
     negations: list[str] = Field(default_factory=list, description="negate the next 2 words")
     hypotheticals: list[str] = Field(
         default_factory=list, description="make the rest of the clause hypothetical or past"
@@ -179,7 +169,7 @@ class CodeName(BaseModel):
         return f"{self.code} {self.name}"
 
 
-class Catalogue(_Strict):
+class Catalogue(Strict):
     """附件2 with stable codes, the safety floor and the thresholds for human review."""
 
     version: str = Field(min_length=1, max_length=40)
@@ -257,125 +247,8 @@ class Catalogue(_Strict):
         return None
 
 
-class Township(_Strict):
-    government: str = Field(min_length=2, max_length=60)
-    police_station: str = Field(min_length=2, max_length=60)
-    aliases: list[str] = Field(default_factory=list)
-
-
-class CommandCenters(_Strict):
-    hotline: str = Field(min_length=2, max_length=60)
-    police: str = Field(min_length=2, max_length=60)
-
-
-class Departments(_Strict):
-    names: list[str] = Field(min_length=1)
-
-
-RouteKind = Literal["department", "township", "police_station", "command_center"]
-
-
-class Route(BaseModel):
-    """Where a matter goes: the unit, what kind of unit it is, and why."""
-
-    unit: str
-    kind: RouteKind
-    township: str = ""
-    basis: str = ""
-
-
-class RoutingTable(_Strict):
-    version: str = Field(min_length=1, max_length=40)
-    command_center: CommandCenters
-    townships: dict[str, Township] = Field(min_length=1)
-    departments: Departments
-    routes: dict[str, str] = Field(default_factory=dict)
-    _by_name: dict[str, str] | None = PrivateAttr(default=None)
-
-    @model_validator(mode="after")
-    def _references(self) -> RoutingTable:
-        seen: dict[str, str] = {}
-        for name, township in self.townships.items():
-            for alias in [name, *township.aliases]:
-                if alias in seen and seen[alias] != name:
-                    raise ValueError(
-                        f"townships.{name}.aliases: {alias!r} already names {seen[alias]}"
-                    )
-                seen[alias] = name
-        special = {"township", "police_station", "command_center"}
-        for code, unit in self.routes.items():
-            if unit not in special and unit not in self.departments.names:
-                raise ValueError(
-                    f"routes.{code}: {unit!r} is not in [departments] names, nor one of "
-                    f"{', '.join(sorted(special))}"
-                )
-        return self
-
-    def township(self, name: str) -> str | None:
-        """The township a caller's name for it means (元和 → 元和街道), or None."""
-        return self._names.get(name.strip())
-
-    @property
-    def _names(self) -> dict[str, str]:
-        names = self._by_name
-        if names is None:
-            names = {}
-            for canonical, township in self.townships.items():
-                names.update(dict.fromkeys(township.aliases, canonical))
-            names.update({name: name for name in self.townships})
-            self._by_name = names
-        return names
-
-    def route(self, category: str | None, subcategory: str | None, township: str) -> Route:
-        """Category + township → the responsible unit; anything unknown to the command centre."""
-        side = "police" if (category or "P").startswith("P") else "hotline"
-        centre = getattr(self.command_center, side)
-        place = self.township(township) if township else None
-        target = None
-        basis = ""
-        for code in (subcategory, category):
-            if code and code in self.routes:
-                target, basis = self.routes[code], code
-                break
-        if target is None:
-            why = f"{subcategory or category or '未分类'} 无路由" if category else "未分类"
-            return Route(unit=centre, kind="command_center", township=place or "", basis=why)
-        if target == "command_center":
-            return Route(unit=centre, kind="command_center", township=place or "", basis=basis)
-        if target in ("township", "police_station"):
-            if place is None:
-                why = f"镇（街道）{township or '未提供'} 不在路由表中"
-                return Route(unit=centre, kind="command_center", township="", basis=why)
-            entry = self.townships[place]
-            unit = entry.government if target == "township" else entry.police_station
-            return Route(unit=unit, kind=target, township=place, basis=basis)
-        return Route(unit=target, kind="department", township=place or "", basis=basis)
-
-
-def _load(model: type[BaseModel], path: Path) -> BaseModel:
-    try:
-        return model.model_validate(read_toml(path))
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(path.name, err)) from err
-
-
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    return _load(Catalogue, path or config_dir() / "catalogue.toml")  # type: ignore[return-value]
-
-
-def load_routing(catalogue: Catalogue, path: Path | None = None) -> RoutingTable:
-    """The routing table, checked against the catalogue it routes."""
-    path = path or config_dir() / "routing.toml"
-    table: RoutingTable = _load(RoutingTable, path)  # type: ignore[assignment]
-    for code in table.routes:
-        known = catalogue.categories.get(code) if "." not in code else catalogue.subcategory(code)
-        if known is None:
-            raise ConfigError(f"{path.name}: routes.{code}: no such code in the catalogue")
-        if code.startswith("H") and table.routes[code] == "police_station":
-            raise ConfigError(
-                f"{path.name}: routes.{code}: a 12345 matter cannot go to a police station"
-            )
-    return table
+    return load_table(Catalogue, path or config_dir() / "catalogue.toml")
 
 
 def check_emergency_units(catalogue: Catalogue, known_units: dict[str, str]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from linkage.domain.catalogue import CodeName, Direction, Route
+from linkage.domain.catalogue import CodeName, Direction
+from linkage.domain.routing import Route
 
 
 class TriageRequest(BaseModel):

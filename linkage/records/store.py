@@ -4,7 +4,10 @@ SQLite by default, PostgreSQL when given its URL; the schema is Alembic's
 (linkage.records.migrations), brought up to date when a Store starts. Every write is keyed by
 something the workflow decides deterministically (the incident ID, the case or order number, the
 workflow's own event sequence, the message's idempotency key), so an activity that retries writes
-the same row again instead of a second one."""
+the same row again instead of a second one.
+
+The tables are linkage.records.tables' and their own helpers' (intake, work, audit, tokens);
+importing this module registers every one of them, as the migrations expect."""
 
 from __future__ import annotations
 
@@ -12,11 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import JSON, Column, case, event, update
+from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, select
 
 from linkage.domain.record_inputs import (
     OutboxEntry,
@@ -29,169 +31,17 @@ from linkage.records import intake as intake
 from linkage.records import migrations, writer
 from linkage.records import tokens as _auth_store  # noqa: F401  (its table is part of the schema)
 from linkage.records import work as work
-from linkage.records.intake import IntakeClaim, IntakeReport
+from linkage.records.engine import make_engine
+from linkage.records.intake import IntakeClaim
 from linkage.records.keycheck import check_keyring
-from linkage.records.migrations import SchemaMismatch, SchemaTooNew
+from linkage.records.tables import Incident, OutboxMessage, PoliceCase, StepEvent, WorkOrder
 from linkage.records.work import WorkRow
-from linkage.records.writer import IMMEDIATE
-from linkage.trust.sealed import SealedJSON, SealedText
 
 T = TypeVar("T")
-
-__all__ = [
-    "Incident",
-    "IntakeClaim",
-    "IntakeReport",
-    "OutboxMessage",
-    "PoliceCase",
-    "ProducedReport",
-    "SchemaMismatch",
-    "SchemaTooNew",
-    "StepEvent",
-    "Store",
-    "WorkRow",
-    "WorkOrder",
-    "make_engine",
-]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class Incident(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=60)
-    origin: str = Field(index=True, max_length=16)
-    reference: str = Field(max_length=40)
-    received_at: datetime = Field(index=True)
-    township: str = Field(index=True, max_length=40)
-    address: str = Field(max_length=200)
-    category: str = Field(default="", max_length=40)
-    urgency: str = Field(max_length=16)
-    description: str = Field(sa_type=SealedText)
-    divert_reason: str
-    originating_unit: str = Field(max_length=80)
-    # sealed at rest (linkage.trust.sealed): a copy of the database shows no caller
-    caller_name: str = Field(default="", sa_type=SealedText)
-    caller_phone: str = Field(sa_type=SealedText)
-    caller_id_number: str = Field(default="", sa_type=SealedText)
-    stage: str = Field(index=True, max_length=24)
-    owner: str = Field(default="", max_length=16)
-    limits_version: str = Field(default="", max_length=40)
-    pushes: int = 1
-    overdue: bool = False
-    # triage (分诊): the catalogue item, the direction and the unit it was routed to
-    category_code: str = Field(default="", max_length=8)
-    subcategory: str = Field(default="", index=True, max_length=8)
-    direction: str = Field(default="", max_length=8)
-    triage_confidence: float | None = None
-    needs_review: bool = False
-    safety: bool = False
-    route_unit: str = Field(default="", max_length=80)
-    catalogue_version: str = Field(default="", max_length=40)
-    model_version: str = Field(default="", max_length=40)  # the triage model's, "" for none
-    version: int = 0  # sequence of the step that last wrote the progress fields
-    updated_at: datetime = Field(default_factory=_now)
-
-
-class PoliceCase(SQLModel, table=True):
-    case_no: str = Field(primary_key=True, max_length=60)
-    incident_id: str = Field(index=True, max_length=60)
-    unit: str = Field(default="", max_length=80)
-    step: str = Field(max_length=24)
-    overdue: bool = False
-    completed: bool = False
-    on_time: bool | None = None
-    version: int = 0
-    updated_at: datetime = Field(default_factory=_now)
-
-
-class WorkOrder(SQLModel, table=True):
-    order_no: str = Field(primary_key=True, max_length=60)
-    incident_id: str = Field(index=True, max_length=60)
-    unit: str = Field(default="", max_length=80)
-    step: str = Field(max_length=24)
-    returns: int = 0
-    reopens: int = 0
-    overdue: bool = False
-    completed: bool = False
-    on_time: bool | None = None
-    satisfaction: str = Field(default="", max_length=24)
-    version: int = 0
-    updated_at: datetime = Field(default_factory=_now)
-
-
-class StepEvent(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=100)  # "<workflow id>#<sequence>"
-    incident_id: str = Field(index=True, max_length=60)
-    at: datetime
-    loop: str = Field(max_length=16)
-    step: str = Field(max_length=24)
-    action: str = Field(index=True, max_length=40)
-    actor: str = Field(max_length=200)
-    note: str = Field(default="", sa_type=SealedText)
-    unit: str = Field(default="", max_length=80)  # whom the step counts for or against
-
-
-class OutboxMessage(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=120)  # the idempotency key
-    target: str = Field(index=True, max_length=16)  # police | hotline | sms
-    kind: str = Field(max_length=24)
-    incident_id: str = Field(index=True, max_length=60)
-    payload: dict = Field(sa_column=Column(SealedJSON, nullable=False))
-    # pending | delivered | failed (an answer that can never succeed; last_error says which)
-    status: str = Field(default="pending", index=True, max_length=16)
-    attempts: int = 0
-    last_error: str = ""
-    created_at: datetime = Field(default_factory=_now)
-    delivered_at: datetime | None = None
-    failed_at: datetime | None = None
-
-
-class ProducedReport(SQLModel, table=True):
-    """A report produced (月研判 / 季会商 / 年总结): once per kind, period and unit."""
-
-    id: str = Field(primary_key=True, max_length=120)  # "<kind>:<period>:<unit>"
-    kind: str = Field(index=True, max_length=16)  # monthly | quarterly | annual
-    period: str = Field(index=True, max_length=16)  # 2026-11 | 2026-Q4 | 2026
-    unit: str = Field(default="", max_length=80)  # "" for the district
-    assessment_version: str = Field(default="", max_length=40)
-    files: dict = Field(sa_column=Column(JSON, nullable=False))  # format → path
-    summary: dict = Field(sa_column=Column(JSON, nullable=False))
-    produced_by: str = Field(default="", max_length=120)  # the schedule's run, or "cli"
-    produced_at: datetime = Field(default_factory=_now)
-
-
-def _sqlite_connect(dbapi_connection, _record) -> None:
-    # The driver's own transaction handling is turned off so that _sqlite_begin decides how a
-    # transaction starts (and DDL stays inside the migration's transaction).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")  # first, so switching to WAL waits its turn too
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(connection) -> None:
-    # Writers take the write lock up front: two of them serialise instead of both reading,
-    # deciding, and one failing to upgrade its lock halfway.
-    immediate = connection.get_execution_options().get(IMMEDIATE)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def make_engine(url: str) -> Engine:
-    for scheme in ("postgresql://", "postgres://"):
-        if url.startswith(scheme):
-            url = "postgresql+psycopg://" + url.removeprefix(scheme)
-    if url.startswith("sqlite"):
-        # hide_parameters: a failed write's error names no caller's data
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-    else:
-        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
-    return engine
 
 
 TAKE_ATTEMPTS = 5  # a take that lost a race is decided again, this many times at most

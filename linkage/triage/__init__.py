@@ -1,0 +1,1 @@
+"""Triage (非警务类警情甄别): the rules' reading, the learned model, the decision, and training."""

@@ -43,7 +43,7 @@ def desk_rows(store, catalogue) -> list[Row]:
     and item. A danger is a police or joint decision on a safety-floor item."""
     from sqlmodel import Session, select
 
-    from linkage.records.store import Incident, StepEvent
+    from linkage.records.tables import Incident, StepEvent
 
     floor = {g.subcategory for g in catalogue.safety.values()}
     floor |= {

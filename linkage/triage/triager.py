@@ -15,12 +15,8 @@ import json
 
 from pydantic import ValidationError
 
-from linkage.domain.catalogue import (
-    Catalogue,
-    RoutingTable,
-    load_catalogue,
-    load_routing,
-)
+from linkage.domain.catalogue import Catalogue, load_catalogue
+from linkage.domain.routing import RoutingTable, load_routing
 from linkage.domain.triage_result import TriageRequest, TriageResult
 from linkage.settings.config import format_validation_error
 from linkage.settings.paths import config_dir

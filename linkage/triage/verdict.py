@@ -9,7 +9,8 @@ both sides (会同).
 
 from __future__ import annotations
 
-from linkage.domain.catalogue import CodeName, Direction, Route
+from linkage.domain.catalogue import CodeName, Direction
+from linkage.domain.routing import Route
 from linkage.domain.triage_result import TriageResult, UnitNotice
 from linkage.triage.rules import WEAK_WEIGHT, Evidence, term_weight
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
-from linkage.assessment.indicators import I, S, in_period
+from linkage.assessment.sql import I, S, in_period
 from linkage.domain.periods import Period
-from linkage.records.store import Incident
+from linkage.records.tables import Incident
 
 NOT_MERGED = I.stage != "merged"
 

@@ -1,0 +1,1 @@
+"""`linkage serve`: the HTTP API and its errors."""

@@ -1,0 +1,1 @@
+"""`linkage`, the command line: `main` and a module per command group."""

@@ -80,7 +80,7 @@ def run(args) -> int:
 
 
 def _produce(args, store) -> int:
-    from linkage.assessment import reports
+    from linkage.assessment.reports import produce as reports
 
     period = _period(args.period, args.report_command)
     made = reports.produce(store, period, unit=args.unit, out=args.out)
@@ -103,7 +103,7 @@ def _produce(args, store) -> int:
 
 
 def _list(args, store) -> int:
-    from linkage.assessment.reports import list_reports
+    from linkage.assessment.reports.produce import list_reports
 
     rows = list_reports(store, args.kind, args.limit)
     if args.json:

@@ -29,7 +29,7 @@ def run(connection) -> None:
 if connection is not None:
     run(connection)
 else:
-    from linkage.records.store import make_engine
+    from linkage.records.engine import make_engine
 
     with make_engine(config.get_main_option("sqlalchemy.url")).begin() as own:
         run(own)

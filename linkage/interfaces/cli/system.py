@@ -1,0 +1,140 @@
+"""`linkage up | worker | serve | codec-server | keys | outbox | demo`: running the system on
+one machine, its parts one by one, the codec's keys, the outbox, and the demonstration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+from linkage.client.errors import LinkageError
+from linkage.interfaces.cli.common import authorized, positive_int, print_json
+from linkage.settings.config import Settings
+
+
+def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "up":
+        p.add_argument("--port", type=int, default=7233, help="Temporal frontend port")
+        p.add_argument("--ui-port", type=int, default=8233, help="Web UI port")
+        p.add_argument("--api-port", type=int, default=8380, help="HTTP API port")
+        p.add_argument("--codec-port", type=int, default=8381, help="the Web UI's codec server")
+        p.add_argument(
+            "--no-worker",
+            dest="worker",
+            action="store_false",
+            help="start no worker: run `linkage worker` beside it (restart that alone at will)",
+        )
+    elif name == "serve":
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8380)
+        p.add_argument("--write-openapi", metavar="FILE", help="write the OpenAPI schema and exit")
+    elif name == "codec-server":
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8381)
+        p.add_argument(
+            "--local-supervisor",
+            action="store_true",
+            help="a request without a token is this host's supervisor (linkage up, one machine)",
+        )
+        p.add_argument(
+            "--ui-origin",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="a Web UI origin to answer beside auth.toml's ui.origins",
+        )
+    elif name == "keys":
+        p.add_argument("keys_command", choices=["list", "rotate"], nargs="?", default="list")
+    elif name == "outbox":
+        p.add_argument("--target", choices=["police", "hotline", "sms", "emergency"])
+        p.add_argument("--status", choices=["pending", "delivered", "failed"])
+        p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
+        p.add_argument("--limit", type=positive_int, default=100)
+    elif name == "demo":
+        p.add_argument("--pace", type=float, default=2.0, help="seconds between a party's actions")
+
+
+def run(args) -> int:
+    if args.command == "up":
+        from linkage.ops.devserver import run_system
+
+        return run_system(
+            port=args.port,
+            ui_port=args.ui_port,
+            api_port=args.api_port,
+            codec_port=args.codec_port,
+            worker=args.worker,
+        )
+    if args.command == "worker":
+        from workers.main import main as worker_main
+
+        worker_main()
+        return 0
+    if args.command == "demo":
+        from linkage.interfaces.demo import run_demo
+
+        return asyncio.run(run_demo(pace=args.pace, as_json=args.json))
+    if args.command == "codec-server":
+        from linkage.interfaces.codec_server import serve_codec
+
+        local = None
+        if args.local_supervisor and args.host not in ("127.0.0.1", "localhost", "::1"):
+            raise LinkageError("--local-supervisor serves this machine alone: --host 127.0.0.1")
+        if args.local_supervisor:
+            from linkage.trust.tokens import host_supervisor
+
+            local = host_supervisor()
+        return serve_codec(host=args.host, port=args.port, anonymous=local, origins=args.ui_origin)
+    return {"keys": cmd_keys, "outbox": cmd_outbox, "serve": cmd_serve}[args.command](args)
+
+
+def cmd_keys(args) -> int:
+    """The payload codec's keyring: list the key IDs, or rotate (a new key encrypts from now
+    on; the old ones stay, so every history stays readable)."""
+    from linkage.trust.codec import load_keyring, rotate_keys
+
+    if args.keys_command == "rotate":
+        print(
+            f"new codec key {rotate_keys()} encrypts from now on; restart the worker, the API "
+            f"and the codec server to use it"
+        )
+        return 0
+    keyring = load_keyring()
+    for key_id in keyring.keys:
+        print(f"{key_id}{'  (encrypts)' if key_id == keyring.current else ''}")
+    return 0
+
+
+def cmd_outbox(args) -> int:
+    from linkage.client import LinkageClient
+    from linkage.interfaces.cli.display import render_outbox
+    from linkage.records.store import Store
+
+    store = Store(Settings().database_url)
+    # the outbox is the records' alone: no Temporal connection is needed
+    client = authorized(args, LinkageClient(None, store=store), store)  # type: ignore[arg-type]
+    if args.ack:
+        client.acknowledge(args.ack)
+        if args.json:
+            print_json({"key": args.ack, "status": "delivered"})
+        else:
+            print(f"{args.ack}: delivered")
+        return 0
+    rows = client.outbox(target=args.target, status=args.status, limit=args.limit)
+    if args.json:
+        print_json([r.model_dump() for r in rows])
+    else:
+        print(render_outbox(rows))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from linkage.interfaces.api.app import make_app, serve
+
+    if args.write_openapi:
+        schema = json.dumps(make_app().openapi(), ensure_ascii=False, indent=2)
+        Path(args.write_openapi).write_text(schema + "\n", encoding="utf-8")
+        print(args.write_openapi)
+        return 0
+    return serve(host=args.host, port=args.port)

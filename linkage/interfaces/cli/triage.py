@@ -1,0 +1,93 @@
+"""`linkage triage`: classify a description (非警务类警情甄别), a stream of them as JSON Lines, or
+retrain the model from the labelled sets and the linkage desk's decisions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from linkage.client.errors import LinkageError
+from linkage.interfaces.cli.common import print_json
+from linkage.settings.config import Settings
+
+
+def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "TEXT is one description; - reads JSON Lines "
+        '({"id": ..., "text": ..., "township": ...}) from stdin and writes one JSON line each. '
+        "`linkage triage learn` retrains the model from the labelled training sets and the "
+        "linkage desk's recorded decisions, and writes it only when its cross-validated safety "
+        "floor is no worse than the current model's (exit 1 when refused)."
+    )
+    p.add_argument(
+        "text", help="the caller's description, - for JSON Lines on stdin, or learn (重新训练)"
+    )
+    p.add_argument("--township", help="镇（街道）or zone, for the route")
+    p.add_argument("--dry-run", action="store_true", help="learn: report, write nothing")
+    p.add_argument("--folds", type=int, help="learn: cross-validation folds (default 5)")
+
+
+def run(args) -> int:
+    return cmd_triage(args)
+
+
+def cmd_triage(args) -> int:
+    from linkage.domain.triage_result import TriageRequest
+    from linkage.interfaces.cli.display import render_triage
+    from linkage.triage.triager import load_triager, output_line, triage_json_line
+
+    triager = load_triager()
+    if args.text == "learn":
+        return cmd_triage_learn(args, triager)
+    if args.text != "-":
+        try:
+            request = TriageRequest(text=args.text, township=args.township or "")
+        except ValueError as err:
+            raise LinkageError(f"text: {err}") from None
+        result = triager.triage(request)
+        if args.json:
+            print_json(output_line(result))
+        else:
+            print(render_triage(result))
+        return 0
+    failed = 0
+    for number, raw in enumerate(sys.stdin, start=1):
+        if not raw.strip():
+            continue
+        line = triage_json_line(triager, raw, number)
+        failed += "error" in line
+        print(json.dumps(line, ensure_ascii=False), flush=False)
+    return 1 if failed else 0
+
+
+def cmd_triage_learn(args, triager) -> int:
+    """Retrain the model from the training sets and the desk's decisions in the records."""
+    from linkage.records.store import Store
+    from linkage.settings.paths import config_dir
+    from linkage.triage.learn import FOLDS, desk_rows, learn
+
+    store = Store(Settings().database_url)
+    desk = desk_rows(store, triager.catalogue)
+    out = None if args.dry_run else config_dir() / triager.catalogue.model.file
+    learned = learn(triager, desk, out, k=args.folds or FOLDS)
+    if args.json:
+        print_json(
+            {
+                "version": learned.version,
+                "written": learned.written,
+                "why": learned.why,
+                "rows": learned.rows,
+                "desk_decisions": learned.desk,
+                "current": learned.current.summary() if learned.current else None,
+                "candidate": learned.candidate.summary(),
+            }
+        )
+    else:
+        current = triager.model.version if triager.model else "none (rules alone)"
+        print(f"training rows 训练样本: {learned.rows} (desk decisions 专席研判 {learned.desk})")
+        if learned.current is not None:
+            print(f"current model 当前模型 {current}, cross-validated: {learned.current.line()}")
+        print(f"new model 新模型 {learned.version}, cross-validated: {learned.candidate.line()}")
+        print(learned.why)
+    return 0 if learned.written or args.dry_run else 1
