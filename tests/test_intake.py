@@ -183,6 +183,7 @@ async def test_a_broken_configuration_keeps_the_report_waiting_until_it_is_mende
 
     from temporalio.client import WorkflowExecutionStatus
 
+    from linkage.client import NoAnswer
     from linkage.settings.paths import config_dir
 
     shutil.copytree(config_dir(), tmp_path / "config")
@@ -198,6 +199,8 @@ async def test_a_broken_configuration_keeps_the_report_waiting_until_it_is_mende
     handle = linkage.client.get_workflow_handle(iid)
     assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
     assert store.get(Incident, iid) is None and store.timeline(iid) == []
+    with pytest.raises(NoAnswer):  # said plainly (ask again later), not as an RPC error
+        await linkage.status(iid)
 
     table.write_text(good, encoding="utf-8")  # an operator mends the file
 
@@ -205,7 +208,15 @@ async def test_a_broken_configuration_keeps_the_report_waiting_until_it_is_mende
         assert store.get(Incident, iid) is not None
 
     await eventually(opened, seconds=90)
-    assert (await linkage.status(iid)).stage.value == "sending_review"
+
+    async def at_review() -> None:
+        try:  # the row is written before the task that wrote it completes
+            status = await linkage.status(iid)
+        except NoAnswer as err:
+            raise AssertionError(str(err)) from None
+        assert status.stage.value == "sending_review"
+
+    await eventually(at_review, seconds=30)
 
 
 async def test_a_report_refused_for_its_data_fails_its_run_and_may_be_pushed_again(env):

@@ -68,6 +68,12 @@ class Status(ClientBase):
                 await handle.query("state", result_type=IncidentState, rpc_timeout=answer_within())
             )
         except RPCError as err:
+            if err.status is RPCStatusCode.FAILED_PRECONDITION:  # its last task failed
+                raise NoAnswer(
+                    f"incident {incident_id} is waiting: its workflow cannot answer until its "
+                    f"task runs again (a district file that does not validate, or a worker "
+                    f"that cannot run it: see the worker's log); ask again later"
+                ) from None
             if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
                 raise
             raise NoAnswer(
