@@ -2,8 +2,9 @@
 
 Starts `linkage up` in a state directory of its own (its own ports), diverts the example police
 report, then runs each command several times and prints the median and the fastest wall time.
-For context it also prints the import of Temporal's client alone, the floor of any command
-that talks to Temporal from this process.
+For context it also prints the imports a status cannot do without: Temporal's client (the
+query) and SQLAlchemy (the records: the token's revocation check and the audit entry every
+status read leaves).
 
     python scripts/bench_cli.py [--runs 7]
 """
@@ -77,13 +78,11 @@ def main() -> None:
                 env=env, cwd=ROOT, capture_output=True, text=True, check=True,
             )  # fmt: skip
             incident = json.loads(diverted.stdout)["incident_id"]
+            python = [sys.executable, "-c"]
             rows = [
-                ("python -c pass", [sys.executable, "-c", "pass"], None),
-                (
-                    "import temporalio.client",
-                    [sys.executable, "-c", "import temporalio.client"],
-                    None,
-                ),
+                ("python -c pass", [*python, "pass"], None),
+                ("import temporalio.client", [*python, "import temporalio.client"], None),
+                ("import sqlalchemy", [*python, "import sqlalchemy"], None),
                 ("linkage --help", [LINKAGE, "--help"], 0.3),
                 (f"linkage status {incident}", [LINKAGE, "status", incident], 0.5),
             ]
