@@ -17,6 +17,9 @@ from workflows.contracts import IncidentSummary
 
 
 class ClientBase:
+    """The parts of LinkageClient stand on this: each reaches Temporal, the records and the
+    register through it, so that no part imports another to get at them."""
+
     def __init__(
         self,
         client: Client,

@@ -74,7 +74,6 @@ def _with_origin_code(report: IncidentReport, register: Register) -> IncidentRep
     except UnknownUnit as err:
         raise LinkageError(str(err)) from None
     return report.model_copy(update={"originating_unit": unit.code})
-    return report
 
 
 class DivertResult(SubmitAnswer):
