@@ -25,7 +25,8 @@ from linkage.settings.config import ConfigError, Settings
 from linkage.settings.gateway import GatewayConfig, load_gateway_config
 from linkage.settings.logs import configure, get_logger
 from linkage.triage.triager import Triager, load_triager
-from linkage.trust.temporal import connect
+from linkage.trust.temporal import address, connect
+from workers.health import WorkerHealth, health_address
 from workflows.contracts import slow_queue
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
@@ -157,31 +158,37 @@ def build_worker(
 
 
 async def run_worker(settings: Settings | None = None) -> None:
-    """Run until SIGINT or SIGTERM, then shut down gracefully: running activities finish."""
+    """Run until SIGINT or SIGTERM, then shut down gracefully: running activities finish. With
+    LINKAGE_WORKER_HEALTH_PORT set, /healthz and /readyz are served beside (workers.health)."""
     settings = settings or Settings()
     configure()
     log = get_logger()
-    try:
-        client = await connect(settings)
-    except RuntimeError as err:
-        raise ConfigError(
-            f"cannot reach Temporal at {settings.temporal_address}: is it running? ({err})"
-        ) from None
-    store = Store(settings.database_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        async with build_worker(client, store, settings.task_queue, executor):
-            log.info(
-                "worker started",
-                task_queue=settings.task_queue,
-                temporal=settings.temporal_address,
-                database=store.engine.url.render_as_string(),
-            )
-            await stop.wait()
-            log.info("worker stopping")
+    health = WorkerHealth()
+    async with health.serving(settings.database_url, health_address()):
+        try:
+            client = await connect(settings)
+        except RuntimeError as err:
+            raise ConfigError(
+                f"cannot reach Temporal at {address(settings)}: is it running? ({err})"
+            ) from None
+        health.client = client
+        store = Store(settings.database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            async with build_worker(client, store, settings.task_queue, executor) as workers:
+                health.running(workers)
+                log.info(
+                    "worker started",
+                    task_queue=settings.task_queue,
+                    temporal=address(settings),
+                    database=store.engine.url.render_as_string(),
+                )
+                await stop.wait()
+                health.stopping()  # /readyz 503 while running activities finish
+                log.info("worker stopping")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from linkage.client.errors import LinkageError
 from linkage.domain.units import Register, load_register
 from linkage.records.store import Store
 from linkage.settings.config import Settings
-from linkage.trust.temporal import connect
+from linkage.trust.temporal import address, connect
 from workflows.contracts import IncidentSummary
 
 
@@ -40,6 +40,11 @@ class ClientBase:
         return self._store
 
     @property
+    def database_url(self) -> str:
+        """The records database's URL (its store's, or the one it would open)."""
+        return self._store.url if self._store is not None else Settings().database_url
+
+    @property
     def register(self) -> Register:
         """The register of units, read when first needed (and again when the file changes)."""
         return self._register or load_register()
@@ -51,8 +56,7 @@ class ClientBase:
             client = await connect(settings)
         except RuntimeError as err:
             raise LinkageError(
-                f"cannot reach Temporal at {settings.temporal_address}: is the system running? "
-                f"({err})"
+                f"cannot reach Temporal at {address(settings)}: is the system running? ({err})"
             ) from None
         return cls(client, settings.task_queue)
 

@@ -5,6 +5,7 @@ and, when configured to pass it, the signed-in user's access token. Payloads are
 for a principal allowed to see personal data (a supervisor or the duty desks); anyone else is
 refused (401 without a valid token, 403 with one of another role). Each decode is written to
 the audit log with who, the namespace and the workflow (from the page the UI is on).
+/healthz and /readyz (linkage.records.health) take no token and decode nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from temporalio.converter import PayloadCodec
 
 from linkage.interfaces.api.errors import error
 from linkage.records.audit import AuditLog
+from linkage.records.health import Readiness, add_health_routes, connected_once
 from linkage.trust.policy import authorize
 from linkage.trust.principals import Principal
 from linkage.trust.tokens import Forbidden, TokenVerifier, Unauthenticated, bearer
@@ -56,10 +58,18 @@ def make_codec_app(
     audit: AuditLog,
     origins: Sequence[str] = ("http://localhost:8233",),
     anonymous: Principal | None = None,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """The app over a codec. `anonymous`: the principal a request without a token is taken for
-    (only `linkage up` on one machine sets it, to its own supervisor); otherwise 401."""
+    (only `linkage up` on one machine sets it, to its own supervisor); otherwise 401.
+    `readiness`: by default the audit's database and the Temporal of the environment."""
     app = FastAPI(title="linkage codec server", docs_url=None, redoc_url=None)
+    if readiness is None:
+        from linkage.trust.temporal import connect
+
+        url = audit.engine.url.render_as_string(hide_password=False)
+        readiness = Readiness(url, connected_once(connect))
+    add_health_routes(app, lambda: readiness)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(origins),

@@ -210,8 +210,8 @@ def run_system(
         runfile.write(record)
         print(_banner(port, ui, api_port, endpoint, operator_token, worker), flush=True)
         settings = Settings(temporal_address=f"localhost:{port}")
-        added, created = asyncio.run(_namespace_ready(settings))
-        log.info("namespace ready", search_attributes_added=added, report_schedules=created)
+        changed = asyncio.run(_namespace_ready(settings))
+        log.info("namespace ready", changed=changed)
         if worker:
             from workers.main import run_worker
 
@@ -232,14 +232,17 @@ def run_system(
     return 0
 
 
-async def _namespace_ready(settings: Settings) -> tuple[list[str], list[str]]:
-    """The search attributes a database of an older version lacks, then the report schedules
-    (月研判 / 季会商 / 年总结) that are missing."""
-    from linkage.ops.schedules import create_missing
-    from linkage.trust.temporal import connect, ensure_search_attributes
+async def _namespace_ready(settings: Settings) -> list[str]:
+    """`linkage setup`'s work, as the host's operator: what a database of an older version
+    lacks (search attributes, the report schedules 月研判 / 季会商 / 年总结, migrations). The
+    dev server's own retention is left as it is. Returns what was changed."""
+    from linkage.ops.setup import RecordsDatabase, make_ready
+    from linkage.trust.temporal import connect
 
-    added = await ensure_search_attributes(await connect(settings))
-    return added, await create_missing(settings)
+    client = await connect(settings)
+    records = RecordsDatabase(settings.database_url)
+    lines = await make_ready(client, settings.task_queue, records, retention_days=None)
+    return [f"{line.item}: {line.change}" for line in lines if line.differs]
 
 
 async def _until_stopped() -> None:
@@ -270,4 +273,7 @@ def _banner(port: int, ui: str, api_port: int, codec: str, token: Path, worker: 
         f"  Web UI views:\n{ui_links.printed(ui, namespace)}\n"
         f"  Try it in another terminal:  .venv/bin/linkage demo\n"
         f"  Stop everything with Ctrl-C.\n"
+        f"  A trial on one machine: the dev server has no authorization; whoever reaches port "
+        f"{port} can start,\n  signal, update or terminate any workflow, unaudited. A district "
+        f"runs a cluster (scripts/cluster).\n"
     )

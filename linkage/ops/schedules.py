@@ -1,6 +1,7 @@
 """The Temporal Schedules that run the periodic reviews (联席会商机制: 月研判、季会商、年总结), in
-the district's time zone; created when missing (`linkage up`, `linkage report schedules`), never
-changed behind a person's back once there; and backfilled for past periods on request."""
+the district's time zone; created when missing (`linkage setup`, `linkage up`, `linkage report
+schedules`), never changed behind a person's back once there; and backfilled for past periods
+on request."""
 
 from __future__ import annotations
 
@@ -89,11 +90,3 @@ async def backfill(client: Client, kind: str, first: Period, last: Period) -> li
 def _next(period: Period) -> Period:
     probe = period.end + timedelta(hours=1)
     return Period.containing(period.kind, probe)
-
-
-async def create_missing(settings) -> list[str]:
-    """For `linkage up`: connect and create the schedules that are missing."""
-    from linkage.trust.temporal import connect
-
-    client = await connect(settings)
-    return await ensure_schedules(client, settings.task_queue)

@@ -31,10 +31,16 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+def driver_url(url: str) -> str:
+    """The URL with its driver named: a plain postgresql:// (or postgres://) is psycopg's."""
     for scheme in ("postgresql://", "postgres://"):
         if url.startswith(scheme):
-            url = "postgresql+psycopg://" + url.removeprefix(scheme)
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = driver_url(url)
     if url.startswith("sqlite"):
         # hide_parameters: a failed write's error names no caller's data
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)

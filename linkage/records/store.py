@@ -207,20 +207,19 @@ class Store:
     # --- the outbox ---------------------------------------------------------------------------
 
     def enqueue(self, entry: OutboxEntry) -> OutboxMessage:
-        """Add a message once; a retry with the same key returns the row already there."""
+        """Add a message once; a retry with the same key returns the row already there, even
+        one another worker's attempt is adding at this moment (it waits for that one)."""
+        values = {
+            "id": entry.key,
+            "target": entry.target,
+            "kind": entry.kind,
+            "incident_id": entry.incident_id,
+            "payload": entry.payload,
+        }
 
         def add(session: Session) -> OutboxMessage:
-            row = session.get(OutboxMessage, entry.key)
-            if row is None:
-                row = OutboxMessage(
-                    id=entry.key,
-                    target=entry.target,
-                    kind=entry.kind,
-                    incident_id=entry.incident_id,
-                    payload=entry.payload,
-                )
-                session.add(row)
-            return row
+            session.execute(self._insert(OutboxMessage).values(**values).on_conflict_do_nothing())
+            return session.get_one(OutboxMessage, entry.key)
 
         return self.write(add)
 
@@ -229,7 +228,9 @@ class Store:
         succeed, e.g. HTTP 4xx) fails the message for good; otherwise it stays pending."""
 
         def count(session: Session) -> None:
-            row = session.get(OutboxMessage, key)
+            # locked: a delivery or an attempt another worker is recording is waited for and
+            # counted, never overwritten
+            row = session.get(OutboxMessage, key, with_for_update=True)
             if row is None:
                 return
             row.attempts += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.records.intake import UTCDateTime
@@ -61,10 +62,11 @@ class TokenRecords:
         revoking again keeps the first time."""
 
         def revoke(session: Session) -> IssuedToken:
-            row = session.get(IssuedToken, jti)
-            if row is None:
-                row = IssuedToken(jti=jti)
-                session.add(row)
+            # made if unknown, then locked: a revocation from another process at this moment
+            # is waited for, and its time kept
+            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+            session.execute(dialect.insert(IssuedToken).values(jti=jti).on_conflict_do_nothing())
+            row = session.get_one(IssuedToken, jti, with_for_update=True)
             if row.revoked_at is None:
                 row.revoked_at, row.revoked_by, row.reason = _now(), by[:120], reason[:200]
             return row

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, literal
 from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.domain.record_inputs import WorkList
@@ -37,7 +37,15 @@ class WorkRow(SQLModel, table=True):
 
 
 def replace(session: Session, work: WorkList) -> None:
-    """What the workflow waits on now replaces what it waited on, unless a newer list is there."""
+    """What the workflow waits on now replaces what it waited on, unless a newer list is there.
+
+    Two writes of one workflow's list can meet (an attempt that timed out still running on one
+    worker while its retry runs on another): on PostgreSQL the second waits for the first on a
+    lock of the workflow's, then reads what the first wrote, instead of inserting the same rows
+    beside it and failing. SQLite's writers take turns already."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext(literal("linkage workitem ") + work.workflow_id)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
     newest = session.exec(
         select(func.max(WorkRow.version)).where(WorkRow.workflow_id == work.workflow_id)
     ).one()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -117,19 +118,29 @@ def load_keyring() -> Keyring:
     return _read_file(path)
 
 
+@contextlib.contextmanager
+def _keyring_locked(path: Path):
+    """Rotations take turns (a lock file beside the keyring), so that two at once both add
+    their key instead of the second overwriting the first's."""
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def rotate_keys() -> str:
     """A new key that encrypts from now on; the old ones stay to decrypt. Returns its ID."""
     if os.environ.get(KEYS_ENV):
         raise ConfigError(f"{KEYS_ENV} is set: rotate by putting a new id:key first in it")
     load_keyring()  # made if missing
     path = _keys_path()
-    entries = json.loads(path.read_text())["keys"]
-    used = {e["id"] for e in entries}
-    number = len(entries) + 1
-    while f"k{number}" in used:
-        number += 1
-    entries.insert(0, _new_entry(f"k{number}"))
-    _write_file(path, entries)
+    with _keyring_locked(path):
+        entries = json.loads(path.read_text())["keys"]
+        used = {e["id"] for e in entries}
+        number = len(entries) + 1
+        while f"k{number}" in used:
+            number += 1
+        entries.insert(0, _new_entry(f"k{number}"))
+        _write_file(path, entries)
     return f"k{number}"
 
 

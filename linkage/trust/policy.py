@@ -76,7 +76,11 @@ POLICY: dict[str, Rule] = {
     "outbox.ack": rule(P.police_bureau, P.command_center, P.operator, unit="outbox"),
     "audit": rule(P.supervisor, P.operator),
     "token.admin": rule(P.operator),
+    "setup": rule(P.operator),  # linkage setup: the namespace, attributes, schedules, schema
+    "setup.check": rule(P.operator, P.supervisor),  # … only reading what differs
     "decode": rule(*SEES_PERSONAL_DATA),
+    # the cluster's Web UI, read-only, through linkage ui-gate: those who watch every incident
+    "watch": rule(P.supervisor, P.operator, P.police_bureau, P.command_center, P.linkage_desk),
 }
 assert set(ACTIONS) <= set(POLICY), set(ACTIONS) - set(POLICY)
 

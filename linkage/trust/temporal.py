@@ -37,30 +37,6 @@ DATA_CONVERTER: DataConverter = dataclasses.replace(
 )
 
 
-async def ensure_search_attributes(client: Client) -> list[str]:
-    """Register the custom search attributes the namespace lacks (a dev server's database made
-    by an older version, a cluster's new namespace); returns the names added."""
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
-
-    namespace = client.namespace
-    known = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    missing = {
-        key.name: key.indexed_value_type
-        for key in SEARCH_ATTRIBUTES
-        if key.name not in known.custom_attributes
-    }
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-        )
-    return sorted(missing)
-
-
 def search_attribute_flags() -> list[str]:
     """`temporal server start-dev` flags that register every custom search attribute."""
     kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "INT": "Int", "KEYWORD_LIST": "KeywordList"}
@@ -101,6 +77,16 @@ async def connect(settings: Settings | None = None, runtime: Runtime | None = No
 # --- a secured cluster: temporalio's environment configuration ------------------------------
 ENVCONFIG_VARIABLES = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS")
 ENVCONFIG_SELECTORS = ("TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+
+
+def address(settings: Settings | None = None) -> str:
+    """The address connections go to: temporalio's environment configuration's when it is
+    set, else the settings' (for messages and logs that name it)."""
+    try:
+        found = secured_connection().get("target_host")
+    except ConfigError:
+        found = None
+    return found or (settings or Settings()).temporal_address
 
 
 def secured_connection(environ: Mapping[str, str] | None = None) -> dict:

@@ -8,8 +8,10 @@ before the signature over it verifies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,7 +39,10 @@ class Forbidden(Exception):
 
 
 def create_key(path: Path | None = None) -> Path:
-    """Make the local signing key (Ed25519, readable by its owner alone) unless it exists."""
+    """Make the local signing key (Ed25519, readable by its owner alone) unless it exists.
+
+    Written aside and linked into place: processes starting together never read half a key,
+    and the first link wins (the others keep it and drop their own)."""
     path = path or key_path()
     if path.exists():
         return path
@@ -47,9 +52,14 @@ def create_key(path: Path | None = None) -> Path:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    descriptor, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # 0600
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(aside, path)
+    finally:
+        os.unlink(aside)
     return path
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from linkage.assessment.reports.builders import BUILDERS
@@ -95,14 +96,14 @@ def record(store: Store, report: Report, files: dict[str, str], produced_by: str
     summary["named_units"] = sorted(set(report.named_units))
 
     def save(session: Session) -> ProducedReport:
-        row = session.get(ProducedReport, report.id) or ProducedReport(
-            id=report.id,
-            kind=report.kind,
-            period=report.period,
-            unit=report.unit,
-            files={},
-            summary={},
-        )
+        # made if missing, then locked: the same report recorded at this moment elsewhere (the
+        # schedule's run and a person's, or a retry on another worker) is waited for, then
+        # replaced, instead of inserted beside it and refused
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        key = {"id": report.id, "kind": report.kind, "period": report.period, "unit": report.unit}
+        new = dialect.insert(ProducedReport).values(key | {"files": {}, "summary": {}})
+        session.execute(new.on_conflict_do_nothing())
+        row = session.get_one(ProducedReport, report.id, with_for_update=True)
         row.assessment_version = report.assessment_version
         row.files, row.summary = files, summary
         row.produced_by, row.produced_at = produced_by, report.produced_at

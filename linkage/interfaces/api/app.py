@@ -4,6 +4,7 @@ A platform in any language diverts a report and acts on incidents with its own b
 nothing more: the actor of every action is the token's principal, the policy decides before
 anything reaches Temporal, and every action and refusal is in the audit log. One LinkageClient
 per app, connected at startup. The schema is at /openapi.json (committed as docs/openapi.json).
+/healthz and /readyz (linkage.records.health) take no token and are not in the schema.
 """
 
 from contextlib import asynccontextmanager
@@ -24,7 +25,9 @@ from linkage.domain.models import Owner, Stage
 from linkage.domain.timefmt import district_zone, jsonable
 from linkage.interfaces.api import errors as api_errors
 from linkage.records.audit import AuditLog
+from linkage.records.health import Readiness, add_health_routes
 from linkage.records.tokens import TokenRecords
+from linkage.settings.config import Settings
 from linkage.trust.principals import Principal
 from linkage.trust.tokens import TokenVerifier
 
@@ -95,9 +98,14 @@ def answer(value: BaseModel | list[BaseModel] | dict, status: int = 200) -> JSON
     return JSONResponse(jsonable(value), status_code=status)
 
 
-def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
-    """The app; a client and a verifier may be given (tests), else both are made at startup."""
-    holder: dict[str, Any] = {"client": client, "verifier": verifier}
+def make_app(
+    client: LinkageClient | None = None,
+    verifier: TokenVerifier | None = None,
+    readiness: Readiness | None = None,
+) -> FastAPI:
+    """The app; a client, a verifier and the readiness checks may be given (tests), else they
+    are made at startup (the checks when first asked)."""
+    holder: dict[str, Any] = {"client": client, "verifier": verifier, "readiness": readiness}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -115,6 +123,17 @@ def make_app(client: LinkageClient | None = None, verifier: TokenVerifier | None
 
     def linkage() -> LinkageClient:
         return holder["client"]
+
+    async def temporal():
+        return holder["client"].client if holder["client"] is not None else None
+
+    def ready() -> Readiness:
+        if holder["readiness"] is None:
+            url = holder["client"].database_url if holder["client"] else Settings().database_url
+            holder["readiness"] = Readiness(url, temporal)
+        return holder["readiness"]
+
+    add_health_routes(app, ready)
 
     def verifying() -> TokenVerifier:
         if holder["verifier"] is None:

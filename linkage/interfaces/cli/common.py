@@ -64,7 +64,9 @@ def parse_actor(value: str) -> dict:
 
 
 def unreachable() -> str:
-    return f"cannot reach Temporal at {Settings().temporal_address}: is the system running?"
+    from linkage.trust.temporal import address
+
+    return f"cannot reach Temporal at {address()}: is the system running?"
 
 
 def rpc_failure(err) -> str:

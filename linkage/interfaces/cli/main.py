@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     ),
     "serve": ("system", "the HTTP API for the platforms and the desks", False),
     "codec-server": ("system", "decode payloads for the Web UI (supervisors)", False),
+    "ui-gate": ("system", "sign people in to a cluster's Temporal Web UI (read-only)", False),
+    "setup": ("system", "make a Temporal cluster and the records database ready", True),
     "divert": ("diverting", "push an incident (分流推送)", True),
     "status": ("incidents", "stage, loops, deadlines, timeline", True),
     "act": ("incidents", "take a party's action on an incident", True),

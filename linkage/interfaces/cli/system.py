@@ -1,11 +1,13 @@
-"""`linkage up | worker | serve | codec-server | keys | outbox | demo`: running the system on
-one machine, its parts one by one, the codec's keys, the outbox, and the demonstration."""
+"""`linkage up | worker | serve | codec-server | setup | keys | outbox | demo`: running the system
+on one machine, its parts one by one, making a cluster ready, the codec's keys, the outbox, and
+the demonstration."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 from linkage.client.errors import LinkageError
@@ -44,6 +46,18 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
             metavar="URL",
             help="a Web UI origin to answer beside auth.toml's ui.origins",
         )
+    elif name == "ui-gate":
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8382)
+        p.add_argument("--ui", required=True, metavar="URL", help="the Temporal UI server")
+        p.add_argument("--codec", required=True, metavar="URL", help="the codec server")
+        p.add_argument(
+            "--reader-token-file",
+            required=True,
+            metavar="FILE",
+            help="the Temporal credential that may read the namespace (never sent to a browser)",
+        )
+        p.add_argument("--secure-cookie", action="store_true", help="behind HTTPS: Secure cookie")
     elif name == "keys":
         p.add_argument("keys_command", choices=["list", "rotate"], nargs="?", default="list")
     elif name == "outbox":
@@ -51,6 +65,19 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--status", choices=["pending", "delivered", "failed"])
         p.add_argument("--ack", metavar="KEY", help="mark a message as taken by its platform")
         p.add_argument("--limit", type=positive_int, default=100)
+    elif name == "setup":
+        p.add_argument(
+            "--check",
+            action="store_true",
+            help="report what differs and change nothing (exit code 1 when something differs)",
+        )
+        p.add_argument(
+            "--retention-days",
+            type=retention_days,
+            default=90,
+            metavar="N",
+            help="how long Temporal keeps a closed incident's history (default 90)",
+        )
     elif name == "demo":
         p.add_argument("--pace", type=float, default=2.0, help="seconds between a party's actions")
 
@@ -86,7 +113,90 @@ def run(args) -> int:
 
             local = host_supervisor()
         return serve_codec(host=args.host, port=args.port, anonymous=local, origins=args.ui_origin)
+    if args.command == "setup":
+        return asyncio.run(cmd_setup(args))
+    if args.command == "ui-gate":
+        from linkage.interfaces.ui_gate import serve_gate
+
+        return serve_gate(args)
     return {"keys": cmd_keys, "outbox": cmd_outbox, "serve": cmd_serve}[args.command](args)
+
+
+def retention_days(value: str) -> int:
+    """--retention-days: whole days, refused by argparse before anything runs."""
+    from linkage.ops.setup_plan import MAX_RETENTION_DAYS
+
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of days (got {value!r})"
+        ) from None
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_RETENTION_DAYS} days (got {days})")
+    return days
+
+
+async def cmd_setup(args) -> int:
+    """Authorised and audited like every command; the records database is read, not migrated,
+    until the principal may change it (migrating is one of the things setup does)."""
+    from linkage.interfaces.cli import tokens as token_cli
+    from linkage.ops import setup, setup_plan
+    from linkage.ops.setup import RecordsDatabase
+    from linkage.records.audit import AuditLog
+    from linkage.trust.policy import authorize
+    from linkage.trust.temporal import connect, quiet_runtime, secured_connection
+
+    settings = Settings()
+    records = RecordsDatabase(settings.database_url)
+    # a database without the tokens table has revoked none
+    unrevoked = None if records.has_table("issuedtoken") else (lambda _jti: None)
+    principal = token_cli.current_principal(records, args.profile, revoked=unrevoked)
+    action = "setup.check" if args.check else "setup"
+
+    def audit(failed: bool = False, **entry) -> None:
+        """A failure's own message stays the one line a person reads."""
+        if records.has_table("auditentry"):
+            AuditLog(records.engine).record(principal, action, via="cli", **entry)
+        elif not failed:
+            print(f"linkage: {action} not in the audit log: {records.shown} has no audit "
+                  "table yet (run linkage setup)", file=sys.stderr)  # fmt: skip
+
+    try:
+        authorize(principal, action)
+    except Exception as err:
+        audit(allowed=False, reason=str(err))
+        raise
+    address = secured_connection().get("target_host", settings.temporal_address)
+    try:
+        client = await connect(settings, runtime=quiet_runtime())
+    except Exception as err:  # the bridge's RuntimeError, or the server's answer (a bad key)
+        why = setup.connect_failure(err)
+        audit(failed=True, reason=f"Temporal at {address}: {why}")
+        raise LinkageError(
+            f"cannot reach Temporal at {address} ({why}): is it running, and are "
+            "TEMPORAL_ADDRESS (or LINKAGE_TEMPORAL_ADDRESS), its TLS settings and "
+            "TEMPORAL_API_KEY right?"
+        ) from None
+    detail = {"namespace": client.namespace, "address": address}
+    try:
+        lines = await setup.make_ready(
+            client,
+            settings.task_queue,
+            records,
+            retention_days=args.retention_days,
+            check=args.check,
+        )
+    except Exception as err:
+        audit(failed=True, reason=f"failed: {str(err)[:900]}", detail=detail)
+        raise
+    changed = [f"{line.item}: {line.change}" for line in lines if line.differs]
+    audit(detail={**detail, ("differs" if args.check else "changed"): changed})
+    if args.json:
+        print_json(setup_plan.as_dict(lines, client.namespace, args.check))
+    else:
+        print(setup_plan.render(lines, args.check))
+    return 1 if args.check and changed else 0
 
 
 def cmd_keys(args) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from linkage.client import LinkageError
@@ -59,20 +61,29 @@ def profile_token(name: str | None) -> str | None:
     raise ConfigError(f"{path.name}: profiles.{name}: needs token or token_file")
 
 
-def verifier(store: Store) -> TokenVerifier:
-    return TokenVerifier(revoked=TokenRecords(store.engine).revoked_at)
+def verifier(
+    store: Store, revoked: Callable[[str], datetime | None] | None = None
+) -> TokenVerifier:
+    return TokenVerifier(revoked=revoked or TokenRecords(store.engine).revoked_at)
 
 
-def current_principal(store: Store, profile: str | None = None) -> Principal:
-    """Who this CLI run acts as (see the module's docstring); Unauthenticated if nobody."""
+def current_principal(
+    store: Store,
+    profile: str | None = None,
+    *,
+    revoked: Callable[[str], datetime | None] | None = None,
+) -> Principal:
+    """Who this CLI run acts as (see the module's docstring); Unauthenticated if nobody.
+    `revoked` answers for the records' list of revoked tokens (`linkage setup` reads a
+    database it has not migrated yet, which may have none)."""
     token = os.environ.get("LINKAGE_TOKEN") or profile_token(
         profile or os.environ.get("LINKAGE_PROFILE")
     )
     if token:
-        return verifier(store).verify(token)
+        return verifier(store, revoked).verify(token)
     operator = operator_token_path()
     if operator.exists():
-        return verifier(store).verify(operator.read_text(encoding="utf-8").strip())
+        return verifier(store, revoked).verify(operator.read_text(encoding="utf-8").strip())
     if key_path().exists():
         return host_operator()
     raise Unauthenticated(
