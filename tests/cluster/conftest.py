@@ -116,3 +116,12 @@ async def wait_until(check, seconds: float, pause: float = 1.0):
         if found or asyncio.get_running_loop().time() > deadline:
             return found
         await asyncio.sleep(pause)
+
+
+def pytest_collection_modifyitems(items):
+    """The tier's first test builds the cluster's binaries on a new machine (about 10 minutes on
+    2 cores) and brings the cluster up: more than the suite's time per test allows."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(item.fspath).parent == here:
+            item.add_marker(pytest.mark.timeout(2400))

@@ -80,10 +80,13 @@ class Cluster:
         return temporal_parts(self.folder / "config", self.ports)
 
     def project(self) -> list[Part]:
-        return project_parts(self.ports, self.workers, self.apis, self.env())
+        return project_parts(self.ports, self.workers, self.apis, self.env(), self.env("reader"))
 
     def web_ui(self) -> list[Part]:
-        return [ui_part(self.folder, self.ports), gate_part(self.ports, self.secrets, self.env())]
+        return [
+            ui_part(self.folder, self.ports),
+            gate_part(self.ports, self.secrets, self.env("reader")),
+        ]
 
     def up(self, say=print) -> None:
         self.prepare(say)

@@ -41,7 +41,10 @@ def _linkage(*args: str) -> list[str]:
     return [sys.executable, "-m", "linkage.interfaces.cli.main", *args]
 
 
-def project_parts(ports: Ports, workers: int, apis: int, env: dict[str, str]) -> list[Part]:
+def project_parts(
+    ports: Ports, workers: int, apis: int, env: dict[str, str], reader_env: dict[str, str]
+) -> list[Part]:
+    """The workers and the API instances write; the codec server only reads (its /readyz)."""
     parts = [
         Part(
             name=f"worker-{i}",
@@ -61,7 +64,7 @@ def project_parts(ports: Ports, workers: int, apis: int, env: dict[str, str]) ->
         *("--port", str(ports.codec)),
         *("--ui-origin", ui_origin, "--ui-origin", f"http://localhost:{ports.gate}"),
     )
-    parts.append(Part("codec", codec, ports.codec, env))
+    parts.append(Part("codec", codec, ports.codec, reader_env))
     return parts
 
 
