@@ -40,6 +40,7 @@ async def test_a_month_of_extensions_and_rejections_stays_bounded(env, linkage):
     assert sum(e.ByteSize() for e in history.events) < 200_000
 
 
+@pytest.mark.timeout(400)  # 2,100 round trips: about a minute on a quiet machine with 2 cores
 async def test_the_same_push_2100_times_costs_no_history(env, linkage):
     report = make_report("police")
     with env.with_time_skipping_disabled():
