@@ -34,6 +34,7 @@ class Outcome:
     received: dict[str, str] = field(default_factory=dict)  # reference -> incident ID
     reviewed: dict[str, str] = field(default_factory=dict)  # incident ID -> request ID
     given_up: list[str] = field(default_factory=list)  # never answered within the patience
+    refused: dict[str, str] = field(default_factory=dict)  # what -> the final answer, if not OK
     attempts: list[Attempt] = field(default_factory=list)
 
     def seen(self, since: float = 0, until: float = 1e9) -> dict[str, int]:
@@ -96,6 +97,9 @@ class Platform:
         answer = await self.send("review", path, "bureau", {"request_id": request_id})
         if answer is not None and answer.status_code == 200:
             self.outcome.reviewed[incident] = request_id
+        else:
+            final = "no answer" if answer is None else f"{answer.status_code} {answer.text[:300]}"
+            self.outcome.refused[f"review {incident}"] = final
 
 
 async def burst(platform: Platform, reports: int, concurrency: int = 16) -> Outcome:
