@@ -17,6 +17,7 @@ import os
 import time
 
 import bench_phases as phases
+import bench_shapes as shapes
 
 from linkage.ops.cluster.cluster import Cluster
 from linkage.ops.cluster.config import Database, Ports
@@ -51,8 +52,67 @@ async def measure(cluster: Cluster, incidents: int, timeout: float) -> dict:
                 timeout,
             )
         results["throughput"][workers] = row
-    results["burst"] = await phases.burst(client, timeout)
+    results["burst"] = await landed_burst(client, cluster, timeout)
     return results
+
+
+async def landed_burst(client, cluster: Cluster, timeout: float) -> dict:
+    """500 reports at once (100 repeats), each answered, then each landed: its intake record
+    written and every repeat in its original's incident, read from the records once the
+    reports an answer called `queued` (no worker answered in time) have opened."""
+    import sqlalchemy as sa
+
+    from linkage.ops.cluster.database import records_url
+    from linkage.records.engine import make_engine
+
+    reports = shapes.burst_reports()
+    started = time.monotonic()
+    answers = await asyncio.gather(
+        *(client.divert(item.report) for item in reports), return_exceptions=True
+    )
+    answered = time.monotonic() - started
+    refused = [a for a in answers if isinstance(a, BaseException)]
+    queued = sum(1 for a in answers if not isinstance(a, BaseException) and a.queued)
+    ids = {item.n: f"{item.report['origin']}-{item.report['reference']}" for item in reports}
+    engine = make_engine(records_url(cluster.db))
+    incident_of: dict[str, str] = {}
+    while time.monotonic() - started < timeout:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT id, incident_id FROM intakereport WHERE id = ANY(:ids)"),
+                {"ids": list(set(ids.values()))},
+            ).all()
+        incident_of = dict(rows)
+        if len(incident_of) == len(set(ids.values())):
+            break
+        await asyncio.sleep(1)
+    engine.dispose()
+    repeats = [item for item in reports if item.original is not None]
+    joined = 0
+    for item in repeats:
+        mine, theirs = incident_of.get(ids[item.n]), incident_of.get(ids[item.original])
+        joined += bool(mine) and mine == theirs
+    row = {
+        "reports": len(reports),
+        "answered": len(reports) - len(refused),
+        "refused": len(refused),
+        "queued_answers": queued,
+        "answered_s": round(answered, 1),
+        "landed": len(incident_of),
+        "expected_records": len(set(ids.values())),
+        "landed_s": round(time.monotonic() - started, 1),
+        "incidents": len(set(incident_of.values())),
+        "expected_incidents": len(reports) - len(repeats),
+        "repeats_in_original": joined,
+        "repeats": len(repeats),
+    }
+    row["ok"] = (
+        not refused
+        and row["landed"] == row["expected_records"]
+        and row["incidents"] == row["expected_incidents"]
+        and joined == len(repeats)
+    )
+    return row
 
 
 def table(results: dict) -> str:
@@ -64,13 +124,13 @@ def table(results: dict) -> str:
             f"{a['events_per_incident']}, {b['events_per_incident']}  "
             f"(completed {a['completed']}/{a['incidents']}, {b['completed']}/{b['incidents']})"
         )
-    burst = results["burst"]
+    b = results["burst"]
     lines.append(
-        f"burst: {burst['answered']}/{burst['reports']} answered, {burst['refused']} refused, "
-        f"in {burst['seconds']}s; incidents {burst['distinct_incidents']} of "
-        f"{burst['expected_incidents']} expected; repeats in their original "
-        f"{burst['repeats_in_original']}/{burst['repeats']}; closed answers "
-        f"{burst['closed_answers']}; misplaced {burst['misplaced'][:3]}; ok {burst['ok']}"
+        f"burst: {b['answered']}/{b['reports']} answered in {b['answered_s']}s "
+        f"({b['queued_answers']} queued: no worker answered in time), {b['refused']} refused; "
+        f"landed {b['landed']}/{b['expected_records']} records in {b['landed_s']}s; incidents "
+        f"{b['incidents']} of {b['expected_incidents']} expected; repeats in their original "
+        f"{b['repeats_in_original']}/{b['repeats']}; ok {b['ok']}"
     )
     return "\n".join(lines)
 
