@@ -102,14 +102,8 @@ class Cluster:
         """The host's operator token for this cluster's records, then `linkage setup` with the
         cluster's administrator token."""
         env = {**os.environ, **self.env("admin")}
-        for code in (OPERATOR, "from linkage.interfaces.cli.main import main; main()"):
-            args = ["setup"] if "main()" in code else []
-            done = subprocess.run(
-                [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                raise SystemExit(f"cluster: setup failed:\n{done.stdout}{done.stderr}")
-        say(done.stdout.rstrip())
+        _python(env, "-c", OPERATOR)
+        say(_python(env, "-m", "linkage.interfaces.cli.main", "setup").rstrip())
 
     def down(self) -> list[str]:
         """The project's parts first, then Temporal's frontends before history."""
@@ -142,3 +136,11 @@ class Cluster:
         folder = self.folder / "ui"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "cluster.yaml").write_text(json.dumps(ui, indent=2) + "\n")
+
+
+def _python(env: dict[str, str], *args: str) -> str:
+    """A step of this installation in a process of its own; its output, or SystemExit."""
+    done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"cluster: {' '.join(args[-2:])} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
