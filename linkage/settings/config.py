@@ -31,16 +31,18 @@ def _temporal_address() -> str:
     return runfile.temporal_address() or "localhost:7233"
 
 
+def _database_url() -> str:
+    from linkage.settings.secrets import secret  # it needs ConfigError from here
+
+    return secret("LINKAGE_DATABASE_URL") or f"sqlite:///{state_dir() / 'records.db'}"
+
+
 @dataclass(frozen=True)
 class Settings:
     temporal_address: str = field(default_factory=_temporal_address)
     namespace: str = field(default_factory=lambda: os.environ.get("LINKAGE_NAMESPACE", "default"))
     task_queue: str = field(default_factory=lambda: os.environ.get("LINKAGE_TASK_QUEUE", "linkage"))
-    database_url: str = field(
-        default_factory=lambda: os.environ.get(
-            "LINKAGE_DATABASE_URL", f"sqlite:///{state_dir() / 'records.db'}"
-        )
-    )
+    database_url: str = field(default_factory=lambda: _database_url())
 
 
 def format_validation_error(source: str, err: ValidationError) -> str:

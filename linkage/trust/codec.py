@@ -33,6 +33,7 @@ from temporalio.converter import PayloadCodec
 
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import state_dir
+from linkage.settings.secrets import secret
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -101,7 +102,7 @@ def _new_entry(key_id: str) -> dict:
 
 
 def load_keyring() -> Keyring:
-    configured = os.environ.get(KEYS_ENV)
+    configured = secret(KEYS_ENV)
     if configured:
         return Keyring.parse(configured)
     path = _keys_path()
@@ -129,7 +130,7 @@ def _keyring_locked(path: Path):
 
 def rotate_keys() -> str:
     """A new key that encrypts from now on; the old ones stay to decrypt. Returns its ID."""
-    if os.environ.get(KEYS_ENV):
+    if os.environ.get(KEYS_ENV) or os.environ.get(f"{KEYS_ENV}_FILE"):
         raise ConfigError(f"{KEYS_ENV} is set: rotate by putting a new id:key first in it")
     load_keyring()  # made if missing
     path = _keys_path()

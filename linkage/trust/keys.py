@@ -22,6 +22,7 @@ from datetime import UTC
 from linkage.domain.models import IncidentReport
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import state_dir
+from linkage.settings.secrets import secret as configured_secret
 
 SECRET_ENV = "LINKAGE_SECRET"
 SECRET_FILE = "linkage-secret"
@@ -31,7 +32,7 @@ KEY_CHARS = 32  # 128 bits of the HMAC: plenty to keep keys apart, short enough 
 @functools.cache
 def district_secret() -> bytes:
     """`LINKAGE_SECRET`, or a random secret kept in the state dir (made once, mode 0600)."""
-    configured = os.environ.get(SECRET_ENV)
+    configured = configured_secret(SECRET_ENV)
     if configured:
         return configured.encode()
     path = state_dir() / SECRET_FILE

@@ -27,6 +27,7 @@ from temporalio.runtime import (
 
 from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
 from linkage.settings.config import ConfigError, Settings
+from linkage.settings.secrets import secret
 from linkage.trust.codec import CODEC
 
 PLAIN_CONVERTER: DataConverter = pydantic_data_converter
@@ -98,10 +99,14 @@ def secured_connection(environ: Mapping[str, str] | None = None) -> dict:
     used = [k for k in environ if k.startswith(ENVCONFIG_VARIABLES) or k in ENVCONFIG_SELECTORS]
     if not used:
         return {}
+    overrides = dict(environ)
+    api_key = secret("TEMPORAL_API_KEY", environ)  # or from TEMPORAL_API_KEY_FILE
+    if api_key:
+        overrides["TEMPORAL_API_KEY"] = api_key
     try:
         return dict(
             ClientConfig.load_client_connect_config(
-                profile=environ.get("TEMPORAL_PROFILE"), override_env_vars=dict(environ)
+                profile=environ.get("TEMPORAL_PROFILE"), override_env_vars=overrides
             )
         )
     except Exception as err:  # the bridge's ConfigError: a missing profile or file, a bad PEM
