@@ -14,7 +14,7 @@ from pathlib import Path
 
 from linkage.ops.cluster import build, credentials, database
 from linkage.ops.cluster.certificates import SERVER_NAME, ensure_certificates
-from linkage.ops.cluster.config import Database, Ports, write_configs
+from linkage.ops.cluster.config import Database, Ports, server_env
 from linkage.ops.cluster.parts import Part, gate_part, project_parts, temporal_parts, ui_part
 from linkage.ops.cluster.processes import Processes
 from linkage.settings.paths import state_dir
@@ -73,11 +73,13 @@ class Cluster:
         credentials.ensure_key(self.secrets)
         credentials.role_tokens(self.secrets, NAMESPACE)
         ensure_certificates(self.secrets)
-        write_configs(self.folder / "config", self.ports, self.db, self.secrets)
         self._write_ui_config()
 
     def temporal(self) -> list[Part]:
-        return temporal_parts(self.folder / "config", self.ports)
+        def env(service: str) -> dict[str, str]:
+            return server_env(service, self.ports, self.db, self.secrets)
+
+        return temporal_parts(env, self.ports)
 
     def project(self) -> list[Part]:
         return project_parts(self.ports, self.workers, self.apis, self.env(), self.env("reader"))

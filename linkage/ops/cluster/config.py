@@ -1,21 +1,24 @@
-"""The Temporal server's configuration for the cluster on this machine: PostgreSQL for
-persistence and for SQL visibility, one process per service on loopback, TLS (mTLS among the
-services), and Temporal's JWT authorization on the frontend.
-
-Written as JSON (which is YAML) so no YAML library is needed; one file per service, since each
-process serves its metrics on a port of its own.
+"""The Temporal server's configuration for the cluster on this machine: the production
+configuration itself (`temporal-config/production/temporal/config.yaml`, which the server
+renders from its environment), with each service's ports, PostgreSQL, TLS files and token keys
+given in that environment. PostgreSQL for persistence and SQL visibility, one process per
+service on loopback, mTLS among the services and Temporal's JWT authorization on the frontend.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from linkage.ops.cluster.certificates import SERVER_NAME
+from linkage.settings.paths import PROJECT_ROOT
+
+PRODUCTION = PROJECT_ROOT / "temporal-config" / "production" / "temporal"
+SERVER_CONFIG = PRODUCTION / "config.yaml"
+DYNAMIC_CONFIG = PRODUCTION / "dynamicconfig.yaml"
 
 # The shard count can never change once the cluster has run: 8 spreads a trial's load over the
-# history service's workers; a province sizes it from the benchmark (many more, fixed up front).
+# history service's workers on one machine; a province runs 512 (docs/operations.md).
 HISTORY_SHARDS = 8
 SERVICES = ("history", "matching", "internal-frontend", "frontend", "worker")
 # Connections to PostgreSQL per service process (the history service writes the most); with the
@@ -89,133 +92,33 @@ class Database:
         return f"{self.prefix}linkage_cluster"
 
 
-def _datastore(db: Database, name: str, conns: int) -> dict:
-    return {
-        "sql": {
-            "pluginName": "postgres12",
-            "databaseName": name,
-            "connectAddr": f"{db.host}:{db.port}",
-            "connectProtocol": "tcp",
-            "user": db.user,
-            "password": db.password,
-            "maxConns": conns,
-            "maxIdleConns": conns,
-            "maxConnLifetime": "1h",
-        }
-    }
-
-
-def tls_config(secrets: Path) -> dict:
-    """The frontend's certificate for every client (which then sends its token); the services
-    among themselves present the internode certificate both ways (mTLS)."""
-    ca = str(secrets / "ca.pem")
-
-    def server(name: str, mutual: bool) -> dict:
-        found = {
-            "certFile": str(secrets / f"{name}.pem"),
-            "keyFile": str(secrets / f"{name}-key.pem"),
-        }
-        return {**found, "requireClientAuth": True, "clientCaFiles": [ca]} if mutual else found
-
-    client = {"serverName": SERVER_NAME, "rootCaFiles": [ca]}
-    return {
-        "internode": {"server": server("internode", True), "client": client},
-        "frontend": {"server": server("frontend", False), "client": client},
-        "systemWorker": {
-            "certFile": str(secrets / "internode.pem"),
-            "keyFile": str(secrets / "internode-key.pem"),
-            "client": client,
-        },
-    }
-
-
-def server_config(service: str, ports: Ports, db: Database, secrets: Path, dynamic: Path) -> dict:
-    services = {
-        name: {
-            "rpc": {
-                "grpcPort": ports.grpc(name),
-                "membershipPort": ports.membership(name),
-                "bindOnLocalHost": True,
-                **({"httpPort": ports.frontend_http} if name == "frontend" else {}),
-            }
-        }
+def server_env(service: str, ports: Ports, db: Database, secrets: Path) -> dict[str, str]:
+    """What the production configuration asks of its environment, for one service here: every
+    service's ports (each process finds the others through PostgreSQL, but the file names them
+    all), its own metrics port, and its own share of PostgreSQL's connections."""
+    port_env = {
+        f"{name.upper().replace('-', '_')}_{kind}_PORT": str(port)
         for name in SERVICES
+        for kind, port in (("GRPC", ports.grpc(name)), ("MEMBERSHIP", ports.membership(name)))
     }
     return {
-        "log": {"stdout": True, "level": "warn"},
-        "persistence": {
-            "defaultStore": "postgres-default",
-            "visibilityStore": "postgres-visibility",
-            "numHistoryShards": HISTORY_SHARDS,
-            "datastores": {
-                "postgres-default": _datastore(db, db.temporal, CONNECTIONS[service]),
-                "postgres-visibility": _datastore(db, db.visibility, 2),
-            },
-        },
-        "global": {
-            "membership": {"maxJoinDuration": "30s", "broadcastAddress": "127.0.0.1"},
-            "metrics": {
-                "prometheus": {
-                    "framework": "tally",
-                    "timerType": "histogram",
-                    "listenAddress": f"127.0.0.1:{ports.metrics(service)}",
-                }
-            },
-            "tls": tls_config(secrets),
-            # Temporal's own authorizer and claim mapper: no token, no access
-            "authorization": {
-                "authorizer": "default",
-                "claimMapper": "default",
-                "permissionsClaimName": "permissions",
-                "jwtKeyProvider": {
-                    "keySourceURIs": [(secrets / "jwks.json").resolve().as_uri()],
-                    "refreshInterval": "1m",
-                },
-            },
-        },
-        "services": services,
-        "clusterMetadata": {
-            "enableGlobalNamespace": False,
-            "failoverVersionIncrement": 10,
-            "masterClusterName": "active",
-            "currentClusterName": "active",
-            "clusterInformation": {
-                "active": {
-                    "enabled": True,
-                    "initialFailoverVersion": 1,
-                    "rpcName": "frontend",
-                    "rpcAddress": f"127.0.0.1:{ports.grpc('frontend')}",
-                    "httpAddress": f"127.0.0.1:{ports.frontend_http}",
-                }
-            },
-        },
-        "dcRedirectionPolicy": {"policy": "noop"},
-        "dynamicConfigClient": {"filepath": str(dynamic), "pollInterval": "10s"},
+        **port_env,
+        "FRONTEND_HTTP_PORT": str(ports.frontend_http),
+        "BIND_ON_IP": "127.0.0.1",
+        "TEMPORAL_BROADCAST_ADDRESS": "127.0.0.1",
+        "NUM_HISTORY_SHARDS": str(HISTORY_SHARDS),
+        "POSTGRES_SEEDS": db.host,
+        "DB_PORT": str(db.port),
+        "POSTGRES_USER": db.user,
+        "POSTGRES_PWD": db.password,
+        "DBNAME": db.temporal,
+        "VISIBILITY_DBNAME": db.visibility,
+        "SQL_MAX_CONNS": str(CONNECTIONS[service]),
+        "SQL_VIS_MAX_CONNS": "2",
+        "TEMPORAL_TLS_DIR": str(secrets.resolve()),
+        "TEMPORAL_TLS_SERVER_NAME": SERVER_NAME,
+        "TEMPORAL_JWT_KEY_SOURCE": (secrets / "jwks.json").resolve().as_uri(),
+        "PROMETHEUS_ENDPOINT": f"127.0.0.1:{ports.metrics(service)}",
+        "DYNAMIC_CONFIG_FILE_PATH": str(DYNAMIC_CONFIG),
+        "LOG_LEVEL": "warn",
     }
-
-
-def _on(value) -> list[dict]:
-    return [{"value": value, "constraints": {}}]
-
-
-# What the project uses beyond a plain server's defaults (the dev server turns these on itself).
-DYNAMIC_CONFIG = {
-    "frontend.enableUpdateWorkflowExecution": _on(True),
-    "frontend.enableUpdateWorkflowExecutionAsyncAccepted": _on(True),
-    "system.forceSearchAttributesCacheRefreshOnRead": _on(True),
-    "frontend.workerVersioningWorkflowAPIs": _on(True),
-    "system.enableDeploymentVersions": _on(True),
-}
-
-
-def write_configs(folder: Path, ports: Ports, db: Database, secrets: Path) -> dict[str, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    dynamic = folder / "dynamicconfig.yaml"
-    dynamic.write_text(json.dumps(DYNAMIC_CONFIG, indent=2) + "\n")
-    written = {}
-    for service in SERVICES:
-        path = folder / f"{service}.yaml"
-        config = server_config(service, ports, db, secrets, dynamic)
-        path.write_text(json.dumps(config, indent=2) + "\n")
-        written[service] = path
-    return written

@@ -5,11 +5,12 @@ frontends before Temporal's own worker service), then the project's parts."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from linkage.ops.cluster.build import binary
-from linkage.ops.cluster.config import SERVICES, Ports
+from linkage.ops.cluster.config import SERVER_CONFIG, SERVICES, Ports
 
 
 @dataclass(frozen=True)
@@ -21,16 +22,18 @@ class Part:
     temporal: bool = False  # one of Temporal's own services
 
 
-def temporal_parts(config_dir: Path, ports: Ports) -> list[Part]:
+def temporal_parts(env: Callable[[str], dict[str, str]], ports: Ports) -> list[Part]:
+    """Each service from the production configuration, with its environment (`env(service)`)."""
     return [
         Part(
             name=service,
             command=[
                 str(binary("temporal-server")),
-                *("--config-file", str(config_dir / f"{service}.yaml")),
+                *("--config-file", str(SERVER_CONFIG)),
                 *("start", "--service", service),
             ],
             port=ports.grpc(service),
+            env=env(service),
             temporal=True,
         )
         for service in SERVICES
