@@ -1,5 +1,6 @@
 """The cluster benchmark: both happy paths' incidents/s on the multi-service cluster with 1, 2
-and 3 of the project's workers, and a 500-report burst, all landed.
+and 3 of the project's workers, and a 500-report burst, all landed; beside each, what an
+incident costs (history bytes, CPU seconds by part, PostgreSQL bytes: bench_sizing).
 
     .venv/bin/python scripts/bench_cluster.py [--incidents 30] [--keep]
 
@@ -18,6 +19,7 @@ import time
 
 import bench_phases as phases
 import bench_shapes as shapes
+import bench_sizing as sizing
 
 from linkage.ops.cluster.cluster import Cluster
 from linkage.ops.cluster.config import Database, Ports
@@ -40,6 +42,7 @@ async def measure(cluster: Cluster, incidents: int, timeout: float) -> dict:
                 cluster.processes.stop(part.name)
         await asyncio.sleep(3)  # the pollers of a stopped worker are gone from matching
         row = {}
+        cpu, stored = sizing.cpu_seconds(cluster), sizing.database_bytes(cluster)
         for name, run_one in (
             ("110→12345", lambda: phases.police_to_hotline(client)),
             ("12345→110", lambda: phases.hotline_to_police(client)),
@@ -51,6 +54,13 @@ async def measure(cluster: Cluster, incidents: int, timeout: float) -> dict:
                 incidents,
                 timeout,
             )
+            sample_id = row[name]["sample_id"]
+            row[name].update(await sizing.sample(client, [sample_id] if sample_id else []))
+        closed = sum(r["completed"] for r in row.values())
+        row["cpu_s_per_incident"] = sizing.per_incident(cpu, sizing.cpu_seconds(cluster), closed)
+        row["db_bytes_per_incident"] = sizing.per_incident(
+            stored, sizing.database_bytes(cluster), closed
+        )
         results["throughput"][workers] = row
     results["burst"] = await landed_burst(client, cluster, timeout)
     return results
@@ -123,6 +133,11 @@ def table(results: dict) -> str:
             f"{workers:>7}  {a['incidents_per_s']:>11}  {b['incidents_per_s']:>11}  "
             f"{a['events_per_incident']}, {b['events_per_incident']}  "
             f"(completed {a['completed']}/{a['incidents']}, {b['completed']}/{b['incidents']})"
+        )
+        lines.append(
+            f"         history bytes {a['history_bytes_median']}, {b['history_bytes_median']}; "
+            f"CPU s/incident {row['cpu_s_per_incident']}; "
+            f"PostgreSQL bytes/incident {row['db_bytes_per_incident']}"
         )
     b = results["burst"]
     lines.append(
