@@ -13,11 +13,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from linkage.settings.errors import ConfigError as ConfigError  # raised from here too
 from linkage.settings.paths import state_dir
-
-
-class ConfigError(ValueError):
-    """A district file that cannot be used as it stands."""
+from linkage.settings.secrets import secret
 
 
 def _temporal_address() -> str:
@@ -32,8 +30,6 @@ def _temporal_address() -> str:
 
 
 def _database_url() -> str:
-    from linkage.settings.secrets import secret  # it needs ConfigError from here
-
     return secret("LINKAGE_DATABASE_URL") or f"sqlite:///{state_dir() / 'records.db'}"
 
 

@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from linkage.settings.config import ConfigError
+from linkage.settings.errors import ConfigError
 
 MAX_BYTES = 64 * 1024  # a secret is a URL, a token or a keyring: never megabytes
 
