@@ -119,7 +119,11 @@ class Cluster:
     def _write_ui_config(self) -> None:
         ui = {
             "temporalGrpcAddress": self.address,
-            "tls": {"caFile": str(self.secrets / "ca.pem"), "serverName": SERVER_NAME},
+            "tls": {
+                "caFile": str(self.secrets / "ca.pem"),
+                "serverName": SERVER_NAME,
+                "enableHostVerification": True,  # else the UI server skips the check
+            },
             "host": "127.0.0.1",
             "port": self.ports.ui,
             "enableUi": True,
