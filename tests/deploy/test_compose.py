@@ -15,9 +15,10 @@ from pathlib import Path
 import jwt
 import pytest
 import yaml
+from cryptography import x509
 
 from linkage.ops.cluster import build
-from linkage.ops.cluster.certificates import SERVER_NAME
+from linkage.ops.cluster.certificates import DEPLOYED_NAME
 from linkage.ops.cluster.config import CONNECTIONS, SERVICES, Ports
 from linkage.ops.cluster.parts import gate_part, project_parts
 from linkage.ops.deploy import compose, secrets
@@ -41,13 +42,13 @@ def _pairs(text: str) -> dict[str, str]:
 
 TEMPORAL_ENV = _pairs(
     f"BIND_ON_IP=0.0.0.0 PROMETHEUS_ENDPOINT=0.0.0.0:9090 NUM_HISTORY_SHARDS=512 \
-    FRONTEND_ADDRESS=temporal-frontend:7233 TEMPORAL_TLS_SERVER_NAME={SERVER_NAME}"
+    FRONTEND_ADDRESS=temporal-frontend:7233 TEMPORAL_TLS_SERVER_NAME={DEPLOYED_NAME}"
 )
 UI_ENV = _pairs(  # without host verification the UI server would trust any certificate
     f"TEMPORAL_DISABLE_WRITE_ACTIONS=true TEMPORAL_DISABLE_NEWS_FETCH=true \
     TEMPORAL_CODEC_ENDPOINT={ORIGIN}/codec TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true \
     TEMPORAL_FORWARD_HEADERS=Authorization TEMPORAL_TLS_ENABLE_HOST_VERIFICATION=true \
-    TEMPORAL_TLS_SERVER_NAME={SERVER_NAME}"
+    TEMPORAL_TLS_SERVER_NAME={DEPLOYED_NAME}"
 )
 LINKAGE_ENV = {
     **_pairs(
@@ -55,7 +56,7 @@ LINKAGE_ENV = {
     ),
     **_pairs("LINKAGE_STATE_DIR=/var/lib/linkage LINKAGE_CONFIG_DIR=/app/temporal-config"),
     "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/run/secrets/temporal_ca",
-    "TEMPORAL_TLS_SERVER_NAME": SERVER_NAME,
+    "TEMPORAL_TLS_SERVER_NAME": DEPLOYED_NAME,
 }
 CONFINED = {
     "build": {"context": "../..", "dockerfile": "temporal-config/production/Dockerfile"},
@@ -272,7 +273,7 @@ def test_compose_runs_every_part_the_cluster_tier_runs(services):
         "linkage-worker": "/run/secrets/temporal_writer_token",
         "linkage-api": "/run/secrets/temporal_writer_token",
         "linkage-codec": "/run/secrets/temporal_reader_token",
-        "linkage-ui-gate": None,  # the reader token is a file it adds to the UI's calls
+        "linkage-ui-gate": "/run/secrets/temporal_reader_token",  # also what it adds to the UI
     }
 
 
@@ -292,6 +293,10 @@ def test_the_secrets_command_writes_every_file_compose_names(tmp_path):
     keys = jwt.PyJWKSet.from_json((folder / "jwks.json").read_text())
     claims = jwt.decode(read["temporal_reader_token"], keys.keys[0].key, algorithms=["RS256"])
     assert claims["permissions"] == ["default:read"]
+    for certificate in ("frontend.pem", "internode.pem"):  # the name the clients verify
+        found = x509.load_pem_x509_certificate((folder / certificate).read_bytes())
+        names = found.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert DEPLOYED_NAME in names.get_values_for_type(x509.DNSName), certificate
     before = (folder / "postgres-password").read_text()
     assert secrets.main([str(folder)]) == 1  # refused: nothing overwritten
     assert (folder / "postgres-password").read_text() == before
@@ -329,7 +334,7 @@ def test_the_server_renders_config_yaml_with_a_compose_service_environment(tmp_p
     files = set(_files(tls))
     assert len(files) == 5 and files <= compose.mounted(service), files - compose.mounted(service)
     assert {tls[k]["client"]["serverName"] for k in ("internode", "frontend", "systemWorker")} == {
-        SERVER_NAME
+        DEPLOYED_NAME
     }
     source = rendered["global"]["authorization"]["jwtKeyProvider"]["keySourceURIs"]
     assert source == ["file:///run/secrets/temporal/jwks.json"]

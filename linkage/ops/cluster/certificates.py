@@ -16,6 +16,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from linkage.ops.cluster.credentials import write_private
 
 SERVER_NAME = "localhost"  # every part is on loopback; the name clients verify
+# The name clients verify where the parts run on hosts of their own (Compose, Kubernetes:
+# TEMPORAL_TLS_SERVER_NAME), whatever address they dial; the certificates carry both names.
+DEPLOYED_NAME = "linkage-temporal"
 VALID_DAYS = 365
 
 
@@ -64,7 +67,11 @@ def _leaf(folder: Path, name: str, ca_key, ca_cert) -> None:
             return  # still good for a month: kept
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
-    names = [x509.DNSName(SERVER_NAME), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    names = [
+        x509.DNSName(SERVER_NAME),
+        x509.DNSName(DEPLOYED_NAME),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
     usage = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     cert = (
         x509.CertificateBuilder()
