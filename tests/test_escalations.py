@@ -340,3 +340,24 @@ async def test_the_incident_waits_for_the_bureau_to_review_a_police_push(env, li
     await linkage.act(iid, "revisit", as_(CENTRE, outcome="satisfied"))
     summary = await linkage.result(iid)
     assert summary.owner is Owner.joint and summary.hotline.completed
+
+
+async def test_a_whistle_signal_is_refused_whoever_it_names(env, linkage):
+    """A signal can be sent by anyone who reaches Temporal, naming any actor: it is refused
+    and recorded (a few times, not without end), and starts nothing; the update is the way."""
+    iid = await open_incident(env, linkage, "hotline")
+    handle = linkage.client.get_workflow_handle(iid)
+    for n in range(15):
+        await handle.signal(
+            "blow_whistle", {"actor": BUREAU, "reason": f"伪造吹哨 {n}", "units": ["区城管局"]}
+        )
+
+    async def refused():
+        state = (await linkage.status(iid)).incident
+        notes = [e.note for e in state.timeline if e.action == "refused"]
+        assert state.whistles == [] and len(notes) == 10, notes
+        assert all("吹哨信号不再受理" in note for note in notes)
+
+    await eventually(refused)
+    await linkage.whistle(iid, {**as_(BUREAU), "reason": "真实风险", "units": ["区城管局"]})
+    assert len((await linkage.status(iid)).incident.whistles) == 1

@@ -80,6 +80,7 @@ class DivertedIncident(
         self.children_done: set[str] = set()
         self.heard: dict[str, int] = {}
         self.applied: set[str] = set()  # request IDs of signals already applied
+        self.unheard_signals = 0  # whistle signals refused since they are no longer taken
         self.whistles, self.whistle_results = [], []
         self.emergencies, self.emergency_results = [], []
         self.police_push_pending = None

@@ -31,6 +31,8 @@ from workflows.loop_contracts import (
     WhistleResult,
 )
 
+UNHEARD_RECORDED = 10  # refused whistle signals kept on the timeline; the rest are dropped
+
 
 class Escalations:
     """Mixed into DivertedIncident; the attributes it uses are set in its __init__."""
@@ -47,6 +49,16 @@ class Escalations:
         return self.answer()
 
     @whistle.validator
+    def admit_whistle(self, call: WhistleCall) -> None:
+        """Before a whistle is accepted (a validator never runs on replay): the update's own
+        checks, and one open whistle for one reason, so that a desk pressing again, or the
+        same post sent five times, does not summon the units five times."""
+        self.validate_whistle(call)
+        reason = call.reason.strip()
+        same = next((w for w in self.whistles if not w.closed and w.reason.strip() == reason), None)
+        if same is not None:
+            refuse(f"whistle #{same.number} for the same reason is open: act in it")
+
     def validate_whistle(self, call: WhistleCall) -> None:
         if call.actor.role not in (Role.police_bureau, Role.command_center):
             refuse(
@@ -64,6 +76,20 @@ class Escalations:
     async def blow_whistle(self, call: WhistleCall) -> None:
         """The whistle as a signal, as earlier clients sent it (kept for their histories):
         it never waits, refusals are recorded."""
+        if workflow.patched("whistle-signal-retired"):
+            # Anyone who reaches Temporal can send a signal with any actor in it; a whistle is
+            # an update now, checked and answered. A few refusals are kept on the timeline for
+            # the desk to see, the rest cost nothing but their own event.
+            self.unheard_signals += 1
+            if self.unheard_signals <= UNHEARD_RECORDED:
+                self.record(
+                    "whistle",
+                    "refused",
+                    "signal",
+                    f"吹哨信号不再受理，请通过接口或命令行吹哨: {call.reason[:100]}",
+                )
+                self.changed()
+            return
         if call.request_id:
             if call.request_id in self.applied:
                 return
