@@ -105,3 +105,28 @@ async def test_a_refused_whistle_is_a_409_with_the_reason_and_a_blown_one_answer
     refused = await api.post(f"/incidents/{iid}/whistle", json=body, headers=centre)
     assert refused.status_code == 409, refused.text
     assert "already" in refused.json()["error"]["message"]
+
+
+async def test_a_whistle_posted_again_is_blown_once(
+    api,  # noqa: F811
+    tokens,  # noqa: F811
+    env,
+    linkage,
+):
+    """The same post five times (a desk's retries) is one whistle: by its request ID, and
+    without one, by its reason while that whistle is open."""
+    centre = bearer(tokens.party("command_center"))
+    iid = await open_incident(env, linkage, "police")
+    body = {"reason": "群众聚集，情绪激动", "units": ["区城管局"], "request_id": "desk-7"}
+    answers = [
+        await api.post(f"/incidents/{iid}/whistle", json=body, headers=centre) for _ in range(5)
+    ]
+    assert [a.status_code for a in answers] == [200] * 5, answers[-1].text
+    assert [w["number"] for w in answers[-1].json()["state"]["whistles"]] == [1]
+    again = {**body, "request_id": "desk-8"}
+    refused = await api.post(f"/incidents/{iid}/whistle", json=again, headers=centre)
+    assert refused.status_code == 409, refused.text
+    assert "whistle #1 for the same reason is open" in refused.json()["error"]["message"]
+    other = {**again, "reason": "现场发现燃气泄漏"}
+    blown = await api.post(f"/incidents/{iid}/whistle", json=other, headers=centre)
+    assert [w["number"] for w in blown.json()["state"]["whistles"]] == [1, 2]

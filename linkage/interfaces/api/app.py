@@ -51,6 +51,11 @@ class WhistleBody(BaseModel):
     reason: str = Field(description="why (重大风险隐患 …)")
     units: list[str] = Field(description="the units summoned, by code, name or alias")
     deadline_hours: float | None = Field(default=None, description="hours to report in")
+    request_id: str = Field(
+        default="",
+        max_length=80,
+        description="the same ID on every attempt: the whistle is blown once",
+    )
 
 
 class ActionDone(BaseModel):
