@@ -25,6 +25,7 @@ from linkage.settings.config import ConfigError, Settings
 from linkage.settings.gateway import GatewayConfig, load_gateway_config
 from linkage.settings.logs import configure, get_logger
 from linkage.triage.triager import Triager, load_triager
+from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import address, connect
 from workers.health import WorkerHealth, health_address
 from workflows.contracts import slow_queue
@@ -139,6 +140,7 @@ def build_worker(
         max_concurrent_activities=16,
         max_cached_workflows=workflow_cache(),
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        interceptors=[CommandGuard()],  # an update or signal without its proof is refused
     )
     slow_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="linkage-slow")
     slow = Worker(

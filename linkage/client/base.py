@@ -12,6 +12,7 @@ from linkage.client.errors import LinkageError
 from linkage.domain.units import Register, load_register
 from linkage.records.store import Store
 from linkage.settings.config import Settings
+from linkage.trust.signing import signed_client
 from linkage.trust.temporal import address, connect
 from workflows.contracts import IncidentSummary
 
@@ -27,7 +28,7 @@ class ClientBase:
         register: Register | None = None,
         store: Store | None = None,
     ) -> None:
-        self.client = client
+        self.client = signed_client(client)  # every update and signal carries its proof
         self.task_queue = task_queue
         self._register = register
         self._store = store
