@@ -7,6 +7,7 @@ same module, copied beside the binaries so a cached build needs no module cache.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -79,7 +80,16 @@ def _copy_schema() -> None:
 
 
 def build(say=print) -> dict:
-    """Build what is missing; returns what each build cost (seconds), recorded in build.json."""
+    """Build what is missing; returns what each build cost (seconds), recorded in build.json.
+    One build at a time (a lock file in the cache): the cluster tier and the deploy checks
+    may both ask on a new machine."""
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with open(cache_dir() / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(say)
+
+
+def _build(say) -> dict:
     record_path = cache_dir() / "build.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     for name, (package, version) in BINARIES.items():
