@@ -70,3 +70,27 @@ def test_codec_keyring_and_district_secret_from_files(tmp_path, monkeypatch):
         assert keys.district_secret() == b"s" * 32
     finally:
         keys.district_secret.cache_clear()
+
+
+def test_a_deployed_process_makes_no_key_of_its_own(tmp_path, monkeypatch):
+    """With LINKAGE_DEPLOYED (the image sets it) a missing key is an error naming it,
+    not a new key in the container's own state folder that no other container shares."""
+    from linkage.trust.commands import load_command_keys
+
+    monkeypatch.setenv("LINKAGE_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("LINKAGE_DEPLOYED", "1")
+    for name in ("LINKAGE_COMMAND_KEYS", codec.KEYS_ENV, keys.SECRET_ENV):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"{name}_FILE", raising=False)
+    keys.district_secret.cache_clear()
+    try:
+        for load, name in (
+            (load_command_keys, "LINKAGE_COMMAND_KEYS"),
+            (codec.load_keyring, codec.KEYS_ENV),
+            (keys.district_secret, keys.SECRET_ENV),
+        ):
+            with pytest.raises(ConfigError, match=rf"{name} \(or {name}_FILE\) is not set"):
+                load()
+        assert list(tmp_path.iterdir()) == []  # nothing made
+    finally:
+        keys.district_secret.cache_clear()

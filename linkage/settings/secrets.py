@@ -11,6 +11,18 @@ from pathlib import Path
 from linkage.settings.errors import ConfigError
 
 MAX_BYTES = 64 * 1024  # a secret is a URL, a token or a keyring: never megabytes
+REQUIRE_ENV = "LINKAGE_DEPLOYED"  # set in the image: a deployed process makes no key
+
+
+def refuse_to_invent(name: str) -> None:
+    """On one machine a missing key is made in the state directory on first use; a deployed
+    process (LINKAGE_DEPLOYED=1, as the image sets) must be given it, or each container
+    would make a key of its own and no two would agree."""
+    if os.environ.get(REQUIRE_ENV, "") not in ("", "0"):
+        raise ConfigError(
+            f"{name} (or {name}_FILE) is not set, and {REQUIRE_ENV} forbids making one here: "
+            f"give every process the district's own"
+        )
 
 
 def secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:

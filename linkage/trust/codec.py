@@ -33,7 +33,7 @@ from temporalio.converter import PayloadCodec
 
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import state_dir
-from linkage.settings.secrets import secret
+from linkage.settings.secrets import refuse_to_invent, secret
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -107,6 +107,7 @@ def load_keyring() -> Keyring:
         return Keyring.parse(configured)
     path = _keys_path()
     if not path.exists():
+        refuse_to_invent(KEYS_ENV)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".codec-keys-")
         try:
             os.write(fd, json.dumps({"keys": [_new_entry("k1")]}, indent=1).encode())

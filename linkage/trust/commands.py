@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from linkage.settings.errors import ConfigError
 from linkage.settings.paths import state_dir
-from linkage.settings.secrets import secret
+from linkage.settings.secrets import refuse_to_invent, secret
 
 KEYS_ENV = "LINKAGE_COMMAND_KEYS"
 KEYS_FILE = "command-keys"
@@ -103,6 +103,7 @@ def load_command_keys() -> CommandKeys:
         return CommandKeys.parse(configured)
     path = state_dir() / KEYS_FILE
     if not path.exists():
+        refuse_to_invent(KEYS_ENV)
         # Written aside and linked into place: a process starting beside us never reads half
         # a key, and only one key ever wins.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".command-keys-")

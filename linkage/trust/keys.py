@@ -22,6 +22,7 @@ from datetime import UTC
 from linkage.domain.models import IncidentReport
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import state_dir
+from linkage.settings.secrets import refuse_to_invent
 from linkage.settings.secrets import secret as configured_secret
 
 SECRET_ENV = "LINKAGE_SECRET"
@@ -37,6 +38,7 @@ def district_secret() -> bytes:
         return configured.encode()
     path = state_dir() / SECRET_FILE
     if not path.exists():
+        refuse_to_invent(SECRET_ENV)
         # Written aside and linked into place, so a process starting beside us never reads a
         # half-written file, and only one secret ever wins.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".linkage-secret-")
