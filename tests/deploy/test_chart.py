@@ -25,12 +25,13 @@ from tests.conftest import missing
 SECRETS_DIR = "/run/secrets/linkage"
 PARTS = ("worker", "api", "codec", "ui-gate")
 # What each part holds, by the chart's values.secrets ids (temporalCa: every pod).
-# Least privilege: the district secret only where reports are matched (the worker's intake;
-# the API beside it), the token key where linkage tokens are verified, the codec keyring
-# wherever the records are opened (each process checks it at start). Compose gives the same.
+# Least privilege: the district secret only where reports are matched (the worker's intake),
+# the command keys where commands are signed or checked (API, worker), the token key where
+# linkage tokens are verified, the codec keyring wherever the records are opened (each process
+# checks it at start). Compose gives the same.
 HOLDS = {
-    "worker": {"database", "codecKeys", "districtSecret", "temporalWriter"},
-    "api": {"database", "codecKeys", "districtSecret", "tokenKey", "temporalWriter"},
+    "worker": {"database", "codecKeys", "districtSecret", "commandKeys", "temporalWriter"},
+    "api": {"database", "codecKeys", "commandKeys", "tokenKey", "temporalWriter"},
     "codec": {"database", "codecKeys", "tokenKey", "temporalReader"},
     "ui-gate": {"database", "codecKeys", "tokenKey", "temporalReader"},
     "setup": {"database", "codecKeys", "tokenKey", "temporalAdmin"},
@@ -38,6 +39,7 @@ HOLDS = {
 FILES = {  # values.secrets id -> its file under /run/secrets/linkage/
     "database": "database-url",
     "codecKeys": "codec-keys",
+    "commandKeys": "command-keys",
     "districtSecret": "district-secret",
     "tokenKey": "token-key",
     "temporalCa": "temporal-ca.pem",
@@ -176,6 +178,8 @@ def test_every_pod_is_non_root_read_only_probed_and_bounded(rendered):
     for manifests in rendered.values():
         for name, pod in pods(manifests).items():
             assert pod["automountServiceAccountToken"] is False
+            # the worker's running activities get 30 s after SIGTERM (workers/main.py)
+            assert pod["terminationGracePeriodSeconds"] == (60 if name == "worker" else 30)
             context = pod["securityContext"]
             assert context["runAsNonRoot"] and context["runAsUser"] == 10001
             assert context["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -20,6 +20,7 @@ PARTS = {  # Compose service -> the chart's component
 SECRETS = {  # Compose secret -> the chart's values.secrets id
     "database_url": "database",
     "codec_keys": "codecKeys",
+    "command_keys": "commandKeys",
     "district_secret": "districtSecret",
     "token_key": "tokenKey",
     "temporal_ca": "temporalCa",
@@ -30,6 +31,7 @@ SECRETS = {  # Compose secret -> the chart's values.secrets id
 FILES_TO_IDS = {  # the chart's mounted file -> its values.secrets id
     "database-url": "database",
     "codec-keys": "codecKeys",
+    "command-keys": "commandKeys",
     "district-secret": "districtSecret",
     "token-key": "tokenKey",
     "temporal-ca.pem": "temporalCa",

@@ -21,6 +21,7 @@ from pathlib import Path
 from linkage.ops.cluster import credentials
 from linkage.ops.cluster.certificates import ensure_certificates
 from linkage.trust.codec import Keyring
+from linkage.trust.commands import CommandKeys
 from linkage.trust.tokens import create_key
 
 OWNER = 10001  # the uid of every container that reads a secret (compose.yaml)
@@ -42,6 +43,7 @@ FILES = {
     "temporal_reader_token": "reader.jwt",
     "temporal_admin_token": "admin.jwt",
     "codec_keys": "codec-keys",
+    "command_keys": "command-keys",
     "district_secret": "linkage-secret",
     "token_key": "token-key.pem",
 }
@@ -68,6 +70,9 @@ def _make(folder: Path) -> None:
     keyring = f"k1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
     Keyring.parse(keyring)  # in the format LINKAGE_CODEC_KEYS(_FILE) is read in
     _write(folder / "codec-keys", keyring)
+    commands = f"c1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+    CommandKeys.parse(commands)  # as LINKAGE_COMMAND_KEYS(_FILE) is read
+    _write(folder / "command-keys", commands)
     _write(folder / "linkage-secret", secrets.token_urlsafe(32))
     create_key(folder / "token-key.pem")
 

@@ -48,6 +48,7 @@ LINKAGE_TOKEN_KEY is a path already, so it has no _FILE suffix.
 {{- define "linkage.secretFiles" -}}
 database: {file: database-url, env: LINKAGE_DATABASE_URL_FILE}
 codecKeys: {file: codec-keys, env: LINKAGE_CODEC_KEYS_FILE}
+commandKeys: {file: command-keys, env: LINKAGE_COMMAND_KEYS_FILE}
 districtSecret: {file: district-secret, env: LINKAGE_SECRET_FILE}
 tokenKey: {file: token-key, env: LINKAGE_TOKEN_KEY}
 temporalCa: {file: temporal-ca.pem, env: TEMPORAL_TLS_SERVER_CA_CERT_PATH}
@@ -72,6 +73,8 @@ restartPolicy (Jobs).
 {{- $ids := prepend .secrets "temporalCa" -}}
 automountServiceAccountToken: false
 enableServiceLinks: false
+{{- /* the worker lets running activities finish for 30 s after SIGTERM: give it room */}}
+terminationGracePeriodSeconds: {{ eq .component "worker" | ternary 60 30 }}
 {{- with .restartPolicy }}
 restartPolicy: {{ . }}
 {{- end }}
