@@ -28,7 +28,8 @@ class ClientBase:
         register: Register | None = None,
         store: Store | None = None,
     ) -> None:
-        self.client = signed_client(client)  # every update and signal carries its proof
+        # every update and signal carries its proof (no client: a records-only use)
+        self.client = signed_client(client) if client is not None else client
         self.task_queue = task_queue
         self._register = register
         self._store = store
