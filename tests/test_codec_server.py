@@ -1,6 +1,8 @@
 """The Web UI's codec server: decodes for a supervisor or a duty desk only (401 without a
 token, 403 for another role), answers the UI's CORS preflight from its own origin, and records
-each decode with who, the namespace and the workflow."""
+each decode with who, the namespace and the workflow. No request without a bearer token is
+anyone's (there is no local supervisor), and a malformed body is a 4xx saying why, never a
+500. (The credential variants and the malformed bodies: tests/test_codec_refusals.py.)"""
 
 from __future__ import annotations
 
@@ -132,18 +134,6 @@ async def test_the_uis_preflight_is_answered_for_its_own_origin_only(codec_api):
     assert "authorization" in answer.headers["access-control-allow-headers"].lower()
     other = await codec_api.options("/decode", headers={"Origin": "http://evil.example", **ask})
     assert "access-control-allow-origin" not in other.headers
-
-
-async def test_the_local_supervisor_of_linkage_up_needs_no_token(tokens, store):
-    local = tokens.principal("supervisor", "", "supervisor@host")
-    app = make_codec_app(Reversed(), tokens.verifier, AuditLog(store.engine), [UI], local)
-    _, body = await encrypted_caller()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://codec"
-    ) as client:
-        assert (await client.post("/decode", json=body, headers=headers())).status_code == 200
-        member = headers(tokens.party("member_unit"))  # a token given is still checked
-        assert (await client.post("/decode", json=body, headers=member)).status_code == 403
 
 
 async def test_ciphertext_that_does_not_open_is_a_clear_422_not_a_500(tokens, store):

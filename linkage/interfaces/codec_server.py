@@ -1,15 +1,20 @@
 """The codec server for the Temporal Web UI: `/encode` and `/decode`, as the UI calls them.
 
 The UI posts `{"payloads": [{"metadata": {k: base64}, "data": base64}]}` with `X-Namespace`
-and, when configured to pass it, the signed-in user's access token. Payloads are decoded only
-for a principal allowed to see personal data (a supervisor or the duty desks); anyone else is
-refused (401 without a valid token, 403 with one of another role). Each decode is written to
-the audit log with who, the namespace and the workflow (from the page the UI is on).
+and the signed-in person's own token (through `linkage ui-gate`, which adds it). Both endpoints
+answer only `Authorization: Bearer <token>` of a principal allowed to see personal data (a
+supervisor or the duty desks), always: no credential, another scheme or a token that does not
+verify is 401, a valid token of another role 403 (written to the audit log, as every refusal
+by the policy). There is no "no token means someone": whoever decodes is named by a token. Each
+decode is written to the audit log with who, the namespace and the workflow (from the page the
+UI is on). A body that is too large, not JSON, of the wrong shape, not base64, or ciphertext
+that does not open with the keyring is a 4xx saying which, never a 500.
 /healthz and /readyz (linkage.records.health) take no token and decode nothing.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -26,10 +31,22 @@ from linkage.records.audit import AuditLog
 from linkage.records.health import Readiness, add_health_routes, connected_once
 from linkage.trust.policy import authorize
 from linkage.trust.principals import Principal
-from linkage.trust.tokens import Forbidden, TokenVerifier, Unauthenticated, bearer
+from linkage.trust.tokens import Forbidden, TokenVerifier, Unauthenticated
 
+# A history page's payloads, with room to spare: Temporal refuses a payload over 2 MB itself.
+MAX_BODY = 4 * 1024 * 1024
 # The Web UI's pages name the workflow: /namespaces/NS/workflows/WORKFLOW_ID/RUN_ID/...
 _WORKFLOW_IN_PAGE = re.compile(r"/namespaces/[^/]+/workflows/([^/?#]+)")
+# Protobuf's JSON takes standard or URL-safe base64, padded or not; it would skip other signs.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+
+
+class BadRequest(Exception):
+    """The caller's mistake: a status, a code, the message and the field."""
+
+    def __init__(self, status: int, code: str, message: str, field: str = "payloads") -> None:
+        super().__init__(message)
+        self.status, self.code, self.field = status, code, field
 
 
 def _workflow_of(request: Request) -> str:
@@ -41,10 +58,55 @@ def _workflow_of(request: Request) -> str:
     return found.group(1)[:100] if found else ""
 
 
-def _payloads(body: Any) -> list[Payload]:
+def credential(header: str | None) -> str:
+    """The token of `Authorization: Bearer <token>`; Unauthenticated for anything else."""
+    hint = "send Authorization: Bearer <token> (a linkage token that may see personal data)"
+    if not header or not header.strip():
+        raise Unauthenticated(f"no credential: {hint}")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthenticated(f"Authorization scheme {scheme[:20]!r} is not accepted: {hint}")
+    if not value.strip():
+        raise Unauthenticated(f"Authorization: Bearer without a token: {hint}")
+    return value.strip()
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The body, refused (413) past `limit` bytes whether or not it says its length."""
+    too_large = BadRequest(413, "too_large", f"body: more than {limit} bytes", "body")
+    declared = request.headers.get("content-length", "")
+    if declared and not (declared.isascii() and declared.isdigit()):
+        raise BadRequest(400, "invalid", "Content-Length: not a number of bytes", "body")
+    if declared and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _payloads(raw: bytes) -> list[Payload]:
+    try:
+        body: Any = json.loads(raw)
+    except (ValueError, RecursionError) as err:
+        raise BadRequest(422, "invalid_json", f"body: not JSON ({err})", "body") from None
     if not isinstance(body, dict) or not isinstance(body.get("payloads"), list):
-        raise ValueError("payloads: a list of {metadata, data} is required")
-    return list(json_format.ParseDict(body, Payloads()).payloads)
+        raise BadRequest(422, "invalid", "payloads: a list of {metadata, data} is required")
+    for i, payload in enumerate(body["payloads"]):
+        if not isinstance(payload, dict):
+            raise BadRequest(422, "invalid", f"payloads[{i}]: an object {{metadata, data}}")
+        metadata = payload.get("metadata") or {}
+        values = metadata.values() if isinstance(metadata, dict) else []
+        for value in [payload.get("data") or "", *values]:
+            if not isinstance(value, str) or not _BASE64.fullmatch(value):
+                raise BadRequest(422, "invalid", f"payloads[{i}]: data and metadata are base64")
+    try:
+        return list(json_format.ParseDict(body, Payloads()).payloads)
+    except (json_format.ParseError, ValueError, TypeError) as err:
+        raise BadRequest(422, "invalid", f"payloads: {err}") from None
 
 
 def _as_json(payloads: Sequence[Payload]) -> dict:
@@ -57,12 +119,11 @@ def make_codec_app(
     verifier: TokenVerifier,
     audit: AuditLog,
     origins: Sequence[str] = ("http://localhost:8233",),
-    anonymous: Principal | None = None,
     readiness: Readiness | None = None,
+    max_body: int = MAX_BODY,
 ) -> FastAPI:
-    """The app over a codec. `anonymous`: the principal a request without a token is taken for
-    (only `linkage up` on one machine sets it, to its own supervisor); otherwise 401.
-    `readiness`: by default the audit's database and the Temporal of the environment."""
+    """The app over a codec. `readiness`: by default the audit's database and the Temporal of
+    the environment. `max_body`: the largest request body read, in bytes."""
     app = FastAPI(title="linkage codec server", docs_url=None, redoc_url=None)
     if readiness is None:
         from linkage.trust.temporal import connect
@@ -78,22 +139,15 @@ def make_codec_app(
         allow_headers=["Authorization", "Content-Type", "X-Namespace", "X-Workflow-Id"],
     )
 
-    def who(request: Request) -> Principal:
-        token = bearer(request.headers.get("authorization"))
-        if token is None and anonymous is not None:
-            return anonymous
-        return verifier.verify(token)
-
     async def handle(request: Request, decoding: bool):
         action = "decode" if decoding else "encode"
-        namespace = request.headers.get("x-namespace", "")
         workflow = _workflow_of(request)
+        detail = {"namespace": request.headers.get("x-namespace", "")[:200], "workflow": workflow}
+        incident = workflow.split(".")[0]
         try:
-            principal = who(request)
+            principal: Principal = verifier.verify(credential(request.headers.get("authorization")))
         except Unauthenticated as err:
             return error(401, "unauthenticated", str(err), headers={"WWW-Authenticate": "Bearer"})
-        detail = {"namespace": namespace, "workflow": workflow}
-        incident = workflow.split(".")[0]
         try:
             authorize(principal, "decode")
         except Forbidden as err:
@@ -108,13 +162,14 @@ def make_codec_app(
             )
             return error(403, "forbidden", str(err))
         try:
-            payloads = _payloads(await request.json())
-        except ValueError as err:
-            return error(422, "invalid", str(err), "payloads")
-        try:
-            done = await (codec.decode(payloads) if decoding else codec.encode(payloads))
-        except (ValueError, DecodeError) as err:  # not ciphertext of ours: the caller's mistake
-            return error(422, "undecodable", f"payloads: cannot be {action}d: {err}", "payloads")
+            payloads = _payloads(await _read(request, max_body))
+            try:
+                done = await (codec.decode(payloads) if decoding else codec.encode(payloads))
+            except (ValueError, DecodeError) as err:  # not ciphertext of ours, or not our key
+                why = f"payloads: cannot be {action}d: {err}"
+                raise BadRequest(422, "undecodable", why) from None
+        except BadRequest as err:
+            return error(err.status, err.code, str(err), err.field)
         audit.record(
             principal,
             action,
@@ -135,12 +190,7 @@ def make_codec_app(
     return app
 
 
-def serve_codec(
-    host: str = "127.0.0.1",
-    port: int = 8381,
-    anonymous: Principal | None = None,
-    origins: Sequence[str] = (),
-) -> int:
+def serve_codec(host: str = "127.0.0.1", port: int = 8381, origins: Sequence[str] = ()) -> int:
     """Run the codec server (uvicorn) with the project's codec until interrupted."""
     import uvicorn
 
@@ -158,7 +208,6 @@ def serve_codec(
         verifier,
         AuditLog(store.engine),
         [*config.ui.origins, *origins],
-        anonymous,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0

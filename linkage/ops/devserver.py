@@ -5,12 +5,17 @@ state in a SQLite file under .linkage/ so a restart loses nothing, with the Web 
 custom search attributes; the HTTP API and the Web UI's codec server beside it; and a worker in
 this process. It makes the local signing key and an operator token for this machine (in the
 state directory, never in the repository). Ctrl-C stops everything.
+
+The Web UI is behind `linkage ui-gate`, as on a cluster: the gate passes the signed-in token to
+the codec server, which decodes for a token alone. This machine's owner signs in with a page in
+the state directory holding a fresh supervisor token, revoked when `linkage up` stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 import shutil
 import signal
@@ -50,20 +55,10 @@ def dev_server_command(
 ) -> list[str]:
     codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     return [
-        temporal_binary(),
-        "server",
-        "start-dev",
-        "--db-filename",
-        str(db_file),
-        "--port",
-        str(port),
-        "--ui-port",
-        str(ui_port),
-        "--namespace",
-        Settings().namespace,
+        *(temporal_binary(), "server", "start-dev", "--db-filename", str(db_file)),
+        *("--port", str(port), "--ui-port", str(ui_port), "--namespace", Settings().namespace),
         *DEV_SERVER_TUNING,
-        "--log-level",
-        "warn",
+        *("--log-level", "warn"),
         *codec,
         *search_attribute_flags(),
     ]
@@ -72,32 +67,72 @@ def dev_server_command(
 def host_credentials() -> Path:
     """The local signing key, and an operator token for this machine's CLI (made again when
     missing, expired or revoked)."""
-    from linkage.records.store import Store
-    from linkage.records.tokens import TokenRecords
+    from linkage.trust import tokens
     from linkage.trust.auth_config import operator_token_path
-    from linkage.trust.tokens import (
-        TokenVerifier,
-        Unauthenticated,
-        create_key,
-        host_operator,
-        issue_token,
-    )
 
-    create_key()
-    records = TokenRecords(Store(Settings().database_url).engine)
+    tokens.create_key()
+    records = _token_records()
     path = operator_token_path()
     if path.exists():
-        try:
-            TokenVerifier(revoked=records.revoked_at).verify(path.read_text().strip())
+        with contextlib.suppress(tokens.Unauthenticated):
+            tokens.TokenVerifier(revoked=records.revoked_at).verify(path.read_text().strip())
             return path
-        except Unauthenticated:
-            path.unlink()
-    token, claims = issue_token(host_operator(), days=30)
+    token, claims = tokens.issue_token(tokens.host_operator(), days=30)
     records.record_issued(claims)
+    return _private(path, token + "\n")
+
+
+def _token_records():
+    from linkage.records.store import Store
+    from linkage.records.tokens import TokenRecords
+
+    return TokenRecords(Store(Settings().database_url).engine)
+
+
+def _private(path: Path, text: str) -> Path:
+    """Written for its owner alone (0600), in place of what was there."""
+    path.unlink(missing_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(token + "\n")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return path
+
+
+SIGN_IN_HOURS = 12
+SIGN_IN = """<!doctype html><meta charset="utf-8"><title>linkage · 登录</title>
+<body onload="document.forms[0].submit()"><form method="post" action="{login}">
+<input type="hidden" name="token" value="{token}"><button>Sign in 登录</button></form>"""
+
+
+def web_ui_sign_in(gate: str) -> tuple[Path, str]:
+    """A page of this machine's owner alone (0600, beside the signing key, which gives any token
+    anyway) that signs in at the gate with a fresh supervisor token; the page and its jti."""
+    from linkage.trust.tokens import host_supervisor, issue_token
+
+    token, claims = issue_token(host_supervisor(), days=SIGN_IN_HOURS / 24)
+    _token_records().record_issued(claims)
+    text = SIGN_IN.format(login=html.escape(f"{gate}/gate/login"), token=html.escape(token))
+    return _private(state_dir() / "web-ui-sign-in.html", text), claims["jti"]
+
+
+def end_sign_in(recorded: dict) -> None:
+    """Revoke the sign-in page's token and remove the page (at a stop, or after a crash)."""
+    if recorded.get("jti"):
+        _token_records().revoke(recorded["jti"], by="linkage up", reason="linkage up stopped")
+    if recorded.get("page"):
+        Path(recorded["page"]).unlink(missing_ok=True)
+
+
+def _gate_reader() -> Path:
+    """A stand-in for the reader's credential the gate sends the UI server: a dev server has no
+    authorization to ask for one."""
+    return _private(state_dir() / "ui-gate-reader", "none: the dev server has no authorization")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _start(args: list[str], port: int) -> subprocess.Popen:
@@ -134,10 +169,11 @@ def stop_leftovers() -> list[str]:
             f"first (Ctrl-C in its terminal, or kill {data['pid']})"
         )
     stopped = []
-    for name in ("api", "codec", "temporal"):  # the server last: the others talk to it
+    for name in ("gate", "api", "codec", "temporal"):  # the server last: the others talk to it
         part = data.get(name) or {}
         if runfile.stop(int(part.get("pid") or 0), part.get("command") or []):
             stopped.append(f"{name} (pid {part['pid']})")
+    end_sign_in(data.get("sign_in") or {})
     with contextlib.suppress(FileNotFoundError):
         runfile.path().unlink()
     return stopped
@@ -172,12 +208,13 @@ def run_system(
     db_file = state_dir() / "temporal.db"
     operator_token = host_credentials()
     endpoint = f"http://localhost:{codec_port}"
-    ui = f"http://localhost:{ui_port}"
+    ui = f"http://localhost:{ui_port}"  # the gate; the UI server is behind it
+    ui_server_port = _free_port()
+    ui_server = f"http://127.0.0.1:{ui_server_port}"
     # Its own session, so that Ctrl-C reaches this process alone: the worker stops first, then
-    # the server it talks to.
-    process = subprocess.Popen(
-        dev_server_command(port, ui_port, db_file, endpoint), start_new_session=True
-    )
+    # the server it talks to. The UI's codec calls go to the gate, which adds the person's token.
+    command = dev_server_command(port, ui_server_port, db_file, f"{ui}/codec")
+    process = subprocess.Popen(command, start_new_session=True)
     record = {
         "pid": os.getpid(),
         "up": {"command": runfile.command_line(os.getpid()) or []},
@@ -185,7 +222,7 @@ def run_system(
         "ui": ui,
     }
     runfile.write(record)
-    api = codec_server = None
+    api = codec_server = gate = None
     try:
         _wait_for_port(port, process)
         time.sleep(0.5)
@@ -196,19 +233,16 @@ def run_system(
             )
         log.info("temporal dev server up", address=f"localhost:{port}", state=str(db_file))
         api = _start(["serve", "--port", str(api_port)], port)
-        # this machine's browser is its supervisor: no sign-in on a dev server
-        codec_server = _start(
-            [
-                *("codec-server", "--port", str(codec_port), "--local-supervisor"),
-                *("--ui-origin", f"http://localhost:{ui_port}"),
-                *("--ui-origin", f"http://127.0.0.1:{ui_port}"),
-            ],
-            port,
-        )
+        codec_server = _start(["codec-server", "--port", str(codec_port)], port)
+        gate_args = ["ui-gate", "--port", str(ui_port), "--ui", ui_server, "--codec", endpoint]
+        gate = _start([*gate_args, "--reader-token-file", str(_gate_reader())], port)
+        page, jti = web_ui_sign_in(ui)
         record["api"] = _recorded(api, url=f"http://localhost:{api_port}")
         record["codec"] = _recorded(codec_server, url=endpoint)
+        record["gate"] = _recorded(gate, url=ui, ui_server=ui_server)
+        record["sign_in"] = {"page": str(page), "jti": jti}
         runfile.write(record)
-        print(_banner(port, ui, api_port, endpoint, operator_token, worker), flush=True)
+        print(_banner(port, ui, api_port, endpoint, operator_token, worker, page), flush=True)
         settings = Settings(temporal_address=f"localhost:{port}")
         changed = asyncio.run(_namespace_ready(settings))
         log.info("namespace ready", changed=changed)
@@ -219,14 +253,14 @@ def run_system(
         else:
             asyncio.run(_until_stopped())
     finally:
+        _stop(gate)
         _stop(api)
         _stop(codec_server)
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        try:
+            end_sign_in(record.get("sign_in") or {})
+        except Exception as err:  # the records unreachable: the token expires by itself
+            log.warning("the Web UI sign-in token was not revoked", error=str(err))
+        _stop(process)
         runfile.remove(os.getpid())
         log.info("stopped")
     return 0
@@ -253,7 +287,7 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
-def _banner(port: int, ui: str, api_port: int, codec: str, token: Path, worker: bool) -> str:
+def _banner(port: int, ui: str, api: int, codec: str, token: Path, worker: bool, page: Path):
     namespace = Settings().namespace
     address = "" if port == 7233 else f"LINKAGE_TEMPORAL_ADDRESS=localhost:{port} "
     worker_line = (
@@ -265,9 +299,12 @@ def _banner(port: int, ui: str, api_port: int, codec: str, token: Path, worker: 
     return (
         f"\n  Temporal:        localhost:{port}  (the CLI of this checkout finds it by itself; "
         f"elsewhere {address or 'LINKAGE_TEMPORAL_ADDRESS=localhost:7233 '}linkage …)\n"
-        f"  Temporal Web UI: {ui}\n"
-        f"  HTTP API:        http://localhost:{api_port}  (schema /openapi.json, /docs)\n"
-        f"  Codec server:    {codec}  (the Web UI decodes through it)\n"
+        f"  Temporal Web UI: {ui}  (sign in first: open {page.as_uri()}\n"
+        f"                   in this machine's browser, a supervisor for {SIGN_IN_HOURS} hours; "
+        f"or paste a token at {ui}/gate/login)\n"
+        f"  HTTP API:        http://localhost:{api}  (schema /openapi.json, /docs)\n"
+        f"  Codec server:    {codec}  (decodes for a token that may see personal data, never "
+        f"without one)\n"
         f"  Operator token:  {token}  (this machine's CLI acts as operator)\n"
         f"{worker_line}\n"
         f"  Web UI views:\n{ui_links.printed(ui, namespace)}\n"

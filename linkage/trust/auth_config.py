@@ -4,19 +4,36 @@ Two kinds of token are accepted: those the district's identity provider signs (i
 audience, keys (JWKS, a file or a URL) and the claims that carry the role and the unit), and
 those `linkage token issue` signs with a key kept outside the repository, for a district
 without one. The file is validated on load, with the file and the field named.
+
+The leeway (the clock difference forgiven on `exp`, `iat` and `nbf`) is a few seconds: every
+second of it is a second more that an expired token still opens the door.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from linkage.settings.config import ConfigError, format_validation_error, read_toml
 from linkage.settings.paths import config_dir, state_dir
 
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA")
+MAX_LEEWAY_SECONDS = 60.0
+
+
+def _leeway(value: float) -> float:
+    if not 0 <= value <= MAX_LEEWAY_SECONDS:
+        raise ValueError(
+            f"{value:g} s: 0 to {MAX_LEEWAY_SECONDS:g} seconds (a token is accepted this long "
+            "past its expiry; a few seconds cover clocks that differ)"
+        )
+    return value
+
+
+Leeway = Annotated[float, AfterValidator(_leeway)]
 
 
 class LocalTokens(BaseModel):
@@ -27,6 +44,7 @@ class LocalTokens(BaseModel):
     issuer: str = Field(default="linkage-local", min_length=1, max_length=200)
     audience: str = Field(default="linkage", min_length=1, max_length=200)
     max_days: float = Field(default=400, gt=0, le=3660)
+    leeway_seconds: Leeway = 5
 
 
 class Provider(BaseModel):
@@ -41,7 +59,7 @@ class Provider(BaseModel):
     role_claim: str = Field(default="linkage_role", min_length=1)
     unit_claim: str = Field(default="linkage_unit", min_length=1)
     name_claim: str = Field(default="name", min_length=1)
-    leeway_seconds: float = Field(default=30, ge=0, le=600)
+    leeway_seconds: Leeway = 5
 
     @field_validator("algorithms")
     @classmethod

@@ -1,9 +1,12 @@
 """Bearer tokens (JWT): issued on this host with a key kept outside the repository, or signed by
 the district's identity provider; verified into a Principal, or refused with the reason.
 
-A token must be signed (never alg none), unexpired (exp is required), carry a jti and be for
-our audience from a configured issuer; a revoked jti is refused. Nothing here trusts a claim
-before the signature over it verifies.
+A token must be signed (never alg none), unexpired (exp is required, with a few seconds of
+leeway), carry a jti and be for our one audience (a list of audiences is refused: a token meant
+for several services is not ours alone) from a configured issuer; a revoked jti is refused. A
+local token must also say when it was issued (iat) and live no longer than `local.max_days`:
+the limit bounds every token the key signed, not only those `linkage token issue` made. Nothing
+here trusts a claim before the signature over it verifies.
 """
 
 from __future__ import annotations
@@ -116,8 +119,8 @@ def host_operator(register: Register | None = None) -> Principal:
 
 
 def host_supervisor(register: Register | None = None) -> Principal:
-    """The supervisor at this host's browser, for the codec server of `linkage up`: a dev
-    server's Web UI has no sign-in to pass a token from."""
+    """The supervisor at this host's browser: `linkage up` signs them in at its Web UI gate
+    with a short-lived token of this principal, so that decoding is authorised and audited."""
     return make_principal(
         register or load_register(),
         name=f"supervisor@{socket.gethostname()}"[:40],
@@ -180,13 +183,15 @@ class TokenVerifier:
             key = self._local_key
             if key is None:
                 raise Unauthenticated("a local token, but this host has no signing key")
-            algorithms, audience, leeway = ["EdDSA"], local.audience, 30.0
+            algorithms, audience, leeway = ["EdDSA"], local.audience, local.leeway_seconds
             claims = ("name", "role", "unit")
+            required = ["exp", "iat", "jti", "iss", "aud"]
         elif provider is not None and issuer == provider.issuer:
             key = self._provider_key(token, header)
             algorithms, audience = provider.algorithms, provider.audience
             leeway = provider.leeway_seconds
             claims = (provider.name_claim, provider.role_claim, provider.unit_claim)
+            required = ["exp", "jti", "iss", "aud"]
         else:
             raise Unauthenticated(f"token from an issuer this system does not trust: {issuer!r}")
         if algorithm not in algorithms:
@@ -199,15 +204,13 @@ class TokenVerifier:
                 audience=audience,
                 issuer=issuer,
                 leeway=leeway,
-                options={"require": ["exp", "jti", "iss", "aud"]},
+                options={"require": required, "strict_aud": True},
             )
         except jwt.ExpiredSignatureError:
             at = datetime.fromtimestamp(int(unverified.get("exp", 0)), UTC).isoformat()
             raise Unauthenticated(f"token expired at {at}") from None
         except jwt.InvalidAudienceError:
-            raise Unauthenticated(
-                f"token for audience {unverified.get('aud')!r}, not {audience!r}"
-            ) from None
+            raise Unauthenticated(_audience_refused(unverified.get("aud"), audience)) from None
         except jwt.MissingRequiredClaimError as err:
             raise Unauthenticated(f"token lacks the {err.claim!r} claim") from None
         except jwt.InvalidSignatureError:
@@ -216,6 +219,8 @@ class TokenVerifier:
             ) from None
         except jwt.PyJWTError as err:
             raise Unauthenticated(f"token refused: {err}") from None
+        if issuer == local.issuer:
+            _within_max_days(verified, local.max_days, leeway)
         jti = str(verified["jti"])
         if (when := self.revoked(jti)) is not None:
             raise Unauthenticated(f"token {jti} was revoked at {when.isoformat()}")
@@ -246,6 +251,32 @@ class TokenVerifier:
             if kid is None or found.key_id == kid:
                 return found.key
         raise Unauthenticated(f"no key {kid!r} in the identity provider's keys")
+
+
+def _audience_refused(given: object, ours: str) -> str:
+    shown = repr(given)[:200]
+    if isinstance(given, list):
+        return f"token for a list of audiences ({shown}): exactly one, {ours!r}, is accepted"
+    return f"token for audience {shown}, not {ours!r}"
+
+
+def _within_max_days(claims: dict, max_days: float, leeway: float) -> None:
+    """A local token lives no longer than `linkage token issue` may make it (auth.toml
+    local.max_days), counted from its iat and from now (an iat in the future is refused by
+    the decoder)."""
+    longest = max_days * 86400 + leeway
+    lifetime = int(claims["exp"]) - int(claims["iat"])
+    if lifetime > longest:
+        raise Unauthenticated(
+            f"token valid for {lifetime / 86400:.1f} days from its iat: a local token lives at "
+            f"most {max_days:g} days (auth.toml local.max_days)"
+        )
+    left = int(claims["exp"]) - datetime.now(UTC).timestamp()
+    if left > longest:
+        raise Unauthenticated(
+            f"token expires {left / 86400:.1f} days from now: a local token lives at most "
+            f"{max_days:g} days (auth.toml local.max_days)"
+        )
 
 
 def bearer(header: str | None) -> str | None:

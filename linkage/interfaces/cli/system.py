@@ -18,7 +18,12 @@ from linkage.settings.config import Settings
 def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
     if name == "up":
         p.add_argument("--port", type=int, default=7233, help="Temporal frontend port")
-        p.add_argument("--ui-port", type=int, default=8233, help="Web UI port")
+        p.add_argument(
+            "--ui-port",
+            type=int,
+            default=8233,
+            help="the Web UI's port: its sign-in gate (the UI server listens behind it)",
+        )
         p.add_argument("--api-port", type=int, default=8380, help="HTTP API port")
         p.add_argument("--codec-port", type=int, default=8381, help="the Web UI's codec server")
         p.add_argument(
@@ -34,11 +39,6 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
     elif name == "codec-server":
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8381)
-        p.add_argument(
-            "--local-supervisor",
-            action="store_true",
-            help="a request without a token is this host's supervisor (linkage up, one machine)",
-        )
         p.add_argument(
             "--ui-origin",
             action="append",
@@ -105,14 +105,8 @@ def run(args) -> int:
     if args.command == "codec-server":
         from linkage.interfaces.codec_server import serve_codec
 
-        local = None
-        if args.local_supervisor and args.host not in ("127.0.0.1", "localhost", "::1"):
-            raise LinkageError("--local-supervisor serves this machine alone: --host 127.0.0.1")
-        if args.local_supervisor:
-            from linkage.trust.tokens import host_supervisor
-
-            local = host_supervisor()
-        return serve_codec(host=args.host, port=args.port, anonymous=local, origins=args.ui_origin)
+        # every request names its principal by a token: there is no "no token means someone"
+        return serve_codec(host=args.host, port=args.port, origins=args.ui_origin)
     if args.command == "setup":
         return asyncio.run(cmd_setup(args))
     if args.command == "ui-gate":
