@@ -94,8 +94,8 @@ def model_data(model: TriageModel) -> dict:
 
 def recipe() -> str:
     return (
-        f"TfidfVectorizer(char {NGRAMS[0]}-{NGRAMS[1]}-grams, sublinear tf, min_df 2, "
-        f"<= {MAX_NGRAMS}) + catalogue facts; LogisticRegression(lbfgs, C {C}, balanced) "
+        f"numbers set aside; TfidfVectorizer(char {NGRAMS[0]}-{NGRAMS[1]}-grams, sublinear tf, "
+        f"min_df 2, <= {MAX_NGRAMS}) + catalogue facts; LogisticRegression(lbfgs, C {C}, balanced) "
         f"per head {', '.join(HEADS)}; seed {SEED}"
     )
 

@@ -20,10 +20,12 @@ import numpy as np
 
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import config_dir
+from linkage.triage.numbers import PLACEHOLDER
 
 MODEL_FILE = "triage-model/model.json"
 NGRAMS = (2, 3)
 HEADS = ("direction", "category", "danger")
+SET_ASIDE = PLACEHOLDER * 2  # a number set aside (linkage.triage.numbers) is no evidence
 
 
 def ngrams(text: str, sizes: tuple[int, int] = NGRAMS) -> list[str]:
@@ -164,7 +166,7 @@ class TriageModel:
             if index[i] >= n_grams:
                 continue  # a catalogue fact, not words of the description
             gram = names[int(index[i])]
-            if len(gram) < 2 or any(gram in c for c in chosen):
+            if len(gram) < 2 or SET_ASIDE in gram or any(gram in c for c in chosen):
                 continue
             chosen = [c for c in chosen if c not in gram] + [gram]
             if len(chosen) == 4:

@@ -5,7 +5,8 @@ dictionary; every term in the tokenizer's word lattice counts for its subcategor
 where terms overlap), unless negated or in a hypothetical clause. A danger word counts as a
 present danger unless the description is a complaint, proposal or request about a lasting
 condition (多年, 一直, 建议, 反映 …) and its sentence says nothing of now (正在, 刚才, 现在 …):
-then it is a hazard noted for the department, and the text is weighed as a whole.
+then it is a hazard noted for the department, and the text is weighed as a whole. Numbers
+(phones, plates, amounts …) are set aside first (Triager.prepare): 120 counts only alone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from linkage.domain.catalogue import Catalogue
+from linkage.triage.numbers import NumberReader
 
 TERM_FREQ = 200_000  # high enough that jieba keeps a catalogue term whole
 WEAK_WEIGHT = 0.35
@@ -127,6 +129,7 @@ class RuleReader:
         self._wanted = {*self._index, *self._markers}
         words = {*self._index, *self._negations, *self._hypotheticals, *self._markers}
         words.update(extra_words)
+        self.numbers = NumberReader(words)  # its words written with digits are read as written
         self._tokenizer.initialize()
         for word in sorted(words):
             self._tokenizer.add_word(word, freq=TERM_FREQ)

@@ -25,11 +25,10 @@ class Row:
 
 
 def _features(triager, rows: list[Row]):
-    from linkage.triage.rules import normalise
-
+    """The texts as the model reads them (Triager.prepare: numbers set aside) and their facts."""
     texts, facts = [], []
     for row in rows:
-        text = normalise(row.text)
+        text = triager.prepare(row.text)
         texts.append(text)
         facts.append(triager.read(text)[2])
     return texts, facts

@@ -1,11 +1,12 @@
 """Triage (非警务类警情甄别): police matter or not, which catalogue item, and which unit.
 
 Two readers: the rules (linkage.triage.rules: the catalogue's terms in their context) and a
-learned model (linkage.triage.model). The safety floor is the rules' and cannot be outvoted: a
-present danger always goes to police. Where the two disagree, or the model is unsure, or the
-evidence is weak, nothing is guessed at: `needs_review` sends it to the linkage desk. The
-decision itself is linkage.triage.decide; this module holds the entry points, and
-linkage.domain.triage_result the contract.
+learned model (linkage.triage.model), both given the text with its numbers set aside
+(linkage.triage.numbers: a 120 inside a phone number is no 120). The safety floor is the
+rules' and cannot be outvoted: a present danger always goes to police. Where the two
+disagree, or the model is unsure, or the evidence is weak, nothing is guessed at:
+`needs_review` sends it to the linkage desk. The decision itself is linkage.triage.decide;
+this module holds the entry points, and linkage.domain.triage_result the contract.
 """
 
 from __future__ import annotations
@@ -60,8 +61,15 @@ class Triager:
                 return place
         return ""
 
+    def prepare(self, text: str) -> str:
+        """The text as both readers take it, in training as in reading: normalised, with its
+        numbers set aside (a 120 inside a phone number is no call to 120)."""
+        from linkage.triage.rules import normalise
+
+        return self.rules.numbers.set_aside(normalise(text))
+
     def read(self, text: str):
-        """The rules' tokens and evidence for a normalised text, and the model's facts."""
+        """The rules' tokens and evidence for a prepared text, and the model's facts."""
         from linkage.triage.decide import facts
 
         tokens, lattice = self.rules.parse(text)
@@ -70,9 +78,8 @@ class Triager:
 
     def triage(self, request: TriageRequest) -> TriageResult:
         from linkage.triage.decide import decide
-        from linkage.triage.rules import normalise
 
-        text = normalise(request.text)
+        text = self.prepare(request.text)
         tokens, found, facts = self.read(text)
         township = self.routing.township(request.township) if request.township else None
         township_name = township or request.township or self.township_in(tokens)
