@@ -170,6 +170,11 @@ MALFORMED = [
     ("description as dict", with_value("description", {"text": "占道"}), "description"),
     ("reason as number", with_value("divert_reason", 12345), "divert_reason"),
     ("township as bool", with_value("location.township", True), "location.township"),
+    # codes the district's register lacks (routing.toml, units.toml, catalogue.toml)
+    ("phone as township", with_value("location.township", "13912345678"), "location.township"),
+    ("unknown township", with_value("location.township", "火星镇"), "location.township"),
+    ("unknown category", with_value("category", "不是一个类别"), "category"),
+    ("unknown category code", with_value("category", "H99"), "category"),
 ]
 
 
@@ -443,6 +448,8 @@ THROUGH_THE_CLIENT = [
     ("unknown nested field", with_value("caller.nickname", "小王"), "caller.nickname"),
     ("missing caller", without("caller"), "caller"),
     ("phone with letters", with_value("caller.phone", "139abc45678"), "caller.phone"),
+    ("phone as township", with_value("location.township", "13912345678"), "location.township"),
+    ("unknown category", with_value("category", "H99"), "category"),
 ]
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from linkage.client import ActionRefused
+from linkage.client import ActionRefused, LinkageError
 from linkage.domain.models import Stage
 from linkage.records.tables import Incident
 from linkage.triage.triager import Triager
@@ -75,7 +75,7 @@ async def test_the_desk_overrides_a_vague_report_and_the_push_goes_on(env, linka
     iid = await open_incident(env, linkage, "hotline", description="喂，你好，我想说个事情")
     status = await at_stage(linkage, iid, Stage.triage_review)
     assert status.incident.triage.needs_review
-    with pytest.raises(ActionRefused, match="not a subcategory code or name"):
+    with pytest.raises(LinkageError, match="subcategory: 'X9' is not a subcategory code or name"):
         await linkage.act(
             iid, "triage-decide", as_(DESK, direction="police", subcategory="X9", reason="核实")
         )

@@ -26,7 +26,9 @@ from linkage.client.errors import (
     answer_within,
 )
 from linkage.client.escalations import SET_BY_SYSTEM, Escalations
+from linkage.client.status import check_incident_id
 from linkage.domain import actions as act
+from linkage.domain import edge_checks as edge
 from linkage.domain.action_specs import ACTIONS
 from linkage.domain.contract import from_edge
 from linkage.domain.models import STAGE_LABELS, Role, Stage
@@ -60,6 +62,7 @@ class Actions(Escalations):
         spec = ACTIONS.get(action)
         if spec is None:
             raise LinkageError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
+        check_incident_id(incident_id, action)
         try:
             model = from_edge(
                 spec.model, {**payload, **spec.fixed}, SET_BY_SYSTEM | set(spec.fixed)
@@ -121,8 +124,8 @@ class Actions(Escalations):
         raise AssertionError("unreachable")
 
     def _with_unit_codes(self, action: str, model):
-        """Every unit the action names, as the register's code (the actor's with its name);
-        a name that is no unit is refused here, with the nearest matches."""
+        """Every unit the action names, as the register's code (the actor's with its name), and
+        a subcategory as the catalogue's code; what the register lacks is refused here."""
         register = self.register
         try:
             actor = model.actor
@@ -150,6 +153,11 @@ class Actions(Escalations):
                 )
         except UnknownUnit as err:
             raise LinkageError(f"{action}: {err}") from None
+        if isinstance(model, act.TriageDecisionAction) and model.subcategory:
+            try:  # the catalogue's code, of the side chosen
+                changes["subcategory"] = edge.subcategory(model.subcategory, model.direction)
+            except ValueError as err:
+                raise LinkageError(f"{action}: subcategory: {err}") from None
         return model.model_copy(update=changes)
 
     async def _catch_up(self, incident_id: str, workflow_id: str, update: str, state) -> None:

@@ -16,7 +16,7 @@ from linkage.client.core import LinkageClient
 from linkage.client.diverting import DivertResult, parse_report
 from linkage.client.errors import ActionRefused, LinkageError
 from linkage.client.listing import IncidentListing
-from linkage.client.status import IncidentStatus
+from linkage.client.status import IncidentStatus, check_incident_id
 from linkage.domain.action_specs import ACTIONS
 from linkage.domain.models import IncidentReport
 from linkage.domain.units import UnknownUnit
@@ -136,6 +136,7 @@ class AuthorizedClient:
     async def act(
         self, incident_id: str, action: str, payload: dict[str, Any], whistle: int | None = None
     ) -> BaseModel:
+        check_incident_id(incident_id, action)
         context, _ = await self.context(incident_id)
         self.check(action, context)
         self._no_actor(action, incident_id, payload)
@@ -153,6 +154,7 @@ class AuthorizedClient:
         return state
 
     async def whistle(self, incident_id: str, call: dict[str, Any]) -> BaseModel:
+        check_incident_id(incident_id, "whistle")
         context, _ = await self.context(incident_id)
         self.check("whistle", context)
         self._no_actor("whistle", incident_id, call)

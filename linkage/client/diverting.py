@@ -27,6 +27,7 @@ from temporalio.service import RPCError
 
 from linkage.client.base import ClientBase, transient
 from linkage.client.errors import LinkageError, NoAnswer, answer_within
+from linkage.domain import edge_checks as edge
 from linkage.domain.contract import from_edge
 from linkage.domain.models import IncidentReport, check_report_window
 from linkage.domain.search_attributes import (
@@ -53,27 +54,75 @@ SEND_ATTEMPTS = 12  # a server that is briefly busy or restarting is waited for,
 
 def parse_report(data: Any, register: Register | None = None) -> IncidentReport:
     """Validate a report as it arrives; a bad one raises LinkageError naming each field and its
-    problem. Unknown fields are refused, and so is a received_at in the future or long past."""
+    problem, every one at once. Unknown fields are refused, and so are a received_at in the
+    future or long past and a township, category or unit the district's register lacks."""
+    register = register or load_register()
+    problems: list[str] = []
+    named: set[str] = set()
+    report = None
     try:
         report = from_edge(IncidentReport, data)
     except ValidationError as err:
-        raise LinkageError(format_validation_error("report", err)) from None
+        problems = [format_validation_error("report", err)]
+        named = {".".join(str(p) for p in e["loc"]) for e in err.errors()}
+    raw = report.model_dump(mode="json") if report is not None else data
+    codes, wrong = _register_codes(raw if isinstance(raw, dict) else {}, register, named)
+    problems += wrong
+    if problems or report is None:
+        raise LinkageError("\n".join(problems))
     try:
         check_report_window(report, datetime.now(UTC))
     except ValueError as err:
         raise LinkageError(f"report: {err}") from None
-    return _with_origin_code(report, register or load_register())
+    return _with_codes(report, codes)
 
 
-def _with_origin_code(report: IncidentReport, register: Register) -> IncidentReport:
-    """The report with the unit that pushes it as the register's code."""
-    try:
-        unit = register.resolve(
-            report.originating_unit, ORIGIN_KINDS[report.origin], "report: originating_unit"
-        )
-    except UnknownUnit as err:
-        raise LinkageError(str(err)) from None
-    return report.model_copy(update={"originating_unit": unit.code})
+def _register_codes(
+    data: dict, register: Register, named: set[str] | frozenset[str] = frozenset()
+) -> tuple[dict[str, str], list[str]]:
+    """The report's township, category and pushing unit as the register stores them, and a
+    `report: field: Value error, …` line for each the register does not know (those a problem
+    is named for already are left alone)."""
+    location = data.get("location") if isinstance(data.get("location"), dict) else {}
+    origin = data.get("origin") if isinstance(data.get("origin"), str) else None
+    checks = {
+        "location.township": (location.get("township"), lambda v: edge.township(v, register)),
+        "category": (data.get("category") or None, edge.category),
+        "originating_unit": (
+            data.get("originating_unit"),
+            lambda v: register.resolve(v, ORIGIN_KINDS[origin], "originating_unit").code,
+        ),
+    }
+    if origin not in ORIGIN_KINDS:
+        del checks["originating_unit"]  # which units may push depends on the origin
+    codes: dict[str, str] = {}
+    problems: list[str] = []
+    for field, (value, check) in checks.items():
+        if not isinstance(value, str) or field in named:
+            continue
+        try:
+            codes[field] = check(value)
+        except UnknownUnit as err:
+            problems.append(f"report: {err}")
+        except ValueError as err:
+            problems.append(f"report: {field}: Value error, {err}")
+    return codes, problems
+
+
+def _with_codes(report: IncidentReport, codes: dict[str, str]) -> IncidentReport:
+    location = report.location
+    if "location.township" in codes:
+        location = location.model_copy(update={"township": codes["location.township"]})
+    update = {k: v for k, v in codes.items() if k != "location.township"}
+    return report.model_copy(update={**update, "location": location})
+
+
+def _with_register_codes(report: IncidentReport, register: Register) -> IncidentReport:
+    """A report given as a model (trusted code): the same checks, the same stored values."""
+    codes, problems = _register_codes(report.model_dump(mode="json"), register)
+    if problems:
+        raise LinkageError("\n".join(problems))
+    return _with_codes(report, codes)
 
 
 class DivertResult(SubmitAnswer):
@@ -89,7 +138,7 @@ class Diverting(ClientBase):
         if not isinstance(report, IncidentReport):
             report = parse_report(report, self.register)
         else:
-            report = _with_origin_code(report, self.register)
+            report = _with_register_codes(report, self.register)
         request_id = request_id or f"divert-{uuid.uuid4().hex}"  # one ID for every attempt
         for attempt in range(SEND_ATTEMPTS):
             try:

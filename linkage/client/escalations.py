@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from linkage.client.errors import ActionRefused, LinkageError, NoAnswer, answer_within
-from linkage.client.status import Status
+from linkage.client.status import Status, check_incident_id
 from linkage.domain import actions as act
 from linkage.domain.contract import from_edge
 from linkage.domain.models import STAGE_LABELS, Role
@@ -26,6 +26,7 @@ class Escalations(Status):
     async def whistle(self, incident_id: str, call: act.WhistleCall | dict) -> IncidentState:
         """Blow the whistle on an open incident: an update, answered with the state it led to
         (the whistle it started) or refused with the reason."""
+        check_incident_id(incident_id, "whistle")
         try:
             call = from_edge(act.WhistleCall, call, SET_BY_SYSTEM)
         except ValidationError as err:

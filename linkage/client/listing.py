@@ -11,13 +11,13 @@ Two sources, each for what it answers best:
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel
 
 from linkage.client.base import ClientBase
 from linkage.client.errors import LinkageError
-from linkage.domain.catalogue import load_catalogue
+from linkage.domain import edge_checks as edge
 from linkage.domain.models import Stage
 from linkage.domain.search_attributes import (
     CATEGORY,
@@ -63,25 +63,45 @@ def parse_when(value: str, zone, what: str) -> datetime:
     value = value.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return datetime.combine(date.fromisoformat(value), time(), zone)
-        at = datetime.fromisoformat(value)
+            at = datetime.combine(date.fromisoformat(value), time(), zone)
+        else:
+            at = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(
             f"{what}: {value!r} is not a date (2026-12-01) or a time (2026-12-01T08:00)"
         ) from None
-    return at if at.tzinfo else at.replace(tzinfo=zone)
+    at = at if at.tzinfo else at.replace(tzinfo=zone)
+    try:  # searched in UTC, and an end date taken to the end of its day
+        (at + timedelta(days=1)).astimezone(UTC), (at - timedelta(days=1)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{what}: {value!r} is too near the year 1 or 9999") from None
+    return at
 
 
 def category_clause(value: str) -> str:
     """A catalogue code (H02, H02.07) or a category's name."""
-    value = value.strip()
-    found = load_catalogue().find(value)
-    if found is not None and found[1] is not None:
-        return f"{SUBCATEGORY.name} = '{_quote(found[1])}'"
-    if found is not None:
-        name = load_catalogue().categories[found[0]].name
-        return f"{CATEGORY.name} = '{_quote(name)}'"
-    return f"{CATEGORY.name} = '{_quote(value)}'"
+    code, sub = edge.catalogue_item(value)
+    if sub is not None:
+        return f"{SUBCATEGORY.name} = '{_quote(sub)}'"
+    name = edge.district().catalogue.categories[code].name
+    return f"{CATEGORY.name} = '{_quote(name)}'"
+
+
+def _checked(township: str | None, category: str | None) -> str | None:
+    """The township as stored (黄埭 is 黄埭镇); a township or category the district's register
+    lacks is refused, naming the filter and the value."""
+    for field, value, check in (
+        ("township", township, edge.township),
+        ("category", category, edge.catalogue_item),
+    ):
+        if value:
+            try:
+                found = check(value)
+            except ValueError as err:
+                raise ValueError(f"list: {field}: {err}") from None
+            if field == "township":
+                township = found
+    return township
 
 
 async def list_incidents(
@@ -102,6 +122,7 @@ async def list_incidents(
 ) -> list[IncidentListing]:
     if limit < 1:
         raise ValueError("--limit: must be at least 1")
+    township = _checked(township, category)
     if unit is not None:
         return await _unit_queue(
             linkage, unit, stage, owner, township, overdue, category, safety, since, until, limit
@@ -167,10 +188,7 @@ async def _unit_queue(
         raise ValueError(str(err)) from None
     rows = linkage.store.waiting(units=linkage.register.with_parts(code))
     incidents = {i.id: i for i in linkage.store.incidents([r.incident_id for r in rows])}
-    wanted_category = None
-    if category:
-        found = load_catalogue().find(category.strip())
-        wanted_category = found or (category.strip(), None)
+    wanted_category = edge.catalogue_item(category) if category else None
     listings = []
     for row in rows:
         incident = incidents.get(row.incident_id)

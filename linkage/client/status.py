@@ -11,8 +11,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from linkage.client.base import ClientBase
 from linkage.client.errors import LinkageError, NoAnswer, UnknownIncident, answer_within
+from linkage.domain.edge_checks import incident_id_problem
 from linkage.domain.models import Stage, TimelineEntry
-from workflows.contracts import IncidentState, IncidentSummary
+from workflows.contracts import INCIDENT_WORKFLOW, IncidentState, IncidentSummary
 from workflows.loop_contracts import EmergencyState, HotlineLoopState, PoliceLoopState, WhistleState
 
 
@@ -37,12 +38,22 @@ class IncidentStatus(BaseModel):
         return sorted(entries, key=lambda e: e.at)
 
 
+def check_incident_id(incident_id: str, what: str) -> None:
+    """Refuse what is no incident's ID (a loop's, a whistle's, anything else) before Temporal
+    is asked: its workflow answers with another shape than an incident's."""
+    problem = incident_id_problem(incident_id)
+    if problem is not None:
+        raise LinkageError(f"{what}: incident_id: {problem}")
+
+
 class Status(ClientBase):
     async def result(self, incident_id: str) -> IncidentSummary:
         """Wait for the incident to close and return its summary."""
+        check_incident_id(incident_id, "result")
         return await self._handle(incident_id).result()
 
     async def status(self, incident_id: str) -> IncidentStatus:
+        check_incident_id(incident_id, "status")
         handle = self._handle(incident_id)
         try:
             description = await handle.describe()
@@ -50,6 +61,8 @@ class Status(ClientBase):
             if err.status is RPCStatusCode.NOT_FOUND:
                 raise UnknownIncident(f"no incident {incident_id}") from None
             raise
+        if description.workflow_type != INCIDENT_WORKFLOW:
+            raise UnknownIncident(f"no incident {incident_id}: it is a {description.workflow_type}")
         if description.status is not WorkflowExecutionStatus.RUNNING:
             try:
                 summary = await handle.result()

@@ -15,12 +15,13 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, FastAPI, Path, Query
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from linkage.client import DivertResult, IncidentStatus, LinkageClient, LinkageError
 from linkage.client.authorized import AuthorizedClient
 from linkage.client.listing import IncidentListing, parse_when
 from linkage.domain.action_specs import ACTIONS
+from linkage.domain.actions import Hours
 from linkage.domain.models import Owner, Stage
 from linkage.domain.timefmt import district_zone, jsonable
 from linkage.interfaces.api import errors as api_errors
@@ -47,10 +48,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A filter or key the records are searched by: one line of printable text (PostgreSQL cannot
+# even compare a NUL), so that what no row can hold is a 422 naming it, not the records' 503.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Searched = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
+
+
 class WhistleBody(BaseModel):
+    """Typed as sent: a number is a number (never "2" or true), and no field goes unread."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     reason: str = Field(description="why (重大风险隐患 …)")
     units: list[str] = Field(description="the units summoned, by code, name or alias")
-    deadline_hours: float | None = Field(default=None, description="hours to report in")
+    deadline_hours: Hours | None = Field(default=None, description="hours to report in")
     request_id: str = Field(
         default="",
         max_length=80,
@@ -256,16 +267,18 @@ def make_app(
         return answer([_outbox_view(r) for r in party.outbox(target, status, limit)])
 
     @app.post("/outbox/{key}/ack", response_model=OutboxView, responses=ERRORS)
-    def acknowledge(party: As, key: str) -> JSONResponse:
+    def acknowledge(
+        party: As, key: Annotated[str, Path(max_length=200, pattern=PRINTABLE)]
+    ) -> JSONResponse:
         """The reading platform took the message: it is delivered."""
         return answer(_outbox_view(party.acknowledge(key)))
 
     @app.get("/audit", response_model=list[AuditView], responses=ERRORS)
     def audit(
         party: As,
-        incident: str | None = None,
-        principal: str | None = None,
-        action: str | None = None,
+        incident: Searched = None,
+        principal: Searched = None,
+        action: Searched = None,
         refused: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> JSONResponse:

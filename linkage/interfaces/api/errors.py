@@ -116,6 +116,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, err: HTTPException):
+        cause = err.__cause__  # a body FastAPI could not parse: say why, as for broken JSON
+        if isinstance(cause, RecursionError):
+            return error(422, "invalid_json", "body: JSON nested too deeply to read", "body")
+        if isinstance(cause, ValueError):  # a number of thousands of digits, say
+            return error(422, "invalid_json", f"body: not valid JSON: {cause}", "body")
         return error(err.status_code, "http", str(err.detail))
 
     app.add_exception_handler(RequestValidationError, _validation)

@@ -22,17 +22,74 @@ def print_json(value: Any) -> None:
     print(json.dumps(jsonable(data), ensure_ascii=False, indent=2))
 
 
-def read_json(source: str) -> Any:
+# What one input may be: a list of reports is well under a megabyte per thousand; a report is
+# three levels deep, a list of them four. Past these it is a mistake or an attack, and refused.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 32
+
+
+def read_input(source: str) -> bytes:
+    """A file's bytes, or stdin's for `-`, read with a bound (never all of /dev/zero)."""
+    name = "standard input" if source == "-" else source
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        if source == "-":
+            stream = getattr(sys.stdin, "buffer", None)
+            data = (
+                stream.read(MAX_INPUT_BYTES + 1) if stream else sys.stdin.read(MAX_INPUT_BYTES + 1)
+            )
+            data = data.encode("utf-8") if isinstance(data, str) else data
+        else:
+            with Path(source).open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as err:
         raise LinkageError(f"cannot read {source}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise LinkageError(f"{source}: not UTF-8 text; save the report as UTF-8") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise LinkageError(
+            f"{name}: larger than {MAX_INPUT_BYTES} bytes ({MAX_INPUT_BYTES // 2**20} MiB), the "
+            f"most one input may be; split it"
+        )
+    return data
+
+
+def load_json(text: str, source: str) -> Any:
+    """JSON text as data; refused, naming `source`, when it is no JSON or nests deeper than
+    MAX_DEPTH (the parser and everything after it would run out of stack)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
+        data = json.loads(text)
+    except RecursionError:
+        raise LinkageError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as err:  # JSONDecodeError, and a number of thousands of digits
         raise LinkageError(f"{source}: not valid JSON: {err}") from None
+    if depth(data) > MAX_DEPTH:
+        raise LinkageError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels")
+    return data
+
+
+def depth(data: Any) -> int:
+    """How deep lists and objects nest (a scalar is 0), counted without recursion and no
+    further than one level past MAX_DEPTH."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend(
+            (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
+        )
+    return deepest
+
+
+def read_json(source: str) -> Any:
+    """A JSON file, or stdin's for `-`: bounded in size and depth, each refusal naming it."""
+    name = "standard input" if source == "-" else source
+    try:
+        text = read_input(source).decode("utf-8")
+    except UnicodeDecodeError:
+        raise LinkageError(f"{name}: not UTF-8 text; save the report as UTF-8") from None
+    return load_json(text, name)
 
 
 def positive_int(value: str) -> int:

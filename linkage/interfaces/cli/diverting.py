@@ -27,6 +27,7 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    args.data = read_json(args.file)  # a bad file is refused before anything is reached
     return asyncio.run(with_client(cmd_divert, args))
 
 
@@ -88,7 +89,7 @@ async def cmd_divert(args, client) -> int:
     outcome printed (its incident ID, or why it failed)."""
     from linkage.client.diverting import parse_report
 
-    data = read_json(args.file)
+    data = args.data if hasattr(args, "data") else read_json(args.file)
     if args.now:
         _stamp_now(data)
     if not isinstance(data, list):

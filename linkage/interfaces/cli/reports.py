@@ -65,11 +65,26 @@ def _period(text: str | None, kind: str | None = None) -> Period:
         raise LinkageError(str(err)) from None
 
 
+def _unit_code(name: str | None) -> str:
+    """--unit as the register's code, which the records count by (a name, short name or alias
+    is accepted); a name that is no unit is refused before anything is read or written."""
+    from linkage.domain.units import UnknownUnit, load_register
+
+    if not name:
+        return ""
+    try:
+        return load_register().resolve(name, None, "--unit").code
+    except UnknownUnit as err:
+        raise LinkageError(f"report: {err}") from None
+
+
 def run(args) -> int:
     from linkage.records.store import Store
 
-    store = Store(Settings().database_url)
     command = args.report_command
+    if command in KINDS or command == "evidence":
+        args.unit = _unit_code(args.unit)
+    store = Store(Settings().database_url)
     if command in KINDS:
         return _produce(args, store)
     if command == "list":

@@ -52,13 +52,54 @@ def cmd_triage(args) -> int:
             print(render_triage(result))
         return 0
     failed = 0
-    for number, raw in enumerate(sys.stdin, start=1):
-        if not raw.strip():
+    for number, raw in enumerate(bounded_lines(), start=1):
+        if raw is not None and not raw.strip():
             continue
-        line = triage_json_line(triager, raw, number)
+        problem = _unreadable(raw)
+        if problem is None:
+            line = triage_json_line(triager, raw, number)
+        else:
+            line = {"id": None, "line": number, "error": problem}
         failed += "error" in line
         print(json.dumps(line, ensure_ascii=False), flush=False)
     return 1 if failed else 0
+
+
+# A line holds one description (at most 4000 characters) and a township: 64 KiB is ample.
+MAX_LINE_BYTES = 64 * 1024
+
+
+def bounded_lines():
+    """Standard input's lines, each read with a bound: a longer one is None (its rest read and
+    dropped a bounded piece at a time), so an input without line breaks never fills memory."""
+    stream = getattr(sys.stdin, "buffer", None) or sys.stdin
+    while True:
+        chunk = stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        if len(chunk) <= MAX_LINE_BYTES or chunk[-1:] in (b"\n", "\n"):
+            yield chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+            continue
+        while chunk and chunk[-1:] not in (b"\n", "\n"):
+            chunk = stream.readline(MAX_LINE_BYTES)
+        yield None
+
+
+def _unreadable(raw: str | None) -> str | None:
+    """What makes a line unfit to parse further: too long, too deep, a number too long."""
+    from linkage.interfaces.cli.common import MAX_DEPTH, depth
+
+    if raw is None:
+        return f"a line longer than {MAX_LINE_BYTES} bytes; one description to a line"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return None  # said by the line's own answer
+    except RecursionError:
+        return f"JSON nested deeper than {MAX_DEPTH} levels"
+    except ValueError as err:
+        return f"not valid JSON: {err}"
+    return f"JSON nested deeper than {MAX_DEPTH} levels" if depth(data) > MAX_DEPTH else None
 
 
 def cmd_triage_learn(args, triager) -> int:
