@@ -78,6 +78,15 @@ POLICY: dict[str, Rule] = {
     "token.admin": rule(P.operator),
     "setup": rule(P.operator),  # linkage setup: the namespace, attributes, schedules, schema
     "setup.check": rule(P.operator, P.supervisor),  # … only reading what differs
+    "keys": rule(P.operator, P.supervisor),  # linkage keys: the codec keyring's key IDs
+    "keys.rotate": rule(P.operator),  # linkage keys rotate: a new key encrypts from now on
+    "demo": rule(P.operator),  # feeds incidents and plays every party with tokens it issues
+    "triage.learn": rule(P.operator),  # retrains the model every incident's triage uses
+    # the reviews name units and cases: produced and read by those who supervise
+    "report.produce": rule(P.supervisor, P.operator),
+    "report.list": rule(P.supervisor, P.operator),
+    "report.evidence": rule(*EVERYONE, unit="own_unit"),  # a unit its own evidence only
+    "report.schedules": rule(P.operator),  # creates and backfills Temporal Schedules
     "decode": rule(*SEES_PERSONAL_DATA),
     # the cluster's Web UI, read-only, through linkage ui-gate: those who watch every incident
     "watch": rule(P.supervisor, P.operator, P.police_bureau, P.command_center, P.linkage_desk),
@@ -90,6 +99,8 @@ WHO = {
     "reply": "only the 12345 command centre replies to a citizen:",
     "divert": "a platform pushes its own reports:",
     "decode": "personal data is decoded for",
+    "keys.rotate": "the codec's keys are rotated by",
+    "report.produce": "the reviews are produced by",
 }
 # Who reviews on each side: the bureau for 110, the 12345 command centre for 12345.
 REVIEWER = {"police": P.police_bureau, "hotline": P.command_center}
@@ -281,6 +292,16 @@ def _own_queue(p: Principal, action: str, context, *, unit=None, **_) -> None:
         raise Forbidden(f"{action}: a unit lists its own queue ({p.unit}), not {unit or 'all'}")
 
 
+def _own_unit(p: Principal, action: str, context, *, unit=None, **_) -> None:
+    if p.role in SEES_EVERY_INCIDENT:
+        return
+    if not unit or not p.acts_for(unit):
+        raise Forbidden(
+            f"{action}: a unit sees its own ({p.unit_name or p.unit}: --unit {p.unit}), "
+            f"not {unit or 'every unit'}'s"
+        )
+
+
 def _outbox(p: Principal, action: str, context, *, target=None, **_) -> None:
     if p.role in (P.supervisor, P.operator):
         return
@@ -307,5 +328,6 @@ _UNIT_RULES = {
     "notified": _notified,
     "involved": _involved,
     "own_queue": _own_queue,
+    "own_unit": _own_unit,
     "outbox": _outbox,
 }

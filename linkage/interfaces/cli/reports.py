@@ -78,20 +78,45 @@ def _unit_code(name: str | None) -> str:
         raise LinkageError(f"report: {err}") from None
 
 
+# each subcommand's action in the policy: the reviews are produced and listed by those who
+# supervise, the evidence read by them and by a unit for itself, the schedules the operator's
+ACTIONS = {
+    **dict.fromkeys(KINDS, "report.produce"),
+    "list": "report.list",
+    "evidence": "report.evidence",
+    "schedules": "report.schedules",
+}
+
+
 def run(args) -> int:
+    from linkage.interfaces.cli.guard import authorize_command
     from linkage.records.store import Store
 
     command = args.report_command
     if command in KINDS or command == "evidence":
         args.unit = _unit_code(args.unit)
     store = Store(Settings().database_url)
-    if command in KINDS:
-        return _produce(args, store)
-    if command == "list":
-        return _list(args, store)
-    if command == "evidence":
-        return _evidence(args, store)
-    return asyncio.run(_schedules(args))
+    scope = {"unit": args.unit} if command == "evidence" else {}
+    done = authorize_command(args, store, ACTIONS[command], **scope)
+    asked = {
+        key: str(value)
+        for key in ("period", "unit", "kind", "out", "backfill")
+        if (value := getattr(args, key, None))
+    }
+    try:
+        if command in KINDS:
+            code = _produce(args, store)
+        elif command == "list":
+            code = _list(args, store)
+        elif command == "evidence":
+            code = _evidence(args, store)
+        else:
+            code = asyncio.run(_schedules(args))
+    except Exception as err:
+        done(reason=f"failed: {str(err)[:900]}", detail={"report": command, **asked})
+        raise
+    done(detail={"report": command, **asked})
+    return code
 
 
 def _produce(args, store) -> int:

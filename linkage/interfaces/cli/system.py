@@ -101,6 +101,8 @@ def run(args) -> int:
     if args.command == "demo":
         from linkage.interfaces.demo import run_demo
 
+        done = guarded(args, "demo")  # it issues every party a token: the operator's
+        done(detail={"pace": args.pace})
         return asyncio.run(run_demo(pace=args.pace, as_json=args.json))
     if args.command == "codec-server":
         from linkage.interfaces.codec_server import serve_codec
@@ -193,18 +195,37 @@ async def cmd_setup(args) -> int:
     return 1 if args.check and changed else 0
 
 
+def guarded(args, action: str, **scope):
+    """The run's principal authorised for `action` against the records (a refusal audited);
+    the `done` that audits it (linkage.interfaces.cli.guard)."""
+    from linkage.interfaces.cli.guard import authorize_command
+    from linkage.records.store import Store
+
+    return authorize_command(args, Store(Settings().database_url), action, **scope)
+
+
 def cmd_keys(args) -> int:
-    """The payload codec's keyring: list the key IDs, or rotate (a new key encrypts from now
-    on; the old ones stay, so every history stays readable)."""
+    """The payload codec's keyring: list the key IDs (an operator or a supervisor), or rotate
+    (the operator: a new key encrypts from now on; the old ones stay, so every history stays
+    readable). Authorised and audited, a refusal with its reason, before the keyring is read."""
     from linkage.trust.codec import load_keyring, rotate_keys
 
-    if args.keys_command == "rotate":
+    rotate = args.keys_command == "rotate"
+    done = guarded(args, "keys.rotate" if rotate else "keys")
+    if rotate:
+        try:
+            key_id = rotate_keys()
+        except Exception as err:
+            done(reason=f"failed: {str(err)[:900]}")
+            raise
+        done(detail={"key": key_id})
         print(
-            f"new codec key {rotate_keys()} encrypts from now on; restart the worker, the API "
+            f"new codec key {key_id} encrypts from now on; restart the worker, the API "
             f"and the codec server to use it"
         )
         return 0
     keyring = load_keyring()
+    done(detail={"keys": list(keyring.keys)})
     for key_id in keyring.keys:
         print(f"{key_id}{'  (encrypts)' if key_id == keyring.current else ''}")
     return 0

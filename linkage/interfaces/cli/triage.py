@@ -104,14 +104,22 @@ def _unreadable(raw: str | None) -> str | None:
 
 def cmd_triage_learn(args, triager) -> int:
     """Retrain the model from the training sets and the desk's decisions in the records."""
+    from linkage.interfaces.cli.guard import authorize_command
     from linkage.records.store import Store
     from linkage.settings.paths import config_dir
     from linkage.triage.learn import FOLDS, desk_rows, learn
 
     store = Store(Settings().database_url)
+    # it reads the desk's decisions and replaces the model every incident's triage uses
+    done = authorize_command(args, store, "triage.learn")
     desk = desk_rows(store, triager.catalogue)
     out = None if args.dry_run else config_dir() / triager.catalogue.model.file
-    learned = learn(triager, desk, out, k=args.folds or FOLDS)
+    try:
+        learned = learn(triager, desk, out, k=args.folds or FOLDS)
+    except Exception as err:
+        done(reason=f"failed: {str(err)[:900]}", detail={"dry_run": args.dry_run})
+        raise
+    done(detail={"dry_run": args.dry_run, "version": learned.version, "written": learned.written})
     if args.json:
         print_json(
             {
