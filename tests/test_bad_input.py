@@ -48,11 +48,14 @@ def report(origin: str = "police", **overrides) -> dict:
 
 
 def with_value(path: str, value) -> callable:
+    """`value` may be a function: called when the test runs (a time relative to now must not be
+    taken when the suite is collected, long before)."""
+
     def change(data: dict) -> None:
         *parents, last = path.split(".")
         for key in parents:
             data = data[key]
-        data[last] = value
+        data[last] = value() if callable(value) else value
 
     return change
 
@@ -67,8 +70,9 @@ def without(path: str) -> callable:
     return change
 
 
-def future(**delta) -> str:
-    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+def future(**delta):
+    """A time this far from the moment the test runs."""
+    return lambda: (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
 
 # (what is wrong, how to make it so, the field the message names)
