@@ -108,6 +108,9 @@ async def run_path(
     return written
 
 
+HISTORY_KEYS = Path(__file__).resolve().parent.parent / "tests" / "histories" / "command-keys"
+
+
 async def main(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -168,6 +171,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     os.environ.setdefault("LINKAGE_LOG_LEVEL", "WARNING")  # the project's info lines, left out
+    # Commands signed with the histories' own key (known to all, for tests only), so that
+    # tests/test_replay.py checks the signals' proofs on replay as a worker does.
+    os.environ["LINKAGE_COMMAND_KEYS"] = HISTORY_KEYS.read_text().strip()
     args = parse_args()
     # The files written alone on stdout; whatever the dev server prints goes to stderr.
     sys.stdout.flush()

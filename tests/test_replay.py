@@ -15,6 +15,8 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from linkage.trust.commands import CommandKeys
+from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import DATA_CONVERTER
 from workers.main import WORKFLOWS, workflow_runner
 
@@ -39,8 +41,13 @@ def load(file: Path) -> tuple[str, WorkflowHistory]:
 async def replayed() -> dict[Path, Exception | None]:
     """Every saved history replayed by one replayer: one worker, so the sandbox checks each
     workflow class once, not once per file. The failure of each file, or None."""
+    # with the workers' own interceptor: a signal's proof is checked on replay as in production
+    keys = CommandKeys.parse((HISTORIES / "command-keys").read_text().strip())
     replayer = Replayer(
-        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        data_converter=DATA_CONVERTER,
+        interceptors=[CommandGuard(keys)],
     )
     loaded = {file: load(file)[1] for file in FILES}
 
@@ -67,3 +74,28 @@ def test_every_workflow_type_has_a_saved_history():
     saved = {load(file)[0] for file in FILES}
     missing = sorted({workflow_type_name(cls) for cls in WORKFLOWS} - saved)
     assert not missing, f"no saved history in {HISTORIES} for: {', '.join(missing)}"
+
+
+async def test_a_signals_proof_is_checked_on_replay():
+    """Replayed with another district's keys, a history whose signals were signed takes them as
+    unsigned, ignores them, and no longer replays: the check runs on replay, so a key stays
+    listed while the histories it signed may be replayed. Histories from before signing carry
+    no marker and replay with any keys."""
+    other = CommandKeys.parse("x1:" + "A" * 43 + "=")
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        data_converter=DATA_CONVERTER,
+        interceptors=[CommandGuard(other)],
+    )
+    signed = HISTORIES / "release-2026-12-03.3" / "police_push_approved__DivertedIncident__1.json"
+    before = HISTORIES / "release-2026-12-03.2" / "police_push_approved__DivertedIncident__1.json"
+    loaded = {f: load(f)[1] for f in (signed, before)}
+
+    async def histories():
+        for history in loaded.values():
+            yield history
+
+    results = await replayer.replay_workflows(histories(), raise_on_replay_failure=False)
+    assert results.replay_failures.get(loaded[signed].run_id) is not None
+    assert results.replay_failures.get(loaded[before].run_id) is None
