@@ -8,6 +8,7 @@ workflows, the demo) keeps using LinkageClient itself.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pydantic import BaseModel
@@ -63,6 +64,36 @@ class AuthorizedClient:
             detail={k: v for k, v in detail.items() if v not in (None, "")},
         )
 
+    @contextlib.asynccontextmanager
+    async def _taking(self, action: str, incident_id: str):
+        """The entry is written before the action is taken and completed after it, so that a
+        process killed in between leaves an entry saying so. Yields the outcome to fill in:
+        `incident_id`, `reason` (refused) and `detail`."""
+        played = {"as": str(self.party)} if self.party is not self.principal else {}
+        entry = self.audit.record(
+            self.principal,
+            action,
+            incident_id=incident_id,
+            via=self.via,
+            detail={**played, "phase": "begun"},
+        )
+        outcome: dict[str, Any] = {"incident_id": incident_id, "reason": "", "detail": {}}
+        try:
+            yield outcome
+        except BaseException as err:
+            if not outcome["reason"]:  # not refused: the action's outcome is unknown
+                outcome["detail"]["outcome"] = f"no outcome: {type(err).__name__}"
+            raise
+        finally:
+            detail = {**played, **outcome["detail"]}
+            self.audit.complete(
+                entry.id,
+                incident_id=outcome["incident_id"],
+                allowed=not outcome["reason"],
+                reason=outcome["reason"],
+                detail={k: v for k, v in detail.items() if v not in (None, "")},
+            )
+
     def check(self, action: str, context=None, incident_id: str = "", **facts) -> None:
         """Refuse, and record the refusal, what the policy does not allow."""
         try:
@@ -115,8 +146,9 @@ class AuthorizedClient:
         if self.principal.role.value == "operator" and self.party is self.principal:
             return await self._as_platform(report, context)
         self.check("divert", context)
-        result = await self.client.divert(report)
-        self._record("divert", result.incident_id, new=result.new)
+        async with self._taking("divert", report.incident_id) as outcome:
+            result = await self.client.divert(report)
+            outcome["incident_id"], outcome["detail"] = result.incident_id, {"new": result.new}
         return result
 
     async def _as_platform(self, report: IncidentReport, context) -> DivertResult:
@@ -129,8 +161,9 @@ class AuthorizedClient:
         )
         client = AuthorizedClient(self.client, self.principal, self.audit, self.via, platform)
         client.check("divert", context)
-        result = await self.client.divert(report)
-        client._record("divert", result.incident_id, new=result.new)
+        async with client._taking("divert", report.incident_id) as outcome:
+            result = await self.client.divert(report)
+            outcome["incident_id"], outcome["detail"] = result.incident_id, {"new": result.new}
         return result
 
     async def act(
@@ -145,12 +178,15 @@ class AuthorizedClient:
         if missing:
             raise LinkageError(f"{action}: {missing[0]}: is required")
         actor = self.party.actor().model_dump()
-        try:
-            state = await self.client.act(incident_id, action, {**payload, "actor": actor}, whistle)
-        except ActionRefused as err:  # the workflow's validator, the second line
-            self._record(action, incident_id, str(err), refused_by="workflow")
-            raise
-        self._record(action, incident_id, whistle=whistle)
+        async with self._taking(action, incident_id) as outcome:
+            outcome["detail"] = {"whistle": whistle}
+            try:
+                state = await self.client.act(
+                    incident_id, action, {**payload, "actor": actor}, whistle
+                )
+            except ActionRefused as err:  # the workflow's validator, the second line
+                outcome["reason"], outcome["detail"] = str(err), {"refused_by": "workflow"}
+                raise
         return state
 
     async def whistle(self, incident_id: str, call: dict[str, Any]) -> BaseModel:
@@ -158,14 +194,14 @@ class AuthorizedClient:
         context, _ = await self.context(incident_id)
         self.check("whistle", context)
         self._no_actor("whistle", incident_id, call)
-        try:
-            state = await self.client.whistle(
-                incident_id, {**call, "actor": self.party.actor().model_dump()}
-            )
-        except ActionRefused as err:
-            self._record("whistle", incident_id, str(err), refused_by="workflow")
-            raise
-        self._record("whistle", incident_id)
+        async with self._taking("whistle", incident_id) as outcome:
+            try:
+                state = await self.client.whistle(
+                    incident_id, {**call, "actor": self.party.actor().model_dump()}
+                )
+            except ActionRefused as err:
+                outcome["reason"], outcome["detail"] = str(err), {"refused_by": "workflow"}
+                raise
         return state
 
     async def status(self, incident_id: str) -> IncidentStatus:

@@ -79,6 +79,31 @@ class AuditLog:
         )
         return write(self.engine, lambda session: _added(session, row))
 
+    def complete(
+        self,
+        entry_id: int,
+        *,
+        incident_id: str,
+        allowed: bool,
+        reason: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """The outcome of an action whose entry was written before it was taken (`record`
+        with detail phase "begun"): a process killed between the two leaves the entry begun,
+        so no incident or action exists without its entry."""
+
+        def finish(session: Session) -> None:
+            row = session.get(AuditEntry, entry_id)
+            if row is None:
+                return
+            row.incident_id = incident_id[:100]
+            row.allowed = allowed
+            row.reason = reason[:1000]
+            row.detail = detail or {}
+            session.add(row)
+
+        write(self.engine, finish)
+
     def list(
         self,
         incident_id: str | None = None,
@@ -115,6 +140,8 @@ def render_audit(rows: list[AuditEntry]) -> str:
         who = f"{row.role}:{row.unit + '/' if row.unit else ''}{row.principal}"
         played = row.detail.get("as")
         outcome = "ok" if row.allowed else f"REFUSED: {row.reason}"
+        if row.detail.get("phase") == "begun":
+            outcome = "begun, no outcome recorded (the process stopped while taking it)"
         lines.append(
             f"{when}  {who:<40} {row.action:<18} {row.incident_id or '-':<28} "
             f"{'as ' + played + '  ' if played else ''}{outcome}"
