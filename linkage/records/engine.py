@@ -6,14 +6,11 @@ Apart from the Store so that the migrations' environment makes the same engine w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
 from linkage.records.writer import IMMEDIATE
-from linkage.settings.paths import private_file
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -45,9 +42,6 @@ def driver_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = driver_url(url)
     if url.startswith("sqlite"):
-        database = make_url(url).database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            private_file(Path(database))  # 0600 before SQLite makes it (and its WAL) 0644
         # hide_parameters: a failed write's error names no caller's data
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
