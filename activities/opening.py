@@ -24,7 +24,7 @@ from linkage.domain.triage_result import TriageRequest
 from linkage.domain.units import UnknownUnit, limits_with_units, load_register, route_with_code
 from linkage.records.store import Store
 from linkage.settings.config import ConfigError
-from linkage.settings.logs import get_logger
+from linkage.settings.logs import get_logger, tell_names
 from linkage.triage.triager import Triager
 from linkage.trust.keys import caller_key, place_key, report_fingerprint
 
@@ -81,6 +81,7 @@ class OpeningActivities:
             intake = self.store.take_report(take)
         except REFUSED as err:
             raise refused(err) from None
+        tell_names(record.caller_name)  # the logs mask it wherever a note repeats it
         get_logger(incident_id=record.id).info(
             "report taken",
             origin=record.origin,

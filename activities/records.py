@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 from activities.gateway import GatewayActivities
 from linkage.domain.record_inputs import RecordStepInput, RecordStepResult
 from linkage.records.store import Store
-from linkage.settings.logs import get_logger
+from linkage.records.tables import Incident
+from linkage.settings.logs import get_logger, tell_names
 
 REFUSED = (DataError, IntegrityError, ValueError)  # the data itself: never an outage
 
@@ -35,6 +36,19 @@ class RecordActivities:
     def __init__(self, store: Store, gateway: GatewayActivities) -> None:
         self.store = store
         self.gateway = gateway
+        self.named: set[str] = set()  # incidents whose caller's name the logs were told
+
+    def _tell_caller(self, incident_id: str) -> None:
+        """A step's note may name the caller (已电话联系王小明): the logs mask that name."""
+        try:
+            row = self.store.get(Incident, incident_id)
+        except Exception:  # noqa: BLE001 - a log's masking never fails the write
+            return
+        if row is not None and row.caller_name:
+            tell_names(row.caller_name)
+            if len(self.named) > 10_000:
+                self.named.clear()
+            self.named.add(incident_id)
 
     @activity.defn
     def record_steps(self, input: RecordStepInput) -> RecordStepResult:
@@ -46,6 +60,8 @@ class RecordActivities:
             receipts = [self.gateway.put_in_outbox(m) for m in input.outgoing]
         except REFUSED as err:
             raise refused(err) from None
+        for incident_id in {step.incident_id for step in input.steps} - self.named:
+            self._tell_caller(incident_id)
         for step in input.steps:
             get_logger(incident_id=step.incident_id).info(
                 "step",

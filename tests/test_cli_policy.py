@@ -169,3 +169,36 @@ def test_the_reports_by_their_rule(records, monkeypatch, capsys):
     own = [e for e in audit.list(action="report.evidence") if e.allowed]
     assert [(e.principal, e.detail["unit"]) for e in own] == [("钱科长", unit.code)]
     assert [e.allowed for e in audit.list(action="report.list", principal="督查室")] == [True]
+
+
+def test_a_cli_command_is_audited_before_it_acts_and_completed_after(
+    records, monkeypatch, capsys
+):
+    """As the API's actions: a run killed while rotating the key leaves an entry saying the
+    rotation was begun; one that fails completes it with the failure."""
+    import linkage.trust.codec as codec
+
+    operator = token("operator", "", "值班运维")
+    audit = AuditLog(records.engine)
+    seen = []
+    rotate = codec.rotate_keys
+
+    def rotating():
+        seen.extend(audit.list(action="keys.rotate"))  # as a kill here would find it
+        return rotate()
+
+    monkeypatch.setattr(codec, "rotate_keys", rotating)
+    code, _, err = run_as(monkeypatch, capsys, operator, "keys", "rotate")
+    assert code == 0, err
+    assert [e.detail.get("phase") for e in seen] == ["begun"]
+    (entry,) = audit.list(action="keys.rotate")
+    assert entry.id == seen[0].id and entry.detail == {"key": "k2"} and entry.allowed
+
+    def broken():
+        raise OSError("disk full")
+
+    monkeypatch.setattr(codec, "rotate_keys", broken)
+    with pytest.raises(OSError):  # an unforeseen failure keeps its traceback
+        run_as(monkeypatch, capsys, operator, "keys", "rotate")
+    failed = audit.list(action="keys.rotate")[0]
+    assert failed.reason == "failed: disk full" and "phase" not in failed.detail

@@ -314,3 +314,38 @@ def test_rows_written_before_sealing_are_sealed_and_a_downgrade_unseals_them(dat
 
 def test_the_newest_revision_read_without_alembic_is_alembics_head():
     assert migrations.newest() == migrations.head()
+
+
+FREE_TEXT_ROWS = """
+INSERT INTO auditentry (at, principal, role, unit, token_id, via, action, incident_id,
+  allowed, reason, detail) VALUES ('2026-11-29 01:33:00', 'desk', 'hotline_desk', '', '', 'api',
+  'act', 'police-JJ0001', FALSE, '来电人王小明 13912345678 不得', '{"forged_actor": "王小明"}');
+INSERT INTO issuedtoken (jti, issuer, name, role, unit, revoked_by, reason)
+  VALUES ('j1', '', 'desk', 'hotline_desk', '', 'admin', '泄露给王小明');
+"""
+
+
+def test_free_text_written_before_0009_is_sealed_in_place_and_read_back(database):
+    dialect, url = database
+    execute(url, LEGACY_DDL.format(time=TIME[dialect]) + LEGACY_ROWS)
+    store = Store(url)
+    with store.engine.begin() as connection:  # as 0008 left them: the free text in the clear
+        command.downgrade(migrations.alembic_config(connection), "0008_key_check")
+    execute(url, FREE_TEXT_ROWS)
+    migrations.upgrade(store.engine)  # to the head: the free text there is sealed
+    queries = {
+        "非警务": "SELECT divert_reason FROM incident",
+        "refused": "SELECT last_error FROM outboxmessage",
+        "13912345678": "SELECT reason FROM auditentry",
+        "王小明": "SELECT detail FROM auditentry",
+        "泄露": "SELECT reason FROM issuedtoken",
+    }
+    with store.engine.connect() as connection:
+        for plain, query in queries.items():
+            raw = str(connection.execute(text(query)).scalar_one())
+            assert raw.startswith("enc:") and plain not in raw, query
+    assert store.get(Incident, "police-JJ0001").divert_reason == "非警务"
+    assert store.get(OutboxMessage, "police-JJ0001:incident").last_error == "refused"
+    with store.engine.begin() as connection:
+        command.downgrade(migrations.alembic_config(connection), "0008_key_check")
+        assert connection.execute(text(queries["非警务"])).scalar_one() == "非警务"

@@ -25,6 +25,7 @@ from linkage.interfaces.cli import main as cli
 from linkage.ops.schedules import SCHEDULE_IDS
 from linkage.ops.setup import RecordsDatabase, register_namespace
 from linkage.ops.setup_plan import NEEDED
+from linkage.records import migrations
 from linkage.records.audit import AuditLog
 from linkage.settings.config import Settings
 from linkage.trust.temporal import connect
@@ -106,7 +107,7 @@ async def test_setup_makes_a_fresh_namespace_ready_and_a_second_run_changes_noth
         "differs": True,
     }
     assert all(line["differs"] for line in done.values())
-    assert done["records database"]["change"].startswith("created at 0008")
+    assert done["records database"]["change"] == f"created at {migrations.head()}"
 
     assert await fresh.retention() == timedelta(days=90)
     assert await fresh.attributes() == {name: int(kind) for name, kind in NEEDED.items()}
@@ -141,7 +142,7 @@ async def test_check_on_a_fresh_namespace_reports_every_difference_and_changes_n
     assert len(found) == 1 + len(NEEDED) + len(SCHEDULE_IDS) + 1
     assert all(line["differs"] and line["before"] != "" for line in found.values())
     assert found[f"namespace {fresh.namespace}"]["before"] == "missing"
-    assert found["records database"]["before"].startswith("none yet (head 0008")
+    assert found["records database"]["before"].startswith(f"none yet (head {migrations.head()}")
     assert "has no audit table yet" in err  # nothing at all was written, the audit neither
 
     code, out, _ = await fresh.run("setup", "--check")

@@ -8,6 +8,8 @@ new fields defaults: histories recorded today must decode in the code of next ye
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
 from linkage.domain.contract import Contract
@@ -85,7 +87,8 @@ class JoinedReport(Contract):
     reference: str
     matched_by: str
     reports: int  # the incident's count, as the records database counted it
-    brief: str = ""  # the start of the description (no caller data)
+    brief: str = ""  # no longer sent: a description may name the caller
+    received_at: datetime | None = None  # when its platform received it
 
 
 class TriageOverride(Contract):

@@ -44,6 +44,9 @@ RETAKES = 3  # a report whose matched incident has just ended is taken again
 # and is retried) instead of ending it; a report refused for its data fails its run, so that
 # the same reference can be pushed again once mended
 INTAKE_WAITS = "intake-faults-wait"
+# patch: the system's own note of a repeat report names it by reference and time only, never
+# by its description (which may hold the caller's name and phone)
+NOTES_WITHOUT_CALLER = "repeat-note-without-caller"
 
 
 class ConfigurationToMend(Exception):
@@ -126,6 +129,10 @@ class Intake:
     async def _join(self, intake) -> bool:
         """Tell the open incident this report joined; False when it is not running after all
         (it closed meanwhile, or was ended by hand): the report is then taken again."""
+        if workflow.patched(NOTES_WITHOUT_CALLER):
+            told = {"received_at": self.report.received_at}
+        else:
+            told = {"brief": self.report.description[:100]}
         try:
             await workflow.get_external_workflow_handle(intake.incident_id).signal(
                 "report_joined",
@@ -135,7 +142,7 @@ class Intake:
                     reference=self.report.reference,
                     matched_by=intake.matched_by,
                     reports=intake.reports,
-                    brief=self.report.description[:100],
+                    **told,
                 ),
             )
         except Exception:  # noqa: BLE001 - the signal's only failure: no such running workflow
@@ -247,10 +254,12 @@ class Intake:
     async def report_joined(self, joined: JoinedReport) -> None:
         """Another report of the same matter (same caller, or same place and category)."""
         await self._opened()
-        note = (
-            f"重复报告 (第 {max(self.pushes + 1, joined.reports)} 次, {joined.matched_by}): "
-            f"{joined.origin.label} {joined.reference}: {joined.brief}"
-        )
+        count = f"重复报告 (第 {max(self.pushes + 1, joined.reports)} 次, {joined.matched_by})"
+        if workflow.patched(NOTES_WITHOUT_CALLER):
+            at = (joined.received_at or workflow.now()).isoformat(timespec="minutes")
+            note = f"{count}: {joined.origin.label} {joined.reference}, 受理于 {at}"
+        else:
+            note = f"{count}: {joined.origin.label} {joined.reference}: {joined.brief}"
         self._count_report(note, at_least=joined.reports)
 
     def _count_report(self, note: str, at_least: int = 0) -> None:

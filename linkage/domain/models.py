@@ -164,6 +164,10 @@ class IncidentReport(Contract):
     originating_unit: Line = Field(min_length=2, max_length=80, description="the unit that pushes")
     category: Line = Field(default="", max_length=40, description="联动事项大类, if known")
     joint: StrictBool = Field(default=False, description="needs both sides at once (会同处置)")
+    confidential: StrictBool = Field(
+        default=False,
+        description="保密: the caller asked not to be named; no handling unit sees the caller",
+    )
 
     @field_validator("received_at")
     @classmethod

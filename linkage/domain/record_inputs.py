@@ -32,6 +32,7 @@ class IncidentRecord(Contract):
     owner: str = ""
     limits_version: str = ""
     pushes: int = 1
+    confidential: bool = False  # 保密: the report's, honoured by the incident's views
 
     @classmethod
     def from_report(
@@ -52,6 +53,7 @@ class IncidentRecord(Contract):
             caller_name=report.caller.name,
             caller_phone=report.caller.phone,
             caller_id_number=report.caller.id_number,
+            confidential=report.confidential,
             stage=stage,
             limits_version=limits_version,
             pushes=pushes,

@@ -29,7 +29,7 @@ from linkage.ops import ui_links
 from linkage.settings import runfile
 from linkage.settings.config import Settings
 from linkage.settings.logs import configure, get_logger
-from linkage.settings.paths import state_dir
+from linkage.settings.paths import state_dir, tighten_state
 from linkage.trust.temporal import search_attribute_flags
 
 
@@ -202,10 +202,13 @@ def run_system(
 ) -> int:
     configure()
     log = get_logger()
+    os.umask(0o077)  # the state is its owner's alone: what this process and its children make,
+    if tightened := tighten_state():  # and what an older release left open to others
+        log.warning("state made its owner's alone", tightened=len(tightened))
     left = stop_leftovers()
     if left:
         log.warning("stopped what an earlier linkage up left running", stopped=left)
-    db_file = state_dir() / "temporal.db"
+    db_file = state_dir() / "temporal.db"  # made by the server, 0600 under the umask
     operator_token = host_credentials()
     endpoint = f"http://localhost:{codec_port}"
     ui = f"http://localhost:{ui_port}"  # the gate; the UI server is behind it

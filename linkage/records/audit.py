@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import Column, Index
 from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.records.intake import UTCDateTime
 from linkage.records.writer import write
 from linkage.trust.principals import Principal
+from linkage.trust.sealed import SealedJSON, SealedText
 
 
 def _now() -> datetime:
@@ -42,8 +43,9 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(index=True, max_length=40)
     incident_id: str = Field(default="", index=True, max_length=100)
     allowed: bool = True
-    reason: str = Field(default="", max_length=1000)  # why refused ("" when allowed)
-    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # sealed at rest (linkage.trust.sealed): why refused, and what was asked, may quote a caller
+    reason: str = Field(default="", sa_type=SealedText)  # why refused ("" when allowed)
+    detail: dict = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
 
 
 class AuditLog:

@@ -6,14 +6,19 @@ Apart from the Store so that the migrations' environment makes the same engine w
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
 
 from linkage.records.writer import IMMEDIATE
+from linkage.settings.paths import make_private
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(database: Path | None, dbapi_connection, _record) -> None:
+    if database is not None:  # SQLite has just made it with the umask's mode: 0600 before its
+        make_private(database)  # WAL and journal, which copy the database file's mode
     # The driver's own transaction handling is turned off so that _sqlite_begin decides how a
     # transaction starts (and DDL stays inside the migration's transaction).
     dbapi_connection.isolation_level = None
@@ -42,9 +47,16 @@ def driver_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = driver_url(url)
     if url.startswith("sqlite"):
+        name = make_url(url).database
+        local = name and name != ":memory:" and not name.startswith("file:")
         # hide_parameters: a failed write's error names no caller's data
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_connect)
+        database = Path(name) if local else None
+
+        def connect(dbapi_connection, record) -> None:
+            _sqlite_connect(database, dbapi_connection, record)
+
+        event.listen(engine, "connect", connect)
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)

@@ -30,7 +30,7 @@ class Incident(SQLModel, table=True):
     category: str = Field(default="", max_length=40)
     urgency: str = Field(max_length=16)
     description: str = Field(sa_type=SealedText)
-    divert_reason: str
+    divert_reason: str = Field(sa_type=SealedText)
     originating_unit: str = Field(max_length=80)
     # sealed at rest (linkage.trust.sealed): a copy of the database shows no caller
     caller_name: str = Field(default="", sa_type=SealedText)
@@ -51,6 +51,7 @@ class Incident(SQLModel, table=True):
     route_unit: str = Field(default="", max_length=80)
     catalogue_version: str = Field(default="", max_length=40)
     model_version: str = Field(default="", max_length=40)  # the triage model's, "" for none
+    confidential: bool = False  # 保密: no handling unit sees the caller (linkage.client.views)
     version: int = 0  # sequence of the step that last wrote the progress fields
     updated_at: datetime = Field(default_factory=_now)
 
@@ -103,7 +104,7 @@ class OutboxMessage(SQLModel, table=True):
     # pending | delivered | failed (an answer that can never succeed; last_error says which)
     status: str = Field(default="pending", index=True, max_length=16)
     attempts: int = 0
-    last_error: str = ""
+    last_error: str = Field(default="", sa_type=SealedText)  # a gateway may quote
     created_at: datetime = Field(default_factory=_now)
     delivered_at: datetime | None = None
     failed_at: datetime | None = None

@@ -13,6 +13,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.records.intake import UTCDateTime
 from linkage.records.writer import write
+from linkage.trust.sealed import SealedText
 
 
 def _now() -> datetime:
@@ -31,7 +32,7 @@ class IssuedToken(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_by: str = Field(default="", max_length=120)
-    reason: str = Field(default="", max_length=200)
+    reason: str = Field(default="", sa_type=SealedText)  # sealed: an operator's free text
 
 
 class TokenRecords:

@@ -124,7 +124,8 @@ def load_keyring() -> Keyring:
 def _keyring_locked(path: Path):
     """Rotations take turns (a lock file beside the keyring), so that two at once both add
     their key instead of the second overwriting the first's."""
-    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 

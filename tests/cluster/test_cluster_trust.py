@@ -4,6 +4,7 @@ write either; the workers and the API hold the credential that may."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import ssl
@@ -16,7 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from linkage.trust.temporal import DATA_CONVERTER, secured_connection
-from tests.cluster.conftest import ROOT, api_urls
+from tests.cluster.conftest import ROOT, api_urls, linkage_command
 from tests.conftest import make_report
 
 
@@ -172,11 +173,7 @@ async def test_people_open_the_web_ui_through_the_gate_with_their_own_token(
             headers={"X-Namespace": "default", "X-Workflow-Id": incident},
         )
         assert decoded.status_code == 200, decoded.text  # decoded for the supervisor, audited
-    env = {**cluster.env()}
-    from linkage.records.audit import AuditLog
-    from linkage.records.engine import make_engine
-
-    engine = make_engine(env["LINKAGE_DATABASE_URL"])
-    entries = AuditLog(engine).list(incident_id=incident, action="decode", limit=10)
-    engine.dispose()
-    assert any(e.principal == "督查席" and e.via == "codec" for e in entries), entries
+    # read as the host's operator reads it: the audit is sealed with the cluster's own keys
+    out = linkage_command(cluster, "audit", "--json", "--incident", incident, "--action", "decode")
+    entries = json.loads(out)
+    assert any(e["principal"] == "督查席" and e["via"] == "codec" for e in entries), entries

@@ -26,7 +26,7 @@ from linkage.domain.periods import DISTRICT_TZ, Period
 from linkage.domain.time_limits import load_time_limits
 from linkage.records.store import Store
 from linkage.records.tables import ProducedReport
-from linkage.settings.paths import state_dir
+from linkage.settings.paths import private_file, state_dir
 
 
 def report_dir() -> Path:
@@ -65,12 +65,11 @@ def produce(
     for the same period replaces its files and its record)."""
     report = build(store, period, unit)
     out = out or report_dir()
-    out.mkdir(parents=True, exist_ok=True)
     stem = _stem(report)
-    files = {
-        "html": out / f"{stem}.html",
-        "xlsx": out / f"{stem}.xlsx",
-        "json": out / f"{stem}.json",
+    files = {  # made 0600 first: the reports name units and cases
+        "html": private_file(out / f"{stem}.html"),
+        "xlsx": private_file(out / f"{stem}.xlsx"),
+        "json": private_file(out / f"{stem}.json"),
     }
     files["html"].write_text(render_html(report), encoding="utf-8")
     write_excel(report, files["xlsx"])

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from linkage.client import DivertResult, IncidentStatus, LinkageClient, LinkageError
 from linkage.client.authorized import AuthorizedClient
 from linkage.client.listing import IncidentListing, parse_when
+from linkage.client.views import status_as_seen
 from linkage.domain.action_specs import ACTIONS
 from linkage.domain.actions import Hours
 from linkage.domain.models import Owner, Stage
@@ -215,7 +216,9 @@ def make_app(
     @app.get("/incidents/{incident_id}", response_model=IncidentStatus, responses=ERRORS)
     async def status(party: As, incident_id: IncidentId) -> JSONResponse:
         """Stage, loops, deadlines and timeline."""
-        return answer(await party.status(incident_id))
+        return answer(
+            status_as_seen(party.party, await party.status(incident_id), party.client.store)
+        )
 
     @app.get("/incidents", response_model=list[IncidentListing], responses=ERRORS)
     async def listing(

@@ -58,9 +58,9 @@ NO_PRINCIPAL: dict[str, str] = {
 
 def authorize_command(args, store, action: str, **scope: Any) -> Callable[..., None]:
     """Authorise `action` for the run's principal (a token, a profile, or the host's operator);
-    a refusal is audited with its reason and raised. Returns `done(**entry)`, which audits the
-    action once it is done (or failed: pass `reason`). `scope` is policy.authorize's
-    target/unit, recorded with the entry."""
+    a refusal is audited with its reason and raised. The entry is written before the command
+    acts; the returned `done(**entry)` completes it once it is done (or failed: pass
+    `reason`). `scope` is policy.authorize's target/unit, recorded with the entry."""
     from linkage.interfaces.cli import tokens as token_cli
     from linkage.records.audit import AuditLog
     from linkage.trust.policy import authorize
@@ -74,9 +74,17 @@ def authorize_command(args, store, action: str, **scope: Any) -> Callable[..., N
         audit.record(principal, action, allowed=False, reason=str(err), via="cli", detail=asked)
         raise
 
+    # written before the command acts, completed by done(): a run killed in between leaves
+    # the entry begun, so nothing a command did is without its entry
+    entry = audit.record(principal, action, via="cli", detail={**asked, "phase": "begun"})
+
     def done(*, reason: str = "", detail: dict | None = None) -> None:
-        audit.record(
-            principal, action, reason=reason, via="cli", detail={**asked, **(detail or {})}
+        audit.complete(
+            entry.id,
+            incident_id="",
+            allowed=True,
+            reason=reason,
+            detail={**asked, **(detail or {})},
         )
 
     return done

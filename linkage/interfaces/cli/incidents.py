@@ -89,9 +89,10 @@ def _list_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def cmd_status(args, client) -> int:
+    from linkage.client.views import status_as_seen
     from linkage.interfaces.cli.display import render_status
 
-    status = await client.status(args.id)
+    status = status_as_seen(client.party, await client.status(args.id), client.client.store)
     if args.json:
         print_json(status)
     else:

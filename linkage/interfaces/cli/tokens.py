@@ -173,13 +173,29 @@ def run(args) -> int:
             token, claims = issue_token(subject, args.days, load_auth_config())
         except (InvalidPrincipal, ValueError) as err:
             raise LinkageError(str(err)) from None
+        entry = audit.record(
+            principal, "token.issue", via="cli", detail={"jti": claims["jti"], "phase": "begun"}
+        )
         records.record_issued(claims)
-        audit.record(principal, "token.issue", via="cli", detail={"jti": claims["jti"]})
+        audit.complete(entry.id, incident_id="", allowed=True, detail={"jti": claims["jti"]})
         _out(args, {"token": token, **claims}, token)
         return 0
     if args.token_command == "revoke":
-        row = records.revoke(args.jti, by=str(principal), reason=args.reason)
-        audit.record(principal, "token.revoke", via="cli", detail={"jti": args.jti})
+        entry = audit.record(
+            principal, "token.revoke", via="cli", detail={"jti": args.jti, "phase": "begun"}
+        )
+        try:
+            row = records.revoke(args.jti, by=str(principal), reason=args.reason)
+        except Exception as err:
+            audit.complete(
+                entry.id,
+                incident_id="",
+                allowed=True,
+                reason=f"failed: {str(err)[:900]}",
+                detail={"jti": args.jti},
+            )
+            raise
+        audit.complete(entry.id, incident_id="", allowed=True, detail={"jti": args.jti})
         _out(args, row.model_dump(), f"{row.jti}: revoked at {row.revoked_at.isoformat()}")
         return 0
     rows = records.list(include_expired=args.all)
