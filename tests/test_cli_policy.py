@@ -171,9 +171,7 @@ def test_the_reports_by_their_rule(records, monkeypatch, capsys):
     assert [e.allowed for e in audit.list(action="report.list", principal="督查室")] == [True]
 
 
-def test_a_cli_command_is_audited_before_it_acts_and_completed_after(
-    records, monkeypatch, capsys
-):
+def test_a_cli_command_is_audited_before_it_acts_and_completed_after(records, monkeypatch, capsys):
     """As the API's actions: a run killed while rotating the key leaves an entry saying the
     rotation was begun; one that fails completes it with the failure."""
     import linkage.trust.codec as codec
