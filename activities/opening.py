@@ -22,6 +22,7 @@ from linkage.domain.record_inputs import (
 from linkage.domain.time_limits import load_time_limits
 from linkage.domain.triage_result import TriageRequest
 from linkage.domain.units import UnknownUnit, limits_with_units, load_register, route_with_code
+from linkage.metrics.worker import report_taken, triage_read
 from linkage.records.store import Store
 from linkage.settings.config import ConfigError
 from linkage.settings.logs import get_logger, tell_names
@@ -53,6 +54,7 @@ class OpeningActivities:
             triage = self.triager.triage(
                 TriageRequest(text=report.description, township=report.location.township)
             )
+            triage_read(triage)
             triage = triage.model_copy(
                 update={
                     "route": route_with_code(triage.route, register),
@@ -81,6 +83,7 @@ class OpeningActivities:
             intake = self.store.take_report(take)
         except REFUSED as err:
             raise refused(err) from None
+        report_taken(record.origin)
         tell_names(record.caller_name)  # the logs mask it wherever a note repeats it
         get_logger(incident_id=record.id).info(
             "report taken",

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from linkage.domain.catalogue import CodeName, Direction
 from linkage.domain.triage_result import TriageRequest, TriageResult
 from linkage.domain.units import UnknownUnit, load_register, route_with_code
+from linkage.metrics.worker import triage_read
 from linkage.settings.config import ConfigError
 from linkage.settings.logs import get_logger
 from linkage.triage.triager import Triager
@@ -40,6 +41,7 @@ class TriageActivities:
     @activity.defn
     def triage(self, input: TriageInput) -> TriageResult:
         result = self.triager.triage(input.request)
+        triage_read(result)
         get_logger(incident_id=input.incident_id).info(
             "triaged",
             direction=result.direction,

@@ -1,9 +1,9 @@
 """The architecture holds: no import cycles, and every import points down the layers.
 
 The layers, from the bottom (docs/architecture.md draws them):
-settings → domain → trust → records → triage, assessment → workflows, activities → client,
-workers → ops → interfaces. A module may import its own folder and any layer below its own;
-nothing below imports above (a workflow or an activity never imports the client or the
+settings → domain → trust → records → triage, assessment, metrics → workflows, activities →
+client, workers → ops → interfaces. A module may import its own folder and any layer below its
+own; nothing below imports above (a workflow or an activity never imports the client or the
 interfaces). Imports inside functions and under TYPE_CHECKING count too: a lazy import still
 ties one module to another.
 """
@@ -25,6 +25,7 @@ LAYERS = {
     "linkage.records": 3,
     "linkage.triage": 4,
     "linkage.assessment": 4,
+    "linkage.metrics": 4,
     "workflows": 5,
     "activities": 5,
     "linkage.client": 6,

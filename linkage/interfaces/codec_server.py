@@ -9,7 +9,8 @@ by the policy). There is no "no token means someone": whoever decodes is named b
 decode is written to the audit log with who, the namespace and the workflow (from the page the
 UI is on). A body that is too large, not JSON, of the wrong shape, not base64, or ciphertext
 that does not open with the keyring is a 4xx saying which, never a 500.
-/healthz and /readyz (linkage.records.health) take no token and decode nothing.
+/healthz, /readyz (linkage.records.health) and /metrics (linkage.metrics: each decode counted by
+role and outcome) take no token and decode nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from linkage.interfaces.api.errors import error
+from linkage.metrics.http import install_codec_metrics
 from linkage.records.audit import AuditLog
 from linkage.records.health import Readiness, add_health_routes, connected_once
 from linkage.trust.policy import authorize
@@ -131,6 +133,7 @@ def make_codec_app(
         url = audit.engine.url.render_as_string(hide_password=False)
         readiness = Readiness(url, connected_once(connect))
     add_health_routes(app, lambda: readiness)
+    metrics = install_codec_metrics(app)  # GET /metrics: decodes by role and outcome
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(origins),
@@ -144,13 +147,22 @@ def make_codec_app(
         workflow = _workflow_of(request)
         detail = {"namespace": request.headers.get("x-namespace", "")[:200], "workflow": workflow}
         incident = workflow.split(".")[0]
+        role = "none"  # no valid token yet
+
+        def counted(outcome: str) -> None:
+            if decoding:
+                metrics.decode(role, outcome)
+
         try:
             principal: Principal = verifier.verify(credential(request.headers.get("authorization")))
         except Unauthenticated as err:
+            counted("refused")
             return error(401, "unauthenticated", str(err), headers={"WWW-Authenticate": "Bearer"})
+        role = str(principal.role)
         try:
             authorize(principal, "decode")
         except Forbidden as err:
+            counted("refused")
             audit.record(
                 principal,
                 action,
@@ -169,7 +181,9 @@ def make_codec_app(
                 why = f"payloads: cannot be {action}d: {err}"
                 raise BadRequest(422, "undecodable", why) from None
         except BadRequest as err:
+            counted("malformed")
             return error(err.status, err.code, str(err), err.field)
+        counted("decoded")
         audit.record(
             principal,
             action,

@@ -171,7 +171,8 @@ def test_no_secret_is_ever_a_value_in_the_rendered_chart(rendered):
                 assert value.startswith(f"{SECRETS_DIR}/"), (name, variable)
                 assert value.removeprefix(f"{SECRETS_DIR}/") in mounted(pod)
             else:
-                assert variable in PLAIN_ENV or variable.startswith("LINKAGE_WORKER_HEALTH")
+                plain = ("LINKAGE_WORKER_HEALTH", "LINKAGE_METRICS_ADDRESS")  # addresses
+                assert variable in PLAIN_ENV or variable.startswith(plain), (name, variable)
 
 
 def test_every_pod_is_non_root_read_only_probed_and_bounded(rendered):

@@ -4,7 +4,8 @@ A platform in any language diverts a report and acts on incidents with its own b
 nothing more: the actor of every action is the token's principal, the policy decides before
 anything reaches Temporal, and every action and refusal is in the audit log. One LinkageClient
 per app, connected at startup. The schema is at /openapi.json (committed as docs/openapi.json).
-/healthz and /readyz (linkage.records.health) take no token and are not in the schema.
+/healthz, /readyz (linkage.records.health) and /metrics (linkage.metrics) take no token and are
+not in the schema.
 """
 
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from linkage.domain.actions import Hours
 from linkage.domain.models import Owner, Stage
 from linkage.domain.timefmt import district_zone, jsonable
 from linkage.interfaces.api import errors as api_errors
+from linkage.metrics.http import install_api_metrics
 from linkage.records.audit import AuditLog
 from linkage.records.health import Readiness, add_health_routes
 from linkage.records.tokens import TokenRecords
@@ -144,13 +146,16 @@ def make_app(
     async def temporal():
         return holder["client"].client if holder["client"] is not None else None
 
+    def database_url() -> str:
+        return holder["client"].database_url if holder["client"] else Settings().database_url
+
     def ready() -> Readiness:
         if holder["readiness"] is None:
-            url = holder["client"].database_url if holder["client"] else Settings().database_url
-            holder["readiness"] = Readiness(url, temporal)
+            holder["readiness"] = Readiness(database_url(), temporal)
         return holder["readiness"]
 
     add_health_routes(app, ready)
+    install_api_metrics(app, database_url)  # GET /metrics: no token, kept off the schema
 
     def verifying() -> TokenVerifier:
         if holder["verifier"] is None:
