@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.gateway import GatewayActivities
@@ -20,6 +20,7 @@ from activities.triage import TriageActivities
 from linkage.domain.catalogue import check_emergency_units
 from linkage.domain.time_limits import load_time_limits
 from linkage.domain.units import check_routing, limits_with_units, load_register
+from linkage.metrics.worker import worker_runtime
 from linkage.records.store import Store
 from linkage.settings.config import ConfigError, Settings
 from linkage.settings.gateway import GatewayConfig, load_gateway_config
@@ -28,6 +29,7 @@ from linkage.triage.triager import Triager, load_triager
 from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import address, connect
 from workers.health import WorkerHealth, health_address
+from workers.versioning import deployment_config
 from workflows.contracts import slow_queue
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
@@ -117,8 +119,10 @@ def build_worker(
     executor: ThreadPoolExecutor,
     gateway_config: GatewayConfig | None = None,
     triager: Triager | None = None,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> LinkageWorkers:
-    """The workers with every workflow and activity; temporal-config/ is checked first."""
+    """The workers with every workflow and activity; temporal-config/ is checked first.
+    `deployment`: the version of the worker deployment both run as (workers.versioning)."""
     limits = load_time_limits()  # refuse to start on a table that does not validate
     triager = triager or load_triager()  # the catalogue and the routing table, likewise
     register = load_register()  # the register of units, and every file that names units
@@ -141,6 +145,7 @@ def build_worker(
         max_cached_workflows=workflow_cache(),
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         interceptors=[CommandGuard()],  # an update or signal without its proof is refused
+        deployment_config=deployment,
     )
     slow_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="linkage-slow")
     slow = Worker(
@@ -155,20 +160,23 @@ def build_worker(
         activity_executor=slow_pool,
         max_concurrent_activities=8,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        deployment_config=deployment,  # the activities go with their workflows' version
     )
     return LinkageWorkers(main, slow, slow_pool)
 
 
 async def run_worker(settings: Settings | None = None) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully: running activities finish. With
-    LINKAGE_WORKER_HEALTH_PORT set, /healthz and /readyz are served beside (workers.health)."""
+    LINKAGE_WORKER_HEALTH_PORT set, /healthz and /readyz are served beside (workers.health);
+    metrics at LINKAGE_METRICS_ADDRESS (linkage.metrics.worker)."""
     settings = settings or Settings()
     configure()
     log = get_logger()
     health = WorkerHealth()
     async with health.serving(settings.database_url, health_address()):
+        runtime = worker_runtime()  # the SDK's Prometheus exporter at LINKAGE_METRICS_ADDRESS
         try:
-            client = await connect(settings)
+            client = await connect(settings, runtime=runtime)
         except RuntimeError as err:
             raise ConfigError(
                 f"cannot reach Temporal at {address(settings)}: is it running? ({err})"
@@ -180,11 +188,19 @@ async def run_worker(settings: Settings | None = None) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         with ThreadPoolExecutor(max_workers=16) as executor:
-            async with build_worker(client, store, settings.task_queue, executor) as workers:
+            deployment = deployment_config()  # from LINKAGE_BUILD_ID; None: unversioned
+            async with build_worker(
+                client, store, settings.task_queue, executor, deployment=deployment
+            ) as workers:
                 health.running(workers)
                 log.info(
                     "worker started",
                     task_queue=settings.task_queue,
+                    version=(
+                        f"{deployment.version.deployment_name}:{deployment.version.build_id}"
+                        if deployment
+                        else "unversioned"
+                    ),
                     temporal=address(settings),
                     database=store.engine.url.render_as_string(),
                 )

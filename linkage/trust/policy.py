@@ -87,6 +87,10 @@ POLICY: dict[str, Rule] = {
     "report.list": rule(P.supervisor, P.operator),
     "report.evidence": rule(*EVERYONE, unit="own_unit"),  # a unit its own evidence only
     "report.schedules": rule(P.operator),  # creates and backfills Temporal Schedules
+    # worker releases (linkage release): who looks, and who moves the work to a new version
+    "release.status": rule(P.operator, P.supervisor),
+    "release.ramp": rule(P.operator),
+    "release.promote": rule(P.operator),
     "decode": rule(*SEES_PERSONAL_DATA),
     # the cluster's Web UI, read-only, through linkage ui-gate: those who watch every incident
     "watch": rule(P.supervisor, P.operator, P.police_bureau, P.command_center, P.linkage_desk),

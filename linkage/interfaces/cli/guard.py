@@ -39,6 +39,9 @@ COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
     "token revoke": ("token.admin",),
     "token list": ("token.admin",),
     "audit": ("audit",),
+    "release status": ("release.status",),
+    "release ramp": ("release.ramp",),
+    "release promote": ("release.promote",),
 }
 
 NO_PRINCIPAL: dict[str, str] = {

@@ -52,6 +52,11 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     ),
     "token": ("tokens", "issue, revoke and list tokens (operators)", False),
     "audit": ("tokens", "who did or was refused what", True),
+    "release": (
+        "release",
+        "a new release of the workers: status, ramp, promote (behind a replay gate)",
+        True,
+    ),
 }
 # groups that build their own subcommands (each with its own sub-subcommands)
 SELF_BUILT = {"report": ("reports", "add_parser"), "token": ("tokens", "add_parsers")}
