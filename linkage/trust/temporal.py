@@ -29,11 +29,13 @@ from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
 from linkage.settings.config import ConfigError, Settings
 from linkage.settings.secrets import secret
 from linkage.trust.codec import CODEC
+from linkage.trust.undecodable import LinkagePayloadConverter, TolerantCodec
 
 PLAIN_CONVERTER: DataConverter = pydantic_data_converter
 DATA_CONVERTER: DataConverter = dataclasses.replace(
     pydantic_data_converter,
-    payload_codec=CODEC,
+    payload_converter_class=LinkagePayloadConverter,
+    payload_codec=TolerantCodec(CODEC),  # a payload that does not open fails only where read
     failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
 )
 
