@@ -132,13 +132,15 @@ async def worker(env, store):
 
 
 @asynccontextmanager
-async def own_worker(env, store: Store, queue: str, gateway_config=None):
-    """A worker of a test's own, on its own task queue, stopped when the block ends."""
+async def own_worker(env, store: Store, queue: str, gateway_config=None, client=None):
+    """A worker of a test's own, on its own task queue, stopped when the block ends; `client`:
+    another connection to the test server (with its own interceptors)."""
+    client = client or env.client
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(env.client, store, queue, executor, gateway_config=gateway_config)
+        worker = build_worker(client, store, queue, executor, gateway_config=gateway_config)
         running = asyncio.create_task(worker.run())
         try:
-            yield LinkageClient(env.client, queue)
+            yield LinkageClient(client, queue)
         finally:
             await worker.shutdown()
             await running

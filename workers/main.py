@@ -25,6 +25,7 @@ from linkage.records.store import Store
 from linkage.settings.config import ConfigError, Settings
 from linkage.settings.gateway import GatewayConfig, load_gateway_config
 from linkage.settings.logs import configure, get_logger
+from linkage.settings.tracing import configure_tracing
 from linkage.triage.triager import Triager, load_triager
 from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import address, connect
@@ -54,6 +55,7 @@ PASSED_THROUGH = (
     "jieba",
     "cryptography",
     "structlog",
+    "opentelemetry",  # tracing's spans, when on (linkage.settings.tracing)
     "linkage.domain",  # contracts and models: no I/O, no workflow code
     "workflows.contracts",
     "workflows.loop_contracts",
@@ -171,6 +173,7 @@ async def run_worker(settings: Settings | None = None) -> None:
     metrics at LINKAGE_METRICS_ADDRESS (linkage.metrics.worker)."""
     settings = settings or Settings()
     configure()
+    configure_tracing("linkage-worker")  # spans into workflows and activities, when wanted
     log = get_logger()
     health = WorkerHealth()
     async with health.serving(settings.database_url, health_address()):

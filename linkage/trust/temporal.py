@@ -28,6 +28,7 @@ from temporalio.runtime import (
 from linkage.domain.search_attributes import SEARCH_ATTRIBUTES
 from linkage.settings.config import ConfigError, Settings
 from linkage.settings.secrets import secret
+from linkage.settings.tracing import temporal_interceptors
 from linkage.trust.codec import CODEC
 from linkage.trust.undecodable import LinkagePayloadConverter, TolerantCodec
 
@@ -74,6 +75,7 @@ async def connect(settings: Settings | None = None, runtime: Runtime | None = No
         },
         data_converter=DATA_CONVERTER,
         runtime=runtime,
+        interceptors=temporal_interceptors(),  # tracing, when a collector is named
     )
 
 

@@ -32,6 +32,7 @@ from linkage.records.audit import AuditLog
 from linkage.records.health import Readiness, add_health_routes
 from linkage.records.tokens import TokenRecords
 from linkage.settings.config import Settings
+from linkage.settings.tracing import configure_tracing
 from linkage.trust.principals import Principal
 from linkage.trust.tokens import TokenVerifier
 
@@ -154,6 +155,10 @@ def make_app(
             holder["readiness"] = Readiness(database_url(), temporal)
         return holder["readiness"]
 
+    if configure_tracing("linkage-api"):  # a span per request, carried into the workflows
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="metrics,healthz,readyz")
     add_health_routes(app, ready)
     install_api_metrics(app, database_url)  # GET /metrics: no token, kept off the schema
 
