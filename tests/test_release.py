@@ -143,3 +143,23 @@ async def test_the_release_command_is_the_operators_and_audited(env, store, monk
     assert entries[0].allowed and entries[0].detail["target"] == "v1"
     refused = AuditLog(store.engine).list(action="release.status", refused=True)
     assert refused and refused[0].principal == "钱科长"
+
+
+async def test_a_deployments_first_version_becomes_current_by_itself_and_only_the_first(env, store):
+    """Its first workers would otherwise take no work until someone promoted them; a later
+    version waits for `linkage release`, behind the gate."""
+    from workers.versioning import first_version_current
+
+    name = f"release-{uuid.uuid4().hex[:8]}"
+    queue = f"linkage-{name}"
+    v1 = WorkerDeploymentVersion(deployment_name=name, build_id="v1")
+    v2 = WorkerDeploymentVersion(deployment_name=name, build_id="v2")
+    async with version_worker(env, store, queue, name, "v1"):
+        assert await first_version_current(env.client, v1)
+        async with version_worker(env, store, queue, name, "v2"):
+            assert not await first_version_current(env.client, v2)
+            found = await release.status(env.client, name)
+            assert found.current == "v1" and not found.ramping
+            linkage = LinkageClient(env.client, queue, store=store)
+            iid = await open_incident(env, linkage, "police")
+            assert await build_of(env, iid) == "v1"

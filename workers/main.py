@@ -30,7 +30,7 @@ from linkage.triage.triager import Triager, load_triager
 from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import address, connect
 from workers.health import WorkerHealth, health_address
-from workers.versioning import deployment_config
+from workers.versioning import deployment_config, first_version_current
 from workflows.contracts import slow_queue
 from workflows.emergency import EmergencyLinkage
 from workflows.hotline_loop import HotlineLoop
@@ -207,9 +207,23 @@ async def run_worker(settings: Settings | None = None) -> None:
                     temporal=address(settings),
                     database=store.engine.url.render_as_string(),
                 )
+                first = asyncio.create_task(adopt(client, deployment, log)) if deployment else None
                 await stop.wait()
+                if first is not None:
+                    first.cancel()
                 health.stopping()  # /readyz 503 while running activities finish
                 log.info("worker stopping")
+
+
+async def adopt(client: Client, deployment: WorkerDeploymentConfig, log) -> None:
+    """A deployment's first version made current by its own workers (workers.versioning)."""
+    try:
+        if await first_version_current(client, deployment.version):
+            log.info(
+                "first version of the deployment made current", version=deployment.version.build_id
+            )
+    except Exception as err:  # noqa: BLE001 - a release can still be promoted by hand
+        log.warning("could not look at the deployment's versions", error=str(err))
 
 
 def main() -> None:

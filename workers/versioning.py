@@ -22,11 +22,18 @@ and the same code runs both ways.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Mapping
 
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+)
+from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import WorkerDeploymentConfig
 
 from linkage.settings.config import ConfigError
@@ -37,6 +44,13 @@ DEFAULT_DEPLOYMENT = "linkage"
 # Temporal joins them as `<deployment>.<build>` in places: no dot in the deployment's name
 DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 BUILD_ID = re.compile(r"[A-Za-z0-9_.+-]{1,100}")
+# not yet: the version's pollers unknown to the server, or another worker changed the routing
+RETRIED = (
+    RPCStatusCode.NOT_FOUND,
+    RPCStatusCode.FAILED_PRECONDITION,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.INVALID_ARGUMENT,
+)
 
 
 def deployment_version(environ: Mapping[str, str] | None = None) -> WorkerDeploymentVersion | None:
@@ -75,3 +89,43 @@ def deployment_config(
         use_worker_versioning=True,
         default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
     )
+
+
+async def first_version_current(
+    client: Client, version: WorkerDeploymentVersion, attempts: int = 120
+) -> bool:
+    """Make this worker's version current if its deployment has none yet (its first release,
+    or the switch from unversioned workers): otherwise no worker of it would get work until
+    someone ran `linkage release promote`. A deployment with a current version is left as it
+    is: a new release goes through the replay gate. True when this call made it current."""
+    for _ in range(attempts):
+        token = b""
+        try:
+            found = await client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(
+                    namespace=client.namespace, deployment_name=version.deployment_name
+                )
+            )
+            if found.worker_deployment_info.routing_config.current_deployment_version.build_id:
+                return False
+            token = found.conflict_token
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:  # not yet: our pollers make it
+                raise
+        if token:
+            try:
+                await client.workflow_service.set_worker_deployment_current_version(
+                    SetWorkerDeploymentCurrentVersionRequest(
+                        namespace=client.namespace,
+                        deployment_name=version.deployment_name,
+                        build_id=version.build_id,
+                        conflict_token=token,  # another worker first: we see its version next
+                        identity="linkage worker: the deployment's first version",
+                    )
+                )
+                return True
+            except RPCError as err:
+                if err.status not in RETRIED:
+                    raise
+        await asyncio.sleep(0.5)
+    return False

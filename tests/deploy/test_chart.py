@@ -171,7 +171,8 @@ def test_no_secret_is_ever_a_value_in_the_rendered_chart(rendered):
                 assert value.startswith(f"{SECRETS_DIR}/"), (name, variable)
                 assert value.removeprefix(f"{SECRETS_DIR}/") in mounted(pod)
             else:
-                plain = ("LINKAGE_WORKER_HEALTH", "LINKAGE_METRICS_ADDRESS")  # addresses
+                # addresses, and the worker deployment's version (the image's tag)
+                plain = ("LINKAGE_WORKER_HEALTH", "LINKAGE_METRICS_ADDRESS", "LINKAGE_BUILD_ID")
                 assert variable in PLAIN_ENV or variable.startswith(plain), (name, variable)
 
 

@@ -71,6 +71,10 @@ def test_each_part_runs_the_same_command_with_the_same_environment(both):
         assert set(chart_env) == set(compose_env), (service, set(chart_env) ^ set(compose_env))
         assert chart_env["TEMPORAL_TLS_SERVER_NAME"] == DEPLOYED_NAME
         assert compose_env["TEMPORAL_TLS_SERVER_NAME"] == DEPLOYED_NAME
+        if "LINKAGE_BUILD_ID" in chart_env:  # the worker runs as the version of its image
+            tag = container["image"].rpartition(":")[2]
+            assert chart_env["LINKAGE_BUILD_ID"] == tag, service
+            assert compose_env["LINKAGE_BUILD_ID"] == services[service]["image"].rpartition(":")[2]
 
 
 def test_each_part_holds_the_same_secrets(both):
