@@ -69,9 +69,12 @@ def cluster(tmp_path_factory):
         drop_all(made.db)
 
 
-def linkage_command(cluster: Cluster, *args: str, role: str = "writer") -> str:
-    """A `linkage` command against the cluster, as its host's operator."""
-    env = {**os.environ, **cluster.env(role)}
+def linkage_command(
+    cluster: Cluster, *args: str, role: str = "writer", env: dict[str, str] | None = None
+) -> str:
+    """A `linkage` command against the cluster, as its host's operator; `env` adds to the
+    cluster's environment (another task queue, say)."""
+    env = {**os.environ, **cluster.env(role), **(env or {})}
     done = subprocess.run(
         [".venv/bin/python", "-m", "linkage.interfaces.cli.main", *args],
         cwd=ROOT,
