@@ -27,6 +27,7 @@ from prometheus_client import (
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from linkage.metrics.names import METRICS
 from linkage.metrics.records import RecordsCollector
@@ -116,8 +117,16 @@ class ApiMetrics:
 class RequestMetrics:
     """ASGI middleware: each request counted and timed by route template, and each divert."""
 
-    def __init__(self, app, metrics: ApiMetrics) -> None:
-        self.app, self.metrics = app, metrics
+    def __init__(self, app, metrics: ApiMetrics, routes: list | None = None) -> None:
+        self.app, self.metrics, self.routes = app, metrics, routes or []
+
+    def _plain_route(self, scope) -> str | None:
+        """A plain Starlette route (/metrics, /healthz) leaves no `route` in the scope: its
+        template is found by matching, as the router did."""
+        for candidate in self.routes:
+            if candidate.matches(scope)[0] is Match.FULL:
+                return getattr(candidate, "path", None)
+        return None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -128,6 +137,11 @@ class RequestMetrics:
 
         def route() -> str:  # known once the router has matched (before the body is read)
             return getattr(scope.get("route"), "path", None) or UNMATCHED
+
+        def template() -> str:
+            return (
+                getattr(scope.get("route"), "path", None) or self._plain_route(scope) or UNMATCHED
+            )
 
         def divert() -> bool:
             return scope["method"] == "POST" and route() == DIVERT
@@ -149,7 +163,7 @@ class RequestMetrics:
             await self.app(scope, receiving, sending)
         finally:
             seconds = time.perf_counter() - started
-            self.metrics.answered(route(), scope["method"], status[0], seconds)
+            self.metrics.answered(template(), scope["method"], status[0], seconds)
             if divert():
                 self.metrics.divert(bytes(body), status[0], bytes(answer))
 
@@ -158,7 +172,7 @@ def install_api_metrics(app: Starlette, database_url: Callable[[], str]) -> Coll
     """The API's metrics, the work's gauges from the records database at `database_url()`
     (asked when first scraped) and `GET /metrics`."""
     registry = new_registry()
-    app.add_middleware(RequestMetrics, metrics=ApiMetrics(registry))
+    app.add_middleware(RequestMetrics, metrics=ApiMetrics(registry), routes=app.router.routes)
     registry.register(RecordsCollector(database_url))
     add_metrics_route(app, registry)
     return registry

@@ -81,6 +81,8 @@ async def test_a_path_no_route_matches_adds_no_route_label(api, tokens):
     assert value(text, "linkage_api_requests_total", route="/incidents/{incident_id}") == 2
     assert label_values(text, "linkage_api_requests_total", "method") <= {"GET", "other"}
     assert "NOPE" not in text and ".env" not in text
+    again = (await api.get("/metrics")).text  # a plain route (no FastAPI route) by its path
+    assert value(again, "linkage_api_requests_total", route="/metrics") >= 1
 
 
 def test_metrics_is_not_in_the_schema():

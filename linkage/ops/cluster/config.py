@@ -70,6 +70,10 @@ class Ports:
     def worker_health(self, index: int) -> int:
         return self.base + 1160 + index
 
+    def worker_metrics(self, index: int) -> int:
+        """The worker's SDK exporter (LINKAGE_METRICS_ADDRESS): one port each."""
+        return self.base + 1170 + index
+
 
 @dataclass(frozen=True)
 class Database:

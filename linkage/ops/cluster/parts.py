@@ -53,7 +53,11 @@ def project_parts(
             name=f"worker-{i}",
             command=_linkage("worker"),
             port=ports.worker_health(i),
-            env={**env, "LINKAGE_WORKER_HEALTH_PORT": str(ports.worker_health(i))},
+            env={
+                **env,
+                "LINKAGE_WORKER_HEALTH_PORT": str(ports.worker_health(i)),
+                "LINKAGE_METRICS_ADDRESS": f"127.0.0.1:{ports.worker_metrics(i)}",
+            },
         )
         for i in range(1, workers + 1)
     ]

@@ -8,11 +8,10 @@ so that the dashboards can be drawn from real data (`scripts/dashboards`):
 
 Its jobs are the production scrape config's, the targets read from the cluster's record
 (`cluster.json`): each API instance (`/metrics` on its port), the codec server, each Temporal
-service (`PROMETHEUS_ENDPOINT`, the cluster's metrics ports) and the worker's SDK exporter. The
-cluster does not set LINKAGE_METRICS_ADDRESS for its workers, so the first worker to start
-serves at the default 127.0.0.1:9464 and the others turn their exporter off (the address is
-taken): one worker is scraped. Everything is kept in `.linkage/cluster/dashboards/`: the scrape
-config, the TSDB, the log, and the pages and screenshots in `out/`.
+service (`PROMETHEUS_ENDPOINT`, the cluster's metrics ports) and each worker's SDK exporter
+(its LINKAGE_METRICS_ADDRESS, a port of its own). Everything is kept in
+`.linkage/cluster/dashboards/`: the scrape config, the TSDB, the log, and the pages and
+screenshots in `out/`.
 """
 
 from __future__ import annotations
