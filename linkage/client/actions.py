@@ -34,6 +34,7 @@ from linkage.domain.contract import from_edge
 from linkage.domain.models import STAGE_LABELS, Role, Stage
 from linkage.domain.search_attributes import STAGE
 from linkage.domain.units import COMMAND_KINDS, DISPATCH_KINDS, EMERGENCY_KINDS, UnknownUnit
+from linkage.records.tables import Incident
 from linkage.settings.config import format_validation_error
 from workflows.contracts import IncidentState, loop_workflow_id
 from workflows.loop_contracts import (
@@ -112,6 +113,15 @@ class Actions(Escalations):
                 if err.status is not RPCStatusCode.NOT_FOUND:
                     raise
                 why = await self._why_missing(incident_id, loop, action)
+                if why is NOT_FOUND_YET:  # the records hold it: Temporal's answer is passing
+                    if attempt == LOOP_START_POLLS:
+                        raise NoAnswer(
+                            f"{action}: Temporal does not find {workflow_id} just now (after "
+                            f"an outage of its database, a moment); it may still be applied: "
+                            f"send it again with request_id {model.request_id}"
+                        ) from None
+                    await asyncio.sleep(0.2)
+                    continue
                 if why is not None or attempt == LOOP_START_POLLS:
                     raise ActionRefused(
                         why or f"{action} refused: incident {incident_id} has no {loop} loop"
@@ -190,11 +200,20 @@ class Actions(Escalations):
                 break
         state.incident_stage = stage
 
+    def _recorded(self, incident_id: str) -> bool:
+        """The records database holds the incident (a failure to ask counts as no)."""
+        try:
+            return self.store.get(Incident, incident_id) is not None
+        except Exception:  # noqa: BLE001 - the records down too: Temporal's answer stands
+            return False
+
     async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
         """Why the loop an action needs is not there; None while it is about to start."""
         try:
             status = await self.status(incident_id)
         except UnknownIncident:
+            if await asyncio.to_thread(self._recorded, incident_id):
+                return NOT_FOUND_YET
             return f"{action} refused: no incident {incident_id}"
         stage = f"{STAGE_LABELS[status.stage]} ({status.stage.value})"
         if not status.running:
@@ -207,6 +226,9 @@ class Actions(Escalations):
             f"{action} refused: incident {incident_id} has no {loop} loop running "
             f"(stage {stage}, owner {state.owner.value if state.owner else 'not decided'})"
         )
+
+
+NOT_FOUND_YET = "not found yet"  # an incident the records hold that Temporal did not find
 
 
 def _after_loop(description, loop_id: str) -> tuple[Stage | None, bool]:
