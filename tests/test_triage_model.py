@@ -18,7 +18,7 @@ from linkage.records.tables import Incident, StepEvent
 from linkage.settings.config import ConfigError
 from linkage.settings.paths import PROJECT_ROOT
 from linkage.triage.learn import TRAINING_SETS, desk_rows, learn, read_sets
-from linkage.triage.model import TriageModel, load_model, ngrams
+from linkage.triage.model import TriageModel, load_model, ngrams, words_of
 from linkage.triage.training import Row, train
 from linkage.triage.triager import Triager
 
@@ -35,10 +35,13 @@ def test_the_shipped_model_is_loaded_versioned_and_documents_its_training(triage
     model = triager.model
     assert model is not None and model.version == json.loads(MODEL.read_text())["version"]
     assert MODEL.stat().st_size < 4_000_000
+    assert model.words and len(model.vocabulary) > 10_000  # bigrams and jieba's words
     info = model.info
     assert set(info["sets"]) == set(TRAINING_SETS)  # trained on the training sets only
     assert sum(s["rows"] for s in info["sets"].values()) == len(read_sets())
     assert "LogisticRegression" in info["recipe"] and info["cross_validated"]["floor"] >= 0.99
+    # the real posts' training part, never their held-out fifth (tests/test_triage_corpus.py)
+    assert info["real"]["rows"] > 5_000 and "held_out" in info["real"]
     result = triager.triage(TriageRequest(text="楼下烧烤店油烟太大，熏得窗户都不敢开"))
     assert result.model_version == model.version
     assert result.model.direction == "hotline" and result.model.agrees
@@ -55,19 +58,25 @@ def test_reading_a_description_is_the_arithmetic_of_scikit_learn(triager):
 
     model = triager.model
     texts = ["仓库着火了，黑烟很大", "楼下饭店油烟太大", "我家老人出去到现在没回家"]
-    vectorizer = TfidfVectorizer(
+    grams = TfidfVectorizer(
         analyzer="char", ngram_range=model.sizes, sublinear_tf=True, vocabulary=model.vocabulary
     )
-    vectorizer.idf_ = model.idf
+    grams.idf_ = model.idf
+    words = TfidfVectorizer(
+        analyzer=lambda tokens: tokens,
+        sublinear_tf=True,
+        vocabulary={w: i - len(model.vocabulary) for w, i in model.words.items()},
+    )
+    words.idf_ = model.word_idf
     for text in texts:
-        facts = triager.read(text)[2]
+        tokens, _, facts = triager.read(text)
         dense = csr_matrix([[facts.get(k, 0.0) for k in model.facts]])
-        x = hstack([vectorizer.transform([text]), dense]).tocsr()
+        x = hstack([grams.transform([text]), words.transform([words_of(tokens)]), dense]).tocsr()
         head = model.heads["direction"]
         clf = LogisticRegression()
         clf.classes_, clf.coef_, clf.intercept_ = np.array(head.classes), head.coef, head.intercept
         expected = clf.predict_proba(x)[0]
-        reading = model.read(text, facts)
+        reading = model.read(text, facts, tokens)
         best = int(np.argmax(expected))
         assert reading.direction == head.classes[best]
         assert reading.direction_p == pytest.approx(expected[best], abs=1e-3)

@@ -11,6 +11,7 @@ import pytest
 from linkage.domain.catalogue import load_catalogue
 from linkage.domain.routing import load_routing
 from linkage.domain.triage_result import TriageRequest
+from linkage.triage.model import words_of
 from linkage.triage.numbers import PLACEHOLDER, NumberReader
 from linkage.triage.rules import normalise
 from linkage.triage.training import Row, _features
@@ -165,15 +166,18 @@ def test_the_model_reads_no_digits_of_a_number(triager):
     one, other = f"{STALL}，电话13812012345", f"{STALL}，电话13999998888"
     assert triager.prepare(one) == triager.prepare(other)
     model = triager.model
-    vectors = [model.vector(t, triager.read(t)[2]) for t in map(triager.prepare, (one, other))]
+    read = [(t, *triager.read(t)) for t in map(triager.prepare, (one, other))]
+    vectors = [model.vector(t, facts, tokens) for t, tokens, _, facts in read]
     assert all((a == b).all() for a, b in zip(*vectors, strict=True))
 
 
 def test_training_prepares_texts_as_reading_does(triager):
     text = f"{STALL}，来电人电话13812012345，家住120号"
-    texts, facts = _features(triager, [Row(text, "", "hotline", "H02", False, "test")])
+    texts, words, facts = _features(triager, [Row(text, "", "hotline", "H02", False, "test")])
     assert texts == [triager.prepare(text)] and PLACEHOLDER * 11 in texts[0]
-    assert facts == [triager.read(triager.prepare(text))[2]]
+    tokens, _, read_facts = triager.read(triager.prepare(text))
+    assert facts == [read_facts] and words == [words_of(tokens)]
+    assert not any(ch.isdigit() for word in words[0] for ch in word)
 
 
 def test_setting_aside_keeps_the_length_and_is_idempotent():

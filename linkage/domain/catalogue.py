@@ -134,6 +134,19 @@ class ModelSettings(Strict):
         lt=1,
         description="a rules' danger the model puts below this: its notices wait for the desk",
     )
+    whole_text: int = Field(
+        default=100, gt=0, description="characters from which a text is weighed as a whole"
+    )
+    whole_sure: float = Field(
+        default=0.8, gt=0, lt=1, description="a long text read as 12345 this surely is 12345"
+    )
+    whole_danger: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="… when the model puts its danger below this (the rules' words then only "
+        "noted, unless said to happen now: then the desk)",
+    )
 
 
 class Notice(Strict):
@@ -157,8 +170,15 @@ class LanguageSettings(Strict):
         description="markers of a complaint, proposal or request about a lasting condition",
     )
     present: list[str] = Field(default_factory=list, description="markers of something now")
+    urgent: list[str] = Field(
+        default_factory=list,
+        description="markers of a danger happening this moment: a long text read as a whole "
+        "keeps a danger word in such a sentence with 110, for the desk",
+    )
 
-    _terms = field_validator("negations", "hypotheticals", "complaint", "present")(_clean_terms)
+    _terms = field_validator("negations", "hypotheticals", "complaint", "present", "urgent")(
+        _clean_terms
+    )
 
 
 class CodeName(BaseModel):

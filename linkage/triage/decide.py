@@ -9,9 +9,12 @@ unsure where the rules are too, sends the description to the linkage desk.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from linkage.domain.catalogue import Direction
 from linkage.domain.triage_result import ModelView, TriageResult
-from linkage.triage.rules import LONG_TEXT, Evidence
+from linkage.triage.evidence import Evidence
+from linkage.triage.rules import LONG_TEXT
 from linkage.triage.verdict import SIDE_LABEL, rules_decision
 
 UNSURE_REASONS = ("证据不足", "置信度", "未匹配到联动事项")
@@ -40,11 +43,92 @@ def side(direction: str) -> str:
     return "hotline" if direction == "hotline" else "police"
 
 
-def decide(triager, found: Evidence, reading, township: str) -> TriageResult:
+def decide(triager, found: Evidence, reading, township: str, length: int = 0) -> TriageResult:
+    if reading is not None and as_a_whole(triager.catalogue.model, found, reading, length):
+        return whole(triager, found, reading, township)
     result = rules_decision(triager, found, township)
     if reading is None:
         return result
     return combine(triager, result, reading, township, found.is_complaint and not found.safety)
+
+
+def as_a_whole(settings, found: Evidence, reading, length: int) -> bool:
+    """A long text the model, having read thousands of real complaints, surely reads as a 12345
+    matter with next to no danger: its single danger or police words do not overrule that,
+    unless a danger is said to happen now (then the desk decides, see whole)."""
+    return (
+        length >= settings.whole_text
+        and reading.direction == "hotline"
+        and reading.direction_p >= settings.whole_sure
+        and reading.danger_p < settings.whole_danger
+    )
+
+
+def whole(triager, found: Evidence, reading, township: str) -> TriageResult:
+    """A long text weighed as a whole: 12345, on the rules' 12345 item or else the model's; the
+    danger and police words are noted as hazards for the department. A danger said to happen
+    now stays with 110 and goes to the desk, its emergency notices waiting for the desk."""
+    if found.urgent:
+        result = rules_decision(triager, found, township)
+        reason = f"长文整体读作 12345 事项 (危险概率 {reading.danger_p:.2f})，但危险表述说的是现在"
+        return combine(triager, result, reading, township).model_copy(
+            update={
+                "emergency_units": [],
+                "needs_review": True,
+                "review_reasons": [*result.review_reasons, reason],
+                "reason": f"{result.reason}；转对接联动专席复核: {reason}",
+            }
+        )
+    catalogue = triager.catalogue
+    noted = [w for terms in found.safety.values() for w in terms]  # police words: dropped
+    kept = {
+        sub: terms
+        for sub, terms in found.subs.items()
+        if catalogue.category_of(sub).direction == "hotline"
+    }
+    calm = replace(
+        found,
+        subs=kept,
+        safety={},
+        hazards=list(dict.fromkeys([*found.hazards, *noted])),
+        caution=[],
+        cues=[],
+        negated_safety=[],
+    )
+    result = rules_decision(triager, calm, township)
+    if result.category is None:
+        item = model_item(triager, reading, township) or {
+            "direction": "hotline",
+            "category": catalogue.code_name("H08"),
+            "route": triager.route("H08", None, township),
+        }
+        result = result.model_copy(update={**item, "subcategory": None})
+    words = "、".join(reading.evidence[:3]) or "-"
+    item = f"{result.category.name} ({result.category.code})"
+    reason = f"长文整体读作 12345 事项 (“{words}”, {reading.direction_p:.2f})：{item}"
+    reason += f"；派往 {result.route.unit}"
+    if result.hazards:
+        reason += f"；反映的隐患: {'、'.join(result.hazards[:4])}"
+    view = ModelView.model_construct(
+        direction=reading.direction,
+        category_p=reading.category_p,
+        direction_p=reading.direction_p,
+        category=reading.category,
+        danger_p=reading.danger_p,
+        evidence=reading.evidence,
+    )
+    return result.model_copy(
+        update={
+            "direction": "hotline",
+            "hotline_route": None,
+            "needs_review": False,
+            "review_reasons": [],
+            "reason": reason,
+            "model_version": triager.model.version,
+            "model": view,
+            "confidence": max(result.confidence, reading.direction_p),
+        }
+    )
 
 
 def combine(
@@ -83,6 +167,10 @@ def combine(
         )
         # A complaint with nothing said to happen now needs a surer model to doubt it.
         danger = settings.complaint_danger if complaint else settings.danger
+        # in a complaint too, a danger the model sees while it reads the matter as police's,
+        # or while it cannot tell the sides apart
+        if side(reading.direction) == "police" or reading.direction_p < settings.unsure:
+            danger = settings.danger
         if reading.danger_p >= danger and result.direction == "hotline":
             view.agrees = False
             reasons.append(f"模型认为可能有危险 (“{words}”, 危险概率 {reading.danger_p:.2f})")

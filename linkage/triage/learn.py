@@ -1,11 +1,13 @@
 """Training the triage model, and `linkage triage learn`: retrain from the labelled sets and
 the linkage desk's recorded decisions, compare by cross-validation, keep the safety floor.
 
-Training is scikit-learn: TfidfVectorizer over character 1-3-grams (sublinear tf, n-grams in at
-least two descriptions) beside the catalogue's evidence (linkage.triage.decide.facts), and one
-LogisticRegression (lbfgs, balanced class weights) per head: direction, category, danger. The
-solver is deterministic and the folds are drawn with a fixed seed, so the same rows give the
-same model. Only training sets are read (TRAINING_SETS); evaluation sets never are.
+Training is scikit-learn (linkage.triage.training): character 2-3-grams and jieba's words, each
+tf-idf weighted, beside the catalogue's evidence, and one LogisticRegression per head: direction,
+category, danger. The solver is deterministic and the folds are drawn with a fixed seed, so the
+same rows give the same model. The rows: the project's training sets (TRAINING_SETS; never the
+evaluation sets), the training part of the real posts where they are at hand
+(linkage.triage.corpus; never their held-out part), a district's own files (`--data`) and the
+desk's recorded decisions.
 """
 
 from __future__ import annotations
@@ -17,24 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from linkage.settings.paths import PROJECT_ROOT
+from linkage.triage.corpus import own_rows
 from linkage.triage.evaluate import FOLDS, Figures, cross_validate
-from linkage.triage.model import HEADS, NGRAMS, TriageModel, save_model
-from linkage.triage.training import MAX_NGRAMS, SEED, C, Row, train
+from linkage.triage.model import HEADS, NGRAMS, TriageModel, encode_idf, encode_weights, save_model
+from linkage.triage.training import MAX_NGRAMS, MAX_WORDS, SEED, C, Row, train
 
-TRAINING_SETS = ("dev.jsonl", "safety.jsonl")  # the labelled training sets; never the holdouts
+# the labelled training sets; never the holdouts
+TRAINING_SETS = ("dev.jsonl", "safety.jsonl", "police-more.jsonl")
 DATA_DIR = PROJECT_ROOT / "tests/data/triage"
 
 
 def read_sets(names=TRAINING_SETS, folder: Path = DATA_DIR) -> list[Row]:
-    rows = []
-    for name in names:
-        for line in (folder / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                r = json.loads(line)
-                rows.append(
-                    Row(r["text"], r["township"], r["direction"], r["category"], r["safety"], name)
-                )
-    return rows
+    return own_rows(names, folder)
 
 
 def desk_rows(store, catalogue) -> list[Row]:
@@ -83,10 +79,16 @@ def model_data(model: TriageModel) -> dict:
         "info": model.info,
         "ngram_range": list(model.sizes),
         "ngrams": list(model.vocabulary),
-        "idf": model.idf.tolist(),
+        "idf": encode_idf(model.idf),
+        "words": list(model.words),
+        "word_idf": encode_idf(model.word_idf),
         "facts": model.facts,
         "heads": {
-            n: {"classes": h.classes, "coef": h.coef.tolist(), "intercept": h.intercept.tolist()}
+            n: {
+                "classes": h.classes,
+                **encode_weights(h.coef),
+                "intercept": h.intercept.tolist(),
+            }
             for n, h in model.heads.items()
         },
     }
@@ -95,8 +97,9 @@ def model_data(model: TriageModel) -> dict:
 def recipe() -> str:
     return (
         f"numbers set aside; TfidfVectorizer(char {NGRAMS[0]}-{NGRAMS[1]}-grams, sublinear tf, "
-        f"min_df 2, <= {MAX_NGRAMS}) + catalogue facts; LogisticRegression(lbfgs, C {C}, balanced) "
-        f"per head {', '.join(HEADS)}; seed {SEED}"
+        f"min_df 2, <= {MAX_NGRAMS}) + TfidfVectorizer(jieba words, sublinear tf, min_df 2, "
+        f"<= {MAX_WORDS}) + catalogue facts; LogisticRegression(lbfgs, C {C}, balanced) "
+        f"per head {', '.join(HEADS)} (category on rows with a catalogue item); seed {SEED}"
     )
 
 
@@ -118,19 +121,34 @@ class Learned:
     desk: int
 
 
+def _source(row: Row) -> str:
+    """What a row's source is recorded as in the model's info: its set, file or origin."""
+    if row.source.startswith("desk:"):
+        return row.source.removeprefix("desk:")
+    if row.source.startswith("real:"):
+        return "real"
+    return row.source.split(":", 1)[0]
+
+
 def learn(
-    triager, desk: list[Row], out: Path | None, k: int = FOLDS, base: list[Row] | None = None
+    triager,
+    desk: list[Row],
+    out: Path | None,
+    k: int = FOLDS,
+    base: list[Row] | None = None,
+    extra: list[Row] = (),
 ) -> Learned:
-    """Retrain from the training sets (or `base`) and the desk's decisions; write the model to
-    `out` only when its cross-validated safety floor is no worse than the current model's
-    (out=None: only report)."""
-    rows = (read_sets() if base is None else base) + desk
+    """Retrain from the training sets (or `base`), `extra` rows (the real posts' training part,
+    a district's files) and the desk's decisions; write the model to `out` only when its
+    cross-validated safety floor is no worse than the current model's (out=None: only
+    report)."""
+    rows = (read_sets() if base is None else base) + list(extra) + desk
     current = triager.model
     if current is not None:
-        known = set(current.info.get("sets", {})) | set(current.info.get("desk", []))
-        before = cross_validate(
-            triager, rows, lambda r: r.source.removeprefix("desk:") in known or r.source in known, k
-        )
+        info = current.info
+        known = {*info.get("sets", {}), *info.get("desk", []), *info.get("data", {})}
+        known |= {"real"} if info.get("real") else set()
+        before = cross_validate(triager, rows, lambda r: _source(r) in known, k)
     else:
         before = None
     after = cross_validate(triager, rows, lambda r: True, k)
@@ -150,16 +168,29 @@ def learn(
     if out is None:
         return Learned(before, after, version, False, "not written (dry run)", len(rows), len(desk))
     sets = {}
-    for name in TRAINING_SETS:
-        text = (DATA_DIR / name).read_bytes()
+    for name in TRAINING_SETS if base is None else sorted({r.source for r in base}):
+        path = DATA_DIR / name
         sets[name] = {
             "rows": sum(1 for r in rows if r.source == name),
-            "sha256": hashlib.sha256(text).hexdigest()[:16],
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "",
         }
+    data: dict[str, int] = {}
+    for row in extra:
+        if not row.source.startswith("real:"):
+            data[_source(row)] = data.get(_source(row), 0) + 1
+    real = [r for r in extra if r.source.startswith("real:")]
     info = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "previous": current.version if current is not None else "",
         "sets": sets,
+        "real": {
+            "rows": len(real),
+            "police_or_both": sum(r.direction != "hotline" for r in real),
+            "held_out": "a fifth of the posts by a hash of their ID, never read here",
+        }
+        if real
+        else {},
+        "data": data,
         "desk": [r.source.removeprefix("desk:") for r in desk],
         "recipe": recipe(),
         "cross_validated": {"folds": k, **after.summary()},

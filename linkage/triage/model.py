@@ -1,19 +1,24 @@
-"""The learned triage model: a linear model over character n-grams and the catalogue's evidence.
+"""The learned triage model: a linear model over character n-grams, words and the catalogue's
+evidence.
 
 It is trained by scikit-learn (linkage.triage.learn) and shipped as a JSON file beside the
-catalogue, so that a district can read what it holds and no pickle is ever loaded. Reading a
-description here is the same arithmetic as scikit-learn's TfidfVectorizer and
-LogisticRegression (checked in tests), done directly on the few n-grams a description has,
-which keeps it well under a millisecond. Its evidence is the n-grams that pushed its reading
-most, shown like the rules' terms.
+catalogue, so that a district can read what it holds and no pickle is ever loaded; the weights
+are float16 in base64, which keeps the file small. Reading a description here is the same
+arithmetic as scikit-learn's TfidfVectorizer and LogisticRegression (checked in tests), done
+directly on the few n-grams and words a description has, which keeps it well under a
+millisecond. The words are the rules' own jieba tokens, so no second segmentation is made. Its
+evidence is the n-grams and words that pushed its reading most, shown like the rules' terms.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +28,46 @@ from linkage.settings.paths import config_dir
 from linkage.triage.numbers import PLACEHOLDER
 
 MODEL_FILE = "triage-model/model.json"
-NGRAMS = (2, 3)
+NGRAMS = (2, 2)  # character bigrams; words (jieba) carry the longer units
 HEADS = ("direction", "category", "danger")
 SET_ASIDE = PLACEHOLDER * 2  # a number set aside (linkage.triage.numbers) is no evidence
+
+
+def words_of(tokens: list[str]) -> list[str]:
+    """The words the model reads: jieba's tokens, lower-cased, without spaces, punctuation and
+    numbers set aside (a number's presence says how a text was written, not what it asks)."""
+    out = []
+    for token in tokens:
+        word = token.lower()
+        if any(c.isalnum() for c in word) and word.strip(PLACEHOLDER + " .-:/"):
+            out.append(word)
+    return out
+
+
+def encode_weights(coef: np.ndarray) -> dict:
+    """A head's weights as float16 in base64, with their shape."""
+    half = np.ascontiguousarray(coef, dtype="<f2")
+    return {"shape": list(half.shape), "coef16": base64.b64encode(half.tobytes()).decode()}
+
+
+def encode_idf(idf: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(idf, dtype="<f4").tobytes()).decode()
+
+
+def decode_idf(value) -> np.ndarray:
+    """idf values from either form: float32 in base64, or a plain list (older files)."""
+    if isinstance(value, str):
+        raw = base64.b64decode(value, validate=True)
+        return np.frombuffer(raw, dtype="<f4").astype(np.float64)
+    return np.asarray(value, dtype=np.float64)
+
+
+def decode_weights(head: dict) -> np.ndarray:
+    """A head's weights from either form: float16 in base64, or plain lists (older files)."""
+    if "coef16" in head:
+        raw = base64.b64decode(head["coef16"], validate=True)
+        return np.frombuffer(raw, dtype="<f2").astype(np.float64).reshape(head["shape"])
+    return np.asarray(head["coef"], dtype=np.float64)
 
 
 def ngrams(text: str, sizes: tuple[int, int] = NGRAMS) -> list[str]:
@@ -76,21 +118,28 @@ class TriageModel:
             self.version: str = data["version"]
             self.info: dict = data.get("info", {})
             self.vocabulary: dict[str, int] = {g: i for i, g in enumerate(data["ngrams"])}
-            self.idf = np.asarray(data["idf"], dtype=np.float64)
+            self.idf = decode_idf(data["idf"])
             self.facts: list[str] = list(data["facts"])
             self.sizes = tuple(data.get("ngram_range", (1, 3)))
-            self.fact_index = {name: len(self.vocabulary) + i for i, name in enumerate(self.facts)}
-            width = len(self.vocabulary) + len(self.facts)
+            at = len(self.vocabulary)
+            self.words: dict[str, int] = {w: at + i for i, w in enumerate(data.get("words", []))}
+            self.word_idf = decode_idf(data.get("word_idf", []))
+            if len(self.word_idf) != len(self.words):
+                raise ValueError(f"word_idf has {len(self.word_idf)} values for the words")
+            at += len(self.words)
+            self.fact_index = {name: at + i for i, name in enumerate(self.facts)}
+            self._idf = np.concatenate([self.idf, self.word_idf])
+            width = at + len(self.facts)
             self.heads = {}
             for name in HEADS:
                 head = data["heads"][name]
-                coef = np.asarray(head["coef"], dtype=np.float64)
+                coef = decode_weights(head)
                 if coef.shape[1] != width:
                     raise ValueError(f"heads.{name}.coef has {coef.shape[1]} columns, not {width}")
                 self.heads[name] = Head(
                     list(head["classes"]), coef, np.asarray(head["intercept"], dtype=np.float64)
                 )
-        except (KeyError, TypeError, ValueError, IndexError) as err:
+        except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as err:
             raise ConfigError(f"{source}: not a triage model file: {err}") from None
         self._weights: np.ndarray | None = None
         self._rows: dict[str, slice] = {}
@@ -101,16 +150,27 @@ class TriageModel:
                 f"{source}: idf has {len(self.idf)} values for {len(self.vocabulary)} n-grams"
             )
 
-    def vector(self, text: str, facts: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """The description's non-zero features: tf-idf of its n-grams (sublinear tf, l2
-        normalised) and the catalogue facts, as (indices, values)."""
-        counts = Counter(map(self.vocabulary.get, ngrams(text, self.sizes)))
+    def vector(
+        self, text: str, facts: dict[str, float], tokens: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The description's non-zero features: tf-idf of its n-grams and of its words (each
+        block sublinear tf, l2 normalised) and the catalogue facts, as (indices, values)."""
+        found = map(self.vocabulary.get, ngrams(text, self.sizes))
+        if self.words and tokens is not None:
+            # the vocabulary holds only what words_of keeps: a lookup drops the rest alike
+            found = chain(found, map(self.words.get, map(str.lower, tokens)))
+        counts = Counter(found)
         counts.pop(None, None)
         index = np.fromiter(counts, dtype=np.int64, count=len(counts))
         values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        if len(index):
-            values = (1.0 + np.log(values)) * self.idf[index]
-            values /= np.sqrt(values @ values)
+        if len(index):  # one pass for both blocks, each then l2-normalised on its own
+            values = (np.log(values) + 1.0) * self._idf[index]
+            squares = values * values
+            # the n-grams were counted first: the words' block starts where they end
+            split = int(np.count_nonzero(index < len(self.vocabulary)))
+            grams, words = squares[:split].sum(), squares[split:].sum()
+            values[:split] /= math.sqrt(grams) if grams else 1.0
+            values[split:] /= math.sqrt(words) if words else 1.0
         extra = [(self.fact_index[k], v) for k, v in facts.items() if v and k in self.fact_index]
         if extra:
             index = np.concatenate([index, np.array([i for i, _ in extra], dtype=np.int64)])
@@ -131,8 +191,8 @@ class TriageModel:
             self._rows = rows
         return self._weights, self._rows
 
-    def read(self, text: str, facts: dict[str, float]) -> Reading:
-        index, values = self.vector(text, facts)
+    def read(self, text: str, facts: dict[str, float], tokens: list[str] | None = None) -> Reading:
+        index, values = self.vector(text, facts, tokens)
         weights, rows = self._stacked()
         gathered = weights[index]  # nnz × rows
         scores = (values @ gathered + self._intercepts).tolist()
@@ -155,18 +215,22 @@ class TriageModel:
         )
 
     def _evidence(self, index: np.ndarray, contributions: np.ndarray) -> list[str]:
-        """The n-grams that pushed the direction most, longest first where they overlap."""
-        n_grams = len(self.vocabulary)
+        """The n-grams and words that pushed the direction most, longest first where they
+        overlap."""
+        n_grams = len(self.vocabulary) + len(self.words)
         names = self._names()
-        order = np.argsort(-contributions)[:12]
+        pushed = contributions.tolist()
+        order = sorted((i for i, c in enumerate(pushed) if c > 0), key=pushed.__getitem__)
+        order = order[:-13:-1]  # the twelve that pushed most, most first
+        at = index.tolist()
         chosen: list[str] = []
         for i in order:
-            if contributions[i] <= 0:
-                break
-            if index[i] >= n_grams:
+            if at[i] >= n_grams:
                 continue  # a catalogue fact, not words of the description
-            gram = names[int(index[i])]
-            if len(gram) < 2 or SET_ASIDE in gram or any(gram in c for c in chosen):
+            gram = names[at[i]]
+            if len(gram) < 2 or SET_ASIDE in gram or not gram.isalnum():
+                continue  # no punctuation or numbers set aside shown as evidence
+            if any(gram in c for c in chosen):
                 continue
             chosen = [c for c in chosen if c not in gram] + [gram]
             if len(chosen) == 4:
@@ -175,7 +239,7 @@ class TriageModel:
 
     def _names(self) -> list[str]:
         if self._by_index is None:
-            self._by_index = list(self.vocabulary)
+            self._by_index = [*self.vocabulary, *self.words]
         return self._by_index
 
 

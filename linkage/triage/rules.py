@@ -15,9 +15,9 @@ import logging
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass, field
 
 from linkage.domain.catalogue import Catalogue
+from linkage.triage.evidence import Evidence
 from linkage.triage.numbers import NumberReader
 
 TERM_FREQ = 200_000  # high enough that jieba keeps a catalogue term whole
@@ -37,23 +37,6 @@ def term_weight(term: str) -> float:
 def normalise(text: str) -> str:
     """Full-width letters and digits to half-width, spaces collapsed."""
     return " ".join(unicodedata.normalize("NFKC", text).split())
-
-
-@dataclass
-class Evidence:
-    subs: dict[str, dict[str, float]] = field(default_factory=dict)  # sub → term → weight
-    safety: dict[str, list[str]] = field(default_factory=dict)  # present dangers: group → terms
-    hazards: list[str] = field(default_factory=list)  # danger words of a complaint: noted
-    negated_safety: list[str] = field(default_factory=list)
-    caution: list[str] = field(default_factory=list)  # signs of a person in trouble
-    cues: list[str] = field(default_factory=list)  # generic danger cues (很危险, 气味很大)
-    complaint: list[str] = field(default_factory=list)  # complaint markers found
-    present: list[str] = field(default_factory=list)  # markers of now found
-    notice_words: dict[str, list[str]] = field(default_factory=dict)  # unit → evidence words
-    is_complaint: bool = False
-
-    def score(self, sub: str) -> float:
-        return sum(self.subs.get(sub, {}).values())
 
 
 class RuleReader:
@@ -81,6 +64,13 @@ class RuleReader:
                     self._add(term, ("sub", code, term_weight(term)))
                 for term in sub.weak_terms:
                     self._add(term, ("sub", code, WEAK_WEIGHT))
+        # every subcategory (retired too) and its side, for the decision's many lookups
+        self.subs = {
+            c: s for cat in catalogue.categories.values() for c, s in cat.subcategories.items()
+        }
+        self.side_of = {
+            c: cat.direction for cat in catalogue.categories.values() for c in cat.subcategories
+        }
         self.units_by_sub: dict[str, list[str]] = {}  # the units a danger's groups name
         for key, group in catalogue.safety.items():
             for term in group.terms:
@@ -120,6 +110,7 @@ class RuleReader:
             ("cue", review.danger_cues),
             ("complaint", language.complaint),
             ("present", language.present),
+            ("urgent", language.urgent),
         ):
             for word in words:
                 self._markers.setdefault(word, set()).add(kind)
@@ -227,6 +218,11 @@ class RuleReader:
         def present(start: int) -> bool:
             return not found.is_complaint or sentence_at[start] in now
 
+        this_moment = marked["urgent"]
+
+        def urgent(start: int) -> bool:  # said to happen this moment, complaint or not
+            return sentence_at[start] in this_moment
+
         for word, start in marked["caution"]:
             (found.caution if present(start) else found.hazards).append(word)
         for word, start in marked["cue"]:
@@ -236,11 +232,11 @@ class RuleReader:
                 words = [w for w, start in entries if present(start)]
                 if words:
                     found.notice_words[kind.removeprefix("notice:")] = words
-        self._terms_found(text, hits, negated_at, present, found)
+        self._terms_found(text, hits, negated_at, present, found, urgent)
         return found
 
     def _markers_found(self, text, markers, negated_at, sentence_at, found) -> dict:
-        marked: dict = {"present": set(), "caution": [], "cue": []}
+        marked: dict = {"present": set(), "urgent": set(), "caution": [], "cue": []}
         for start, end in markers:
             word = text[start:end]
             kinds = self._markers[word]
@@ -249,13 +245,15 @@ class RuleReader:
             if "present" in kinds:
                 found.present.append(word)
                 marked["present"].add(sentence_at[start])
+            if "urgent" in kinds:
+                marked["urgent"].add(sentence_at[start])
             if negated_at[start]:
                 continue
-            for kind in kinds - {"complaint", "present"}:
+            for kind in kinds - {"complaint", "present", "urgent"}:
                 marked.setdefault(kind, []).append((word, start))
         return marked
 
-    def _terms_found(self, text, hits, negated_at, present, found: Evidence) -> None:
+    def _terms_found(self, text, hits, negated_at, present, found: Evidence, urgent) -> None:
         # The longest term wins where terms overlap inside it: 打不着火 (a stove that will not
         # light) is not 着火, and 烟囱冒黑烟 is not a fire. A district adds such terms to say so.
         hits.sort(key=lambda hit: (hit[0], -hit[1]))
@@ -286,10 +284,15 @@ class RuleReader:
             for kind, key, weight in self._index[word]:
                 if kind == "safety":
                     found.safety.setdefault(key, []).append(word)
+                    if urgent(start) and word not in found.urgent:
+                        found.urgent.append(word)
                 else:
                     if lasting and key in self._lasting_subs:
                         weight = min(weight, WEAK_WEIGHT)  # 交通拥堵 in a complaint: context
                     found.subs.setdefault(key, {})[word] = weight
+                    danger = key in self._danger_subs and weight > WEAK_WEIGHT
+                    if danger and urgent(start) and word not in found.urgent:
+                        found.urgent.append(word)
 
     def _is_safety(self, word: str) -> bool:
         return any(kind == "safety" for kind, _, _ in self._index[word])

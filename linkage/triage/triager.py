@@ -83,8 +83,8 @@ class Triager:
         tokens, found, facts = self.read(text)
         township = self.routing.township(request.township) if request.township else None
         township_name = township or request.township or self.township_in(tokens)
-        reading = self.model.read(text, facts) if self.model is not None else None
-        return decide(self, found, reading, township_name)
+        reading = self.model.read(text, facts, tokens) if self.model is not None else None
+        return decide(self, found, reading, township_name, len(text))
 
 
 def load_triager() -> Triager:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from linkage.domain.catalogue import CodeName, Direction
 from linkage.domain.routing import Route
 from linkage.domain.triage_result import TriageResult, UnitNotice
-from linkage.triage.rules import WEAK_WEIGHT, Evidence, term_weight
+from linkage.triage.evidence import Evidence
+from linkage.triage.rules import WEAK_WEIGHT, term_weight
 
 CATEGORY_SHARE = 0.3  # how much a sibling subcategory's evidence counts
 SIDE_LABEL = {"police": "110", "hotline": "12345", "both": "110 与 12345 会同"}
@@ -32,15 +33,16 @@ def rules_decision(self, found: Evidence, township: str) -> TriageResult:
         catalogue.safety[key].name: terms for key, terms in sorted(found.safety.items())
     }
     emergency = [u for key in sorted(found.safety) for u in catalogue.safety[key].emergency]
+    subs, side_of = self.rules.subs, self.rules.side_of
     for sub_code, terms in sorted(found.subs.items()):
-        sub = catalogue.subcategory(sub_code)
+        sub = subs.get(sub_code)
         if sub is not None and sub.safety and max(terms.values()) > WEAK_WEIGHT:
             dangers.setdefault(sub.name, list(terms))
             emergency += self.rules.units_by_sub.get(sub_code, [])
     emergency = list(dict.fromkeys(emergency))
     notices = unit_notices(catalogue, found, emergency) if dangers else []
     # Evidence for a subcategory's siblings speaks a little for it too (same category).
-    own = {sub: found.score(sub) for sub in found.subs}
+    own = {sub: sum(terms.values()) for sub, terms in found.subs.items()}
     in_category: dict[str, float] = {}
     for sub, score in own.items():
         in_category[sub[:3]] = in_category.get(sub[:3], 0.0) + score
@@ -49,7 +51,7 @@ def rules_decision(self, found: Evidence, township: str) -> TriageResult:
     }
     by_side: dict[str, list[tuple[float, str]]] = {"police": [], "hotline": []}
     for sub, score in scores.items():
-        by_side[catalogue.category_of(sub).direction].append((score, sub))
+        by_side[side_of[sub]].append((score, sub))
     for ranked in by_side.values():
         ranked.sort(key=lambda pair: (-pair[0], pair[1]))
     best_police = by_side["police"][0] if by_side["police"] else (0.0, "")
@@ -87,8 +89,9 @@ def rules_decision(self, found: Evidence, township: str) -> TriageResult:
 
     # Confidence: how far the chosen item leads its nearest rival in another category, and
     # whether there is enough evidence at all.
-    same_side = by_side[catalogue.category_of(sub_code).direction]
-    rivals = [s for s, code in same_side if code.split(".")[0] != sub_code.split(".")[0]]
+    same_side = by_side[side_of[sub_code]]
+    category_code = sub_code.split(".")[0]
+    rivals = [s for s, code in same_side if not code.startswith(category_code)]
     top = scores[sub_code]
     rival = rivals[0] if rivals else 0.0
     if direction != "both" and not safety:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from linkage.client.errors import LinkageError
 from linkage.interfaces.cli.common import print_json
@@ -26,6 +27,31 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("--township", help="镇（街道）or zone, for the route")
     p.add_argument("--dry-run", action="store_true", help="learn: report, write nothing")
     p.add_argument("--folds", type=int, help="learn: cross-validation folds (default 5)")
+    p.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="learn: labelled rows of the district's own (JSON Lines, or CSV with a header): "
+        "text, direction (police, hotline, both), optionally category, township, safety",
+    )
+    p.add_argument(
+        "--default-direction",
+        choices=["police", "hotline", "both"],
+        help="learn: the direction of --data rows that give none (hotline for a file of "
+        "12345 matters)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="learn: write the new model here instead of replacing the current one (to compare "
+        "it first: scripts/bench_triage.py --model PATH)",
+    )
+    p.add_argument(
+        "--no-real",
+        action="store_true",
+        help="learn: leave out the real message-board posts even where they are at hand",
+    )
 
 
 def run(args) -> int:
@@ -107,15 +133,28 @@ def cmd_triage_learn(args, triager) -> int:
     from linkage.interfaces.cli.guard import authorize_command
     from linkage.records.store import Store
     from linkage.settings.paths import config_dir
+    from linkage.triage.corpus import data_rows, real_rows
     from linkage.triage.learn import FOLDS, desk_rows, learn
 
+    extra = []
+    for name in args.data:  # checked before anything is authorised, read or learned
+        path = Path(name)
+        if not path.is_file():
+            raise LinkageError(f"--data: {name}: no such file")
+        try:
+            extra += data_rows(path, args.default_direction, set(triager.catalogue.categories))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise LinkageError(f"--data: {err}") from None
     store = Store(Settings().database_url)
     # it reads the desk's decisions and replaces the model every incident's triage uses
     done = authorize_command(args, store, "triage.learn")
     desk = desk_rows(store, triager.catalogue)
-    out = None if args.dry_run else config_dir() / triager.catalogue.model.file
+    if not args.no_real:
+        extra = real_rows("train") + extra
+    out = config_dir() / triager.catalogue.model.file
+    out = None if args.dry_run else Path(args.out) if args.out else out
     try:
-        learned = learn(triager, desk, out, k=args.folds or FOLDS)
+        learned = learn(triager, desk, out, k=args.folds or FOLDS, extra=extra)
     except Exception as err:
         done(reason=f"failed: {str(err)[:900]}", detail={"dry_run": args.dry_run})
         raise
