@@ -22,7 +22,7 @@ from linkage.trust.tokens import issue_token
 
 ROOT = Path(__file__).resolve().parents[1]
 # commands a positional word chooses, beside argparse's own subcommands
-WORD_COMMANDS = {"triage": ["learn"]}
+WORD_COMMANDS = {"triage": ["learn", "export"]}
 
 
 def commands_of(parser: argparse.ArgumentParser, prefix: str) -> list[str]:

@@ -153,3 +153,39 @@ def test_an_operator_learns_a_candidate_from_a_districts_export(tmp_path, monkey
     assert shipped.read_bytes() == before
     entries = AuditLog(Store(url).engine).list(action="triage.learn")
     assert {(e.principal, e.allowed) for e in entries} == {("值班运维", True), ("钱科长", False)}
+
+
+def test_the_desks_decisions_are_exported_for_learn(tmp_path, monkeypatch, capsys):
+    from linkage.domain.units import load_register
+    from linkage.records.audit import AuditLog
+    from linkage.records.store import Store
+    from linkage.trust.principals import make_principal
+    from linkage.trust.tokens import issue_token
+    from tests.test_triage_model import desk_decision
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("LINKAGE_DATABASE_URL", url)
+    monkeypatch.setenv("LINKAGE_STATE_DIR", str(tmp_path / "state"))
+    store = Store(url)
+    desk_decision(store, "police-1", "楼道冒烟，回拨13812012345", "police", "P04.05", "override")
+    desk_decision(store, "police-2", "小区门口垃圾没人清运", "hotline", "H02.02", "confirm")
+    register = load_register()
+    operator = make_principal(register, name="值班运维", role="operator", unit="")
+    supervisor = make_principal(register, name="督查室", role="supervisor", unit="")
+    out = tmp_path / "desk.jsonl"
+    monkeypatch.setenv("LINKAGE_TOKEN", issue_token(supervisor, days=1)[0])
+    assert cli.run(["triage", "export", "--out", str(out)]) == 1 and not out.exists()
+    monkeypatch.setenv("LINKAGE_TOKEN", issue_token(operator, days=1)[0])
+    assert cli.run(["triage", "export", "--out", str(out)]) == 0
+    assert "2 desk decisions" in capsys.readouterr().out
+    assert out.stat().st_mode & 0o077 == 0  # the callers' words: the owner's only
+    assert "13812012345" not in out.read_text(encoding="utf-8")  # numbers set aside
+    rows = data_rows(out, categories=set(load_catalogue().categories))
+    assert [(r.direction, r.category, r.safety) for r in rows] == [
+        ("police", "P04", True),
+        ("hotline", "H02", False),
+    ]
+    assert cli.run(["triage", "export", "--out", str(out)]) == 1  # never over a file
+    assert "exists" in capsys.readouterr().err
+    entries = AuditLog(store.engine).list(action="triage.export")
+    assert {(e.principal, e.allowed) for e in entries} == {("值班运维", True), ("督查室", False)}

@@ -82,6 +82,7 @@ POLICY: dict[str, Rule] = {
     "keys.rotate": rule(P.operator),  # linkage keys rotate: a new key encrypts from now on
     "demo": rule(P.operator),  # feeds incidents and plays every party with tokens it issues
     "triage.learn": rule(P.operator),  # retrains the model every incident's triage uses
+    "triage.export": rule(P.operator),  # the desk's decisions with their descriptions
     # the reviews name units and cases: produced and read by those who supervise
     "report.produce": rule(P.supervisor, P.operator),
     "report.list": rule(P.supervisor, P.operator),

@@ -29,6 +29,7 @@ COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
     "keys rotate": ("keys.rotate",),
     "demo": ("demo",),
     "triage learn": ("triage.learn",),
+    "triage export": ("triage.export",),
     "report monthly": ("report.produce",),
     "report quarterly": ("report.produce",),
     "report annual": ("report.produce",),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
         "floor is no worse than the current model's (exit 1 when refused)."
     )
     p.add_argument(
-        "text", help="the caller's description, - for JSON Lines on stdin, or learn (重新训练)"
+        "text",
+        help="the caller's description, - for JSON Lines on stdin, learn (重新训练), or export "
+        "(the desk's decisions as JSON Lines for learn --data)",
     )
     p.add_argument("--township", help="镇（街道）or zone, for the route")
     p.add_argument("--dry-run", action="store_true", help="learn: report, write nothing")
@@ -45,7 +48,7 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
         "--out",
         metavar="PATH",
         help="learn: write the new model here instead of replacing the current one (to compare "
-        "it first: scripts/bench_triage.py --model PATH)",
+        "it first: scripts/bench_triage.py --model PATH); export: the file to write",
     )
     p.add_argument(
         "--no-real",
@@ -66,6 +69,8 @@ def cmd_triage(args) -> int:
     triager = load_triager()
     if args.text == "learn":
         return cmd_triage_learn(args, triager)
+    if args.text == "export":
+        return cmd_triage_export(args, triager)
     if args.text != "-":
         try:
             request = TriageRequest(text=args.text, township=args.township or "")
@@ -179,3 +184,38 @@ def cmd_triage_learn(args, triager) -> int:
         print(f"new model 新模型 {learned.version}, cross-validated: {learned.candidate.line()}")
         print(learned.why)
     return 0 if learned.written or args.dry_run else 1
+
+
+def cmd_triage_export(args, triager) -> int:
+    """The desk's recorded decisions as JSON Lines in `learn --data`'s format, numbers set
+    aside (they are the callers' words: an operator's action, audited)."""
+    from linkage.interfaces.cli.guard import authorize_command
+    from linkage.records.store import Store
+    from linkage.triage.learn import desk_rows
+
+    if not args.out:
+        raise LinkageError("export: --out FILE is required")
+    out = Path(args.out)
+    if out.exists():
+        raise LinkageError(f"--out: {out} exists; name a new file")
+    store = Store(Settings().database_url)
+    done = authorize_command(args, store, "triage.export")
+    rows = desk_rows(store, triager.catalogue)
+    lines = [
+        {
+            "id": row.source.removeprefix("desk:"),
+            "text": triager.prepare(row.text),
+            "township": row.township,
+            "direction": row.direction,
+            "category": row.category,
+            "safety": row.safety,
+        }
+        for row in rows
+    ]
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    # never over another file, and readable by its owner only
+    with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(text)
+    done(detail={"rows": len(lines), "file": out.name})
+    print(f"{len(lines)} desk decisions 专席研判 written to {out}")
+    return 0
