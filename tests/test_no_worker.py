@@ -4,6 +4,7 @@ durable) and opens once a worker runs; an action is a 503 to be sent again."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import httpx
@@ -67,3 +68,24 @@ async def test_the_api_answers_202_for_a_queued_report_and_503_for_an_action(env
         assert acted.status_code == 503, acted.text
         assert acted.json()["error"]["code"] == "no_answer"
         assert acted.headers["retry-after"] == "10"
+
+
+async def test_an_action_waits_rather_than_saying_no_incident_while_the_records_are_down(
+    env, store, tmp_path
+):
+    """Temporal answers "not found" for a moment after an outage of its database, which is
+    often the records' too (one PostgreSQL): only records that answer make it final."""
+    from linkage.client import ActionRefused
+    from linkage.records.store import Store
+
+    up = LinkageClient(env.client, QUEUE, store=store)
+    with pytest.raises(ActionRefused, match="no incident police-JJNOSUCH0001"):
+        await up.act("police-JJNOSUCH0001", "review", as_(BUREAU, request_id="r1"))
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    down_store = Store(f"sqlite:///{gone / 'records.db'}")
+    down_store.engine.dispose()
+    shutil.rmtree(gone)  # its folder removed: the records cannot be asked
+    down = LinkageClient(env.client, QUEUE, store=down_store)
+    with pytest.raises(NoAnswer, match="does not find .* send it again with request_id r2"):
+        await down.act("police-JJNOSUCH0001", "review", as_(BUREAU, request_id="r2"))

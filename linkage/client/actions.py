@@ -201,11 +201,14 @@ class Actions(Escalations):
         state.incident_stage = stage
 
     def _recorded(self, incident_id: str) -> bool:
-        """The records database holds the incident (a failure to ask counts as no)."""
+        """The records database holds the incident, or cannot be asked: only a records
+        database that answers "no such incident" makes Temporal's "not found" final. Both
+        are often down together (one PostgreSQL), and an outage must make an action wait
+        (NoAnswer: send it again), never answer that an incident does not exist."""
         try:
             return self.store.get(Incident, incident_id) is not None
-        except Exception:  # noqa: BLE001 - the records down too: Temporal's answer stands
-            return False
+        except Exception:  # noqa: BLE001 - the records down too: nothing can be said yet
+            return True
 
     async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
         """Why the loop an action needs is not there; None while it is about to start."""
