@@ -109,14 +109,7 @@ def whole(triager, found: Evidence, reading, township: str) -> TriageResult:
     reason += f"；派往 {result.route.unit}"
     if result.hazards:
         reason += f"；反映的隐患: {'、'.join(result.hazards[:4])}"
-    view = ModelView.model_construct(
-        direction=reading.direction,
-        category_p=reading.category_p,
-        direction_p=reading.direction_p,
-        category=reading.category,
-        danger_p=reading.danger_p,
-        evidence=reading.evidence,
-    )
+    view = model_view(reading)
     return result.model_copy(
         update={
             "direction": "hotline",
@@ -131,12 +124,9 @@ def whole(triager, found: Evidence, reading, township: str) -> TriageResult:
     )
 
 
-def combine(
-    triager, result: TriageResult, reading, township: str, complaint: bool = False
-) -> TriageResult:
-    """The model beside the rules: see the module's docstring."""
-    settings = triager.catalogue.model
-    view = ModelView.model_construct(
+def model_view(reading) -> ModelView:
+    """What the model read, as the result shows it beside the rules."""
+    return ModelView.model_construct(
         direction=reading.direction,
         category_p=reading.category_p,
         direction_p=reading.direction_p,
@@ -144,6 +134,14 @@ def combine(
         danger_p=reading.danger_p,
         evidence=reading.evidence,
     )
+
+
+def combine(
+    triager, result: TriageResult, reading, township: str, complaint: bool = False
+) -> TriageResult:
+    """The model beside the rules: see the module's docstring."""
+    settings = triager.catalogue.model
+    view = model_view(reading)
     reasons = list(result.review_reasons)
     words = "、".join(reading.evidence[:3]) or "-"
     update: dict = {}
