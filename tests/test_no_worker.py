@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 
 import httpx
 import pytest
+from sqlmodel import Session
 
 from linkage.client import LinkageClient, NoAnswer
 from linkage.interfaces.api.app import make_app
 from linkage.interfaces.cli.diverting import _divert_note
+from linkage.records.tables import Incident
 from tests.conftest import eventually, make_report, own_worker
 from tests.parties import BUREAU, as_
 from tests.test_api import bearer
@@ -75,7 +78,7 @@ async def test_an_action_waits_rather_than_saying_no_incident_while_the_records_
 ):
     """Temporal answers "not found" for a moment after an outage of its database, which is
     often the records' too (one PostgreSQL): only records that answer make it final."""
-    from linkage.client import ActionRefused
+    from linkage.client import ActionRefused, UnknownIncident
     from linkage.records.store import Store
 
     up = LinkageClient(env.client, QUEUE, store=store)
@@ -89,3 +92,34 @@ async def test_an_action_waits_rather_than_saying_no_incident_while_the_records_
     down = LinkageClient(env.client, QUEUE, store=down_store)
     with pytest.raises(NoAnswer, match="does not find .* send it again with request_id r2"):
         await down.act("police-JJNOSUCH0001", "review", as_(BUREAU, request_id="r2"))
+    # the status the API reads first, to authorise an action against the incident's units
+    with pytest.raises(UnknownIncident, match="no incident police-JJNOSUCH0001"):
+        await up.status("police-JJNOSUCH0001")
+    with pytest.raises(NoAnswer, match="does not find police-JJNOSUCH0001 just now"):
+        await down.status("police-JJNOSUCH0001")
+
+
+async def test_an_ended_incident_past_retention_is_unknown_at_once_and_an_open_one_waits(
+    env, store
+):
+    """Temporal's retention removes an ended incident's history while its record stays: that
+    "not found" is final. One the records hold open is Temporal's passing answer."""
+    from linkage.client import UnknownIncident
+    from tests.test_triage_model import desk_decision
+
+    client = LinkageClient(env.client, QUEUE, store=store)
+    suffix = uuid.uuid4().hex[:10].upper()
+    ended, open_ = f"police-JJE{suffix}", f"police-JJO{suffix}"
+    desk_decision(store, ended, "路灯坏了", "hotline", "H01.04", "confirm")
+    desk_decision(store, open_, "路灯坏了", "hotline", "H01.04", "confirm")
+    with Session(store.engine) as session:
+        row = session.get(Incident, ended)
+        row.stage = "closed"
+        session.add(row)
+        session.commit()
+    started = time.monotonic()
+    with pytest.raises(UnknownIncident, match=f"no incident {ended}"):
+        await client.status(ended)
+    assert time.monotonic() - started < 2
+    with pytest.raises(NoAnswer, match=f"does not find {open_} just now"):
+        await client.status(open_)

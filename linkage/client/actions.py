@@ -34,7 +34,6 @@ from linkage.domain.contract import from_edge
 from linkage.domain.models import STAGE_LABELS, Role, Stage
 from linkage.domain.search_attributes import STAGE
 from linkage.domain.units import COMMAND_KINDS, DISPATCH_KINDS, EMERGENCY_KINDS, UnknownUnit
-from linkage.records.tables import Incident
 from linkage.settings.config import format_validation_error
 from workflows.contracts import IncidentState, loop_workflow_id
 from workflows.loop_contracts import (
@@ -200,27 +199,19 @@ class Actions(Escalations):
                 break
         state.incident_stage = stage
 
-    def _recorded(self, incident_id: str) -> bool:
-        """The records database holds the incident, or cannot be asked: only a records
-        database that answers "no such incident" makes Temporal's "not found" final. Both
-        are often down together (one PostgreSQL), and an outage must make an action wait
-        (NoAnswer: send it again), never answer that an incident does not exist."""
-        try:
-            return self.store.get(Incident, incident_id) is not None
-        except Exception:  # noqa: BLE001 - the records down too: nothing can be said yet
-            return True
-
     async def _why_missing(self, incident_id: str, loop: str, action: str) -> str | None:
         """Why the loop an action needs is not there; None while it is about to start."""
         try:
-            status = await self.status(incident_id)
-        except UnknownIncident:
-            if await asyncio.to_thread(self._recorded, incident_id):
-                return NOT_FOUND_YET
+            status = await self.status(incident_id, patience=0)  # act's own loop asks again
+        except UnknownIncident:  # Temporal and the records both say so
             return f"{action} refused: no incident {incident_id}"
+        except NoAnswer:  # the records hold it (or cannot be asked): Temporal's answer passes
+            return NOT_FOUND_YET
         stage = f"{STAGE_LABELS[status.stage]} ({status.stage.value})"
         if not status.running:
             return f"{action} refused: incident {incident_id} is already {stage}"
+        if loop == "incident":  # found now: the update is asked again
+            return NOT_FOUND_YET
         state = status.incident
         assert state is not None
         if state.owner is not None and state.owner.value in (loop, "joint"):

@@ -13,6 +13,7 @@ from linkage.client.base import ClientBase
 from linkage.client.errors import LinkageError, NoAnswer, UnknownIncident, answer_within
 from linkage.domain.edge_checks import incident_id_problem
 from linkage.domain.models import Stage, TimelineEntry
+from linkage.records.tables import Incident
 from workflows.contracts import INCIDENT_WORKFLOW, IncidentState, IncidentSummary
 from workflows.loop_contracts import EmergencyState, HotlineLoopState, PoliceLoopState, WhistleState
 
@@ -46,21 +47,52 @@ def check_incident_id(incident_id: str, what: str) -> None:
         raise LinkageError(f"{what}: incident_id: {problem}")
 
 
+NOT_FOUND_POLLS = 25  # up to 5 seconds for Temporal to find an incident the records hold
+ENDED = {Stage.closed.value, Stage.withdrawn.value, Stage.merged.value}
+
+
 class Status(ClientBase):
     async def result(self, incident_id: str) -> IncidentSummary:
         """Wait for the incident to close and return its summary."""
         check_incident_id(incident_id, "result")
         return await self._handle(incident_id).result()
 
-    async def status(self, incident_id: str) -> IncidentStatus:
+    def _recorded(self, incident_id: str) -> bool:
+        """The records database holds the incident open, or cannot be asked: only records
+        that answer "no such incident" (or that it ended, and Temporal's retention has since
+        removed its history) make Temporal's "not found" final. Both are often down together
+        (one PostgreSQL), and an outage must make a caller wait (NoAnswer: ask again), never
+        answer that an incident does not exist."""
+        try:
+            row = self.store.get(Incident, incident_id)
+        except Exception:  # noqa: BLE001 - the records down too: nothing can be said yet
+            return True
+        return row is not None and row.stage not in ENDED
+
+    async def _described(self, incident_id: str, handle, patience: int):
+        """The incident's workflow described; a "not found" that the records contradict is
+        asked again `patience` times, 0.2 s apart (Temporal just after an outage of its
+        database), then answered NoAnswer."""
+        for attempt in range(patience + 1):
+            try:
+                return await handle.describe()
+            except RPCError as err:
+                if err.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                if not await asyncio.to_thread(self._recorded, incident_id):
+                    raise UnknownIncident(f"no incident {incident_id}") from None
+                if attempt == patience:
+                    raise NoAnswer(
+                        f"Temporal does not find {incident_id} just now (after an outage of its "
+                        "database, a moment): ask again"
+                    ) from None
+                await asyncio.sleep(0.2)
+        raise AssertionError("unreachable")
+
+    async def status(self, incident_id: str, patience: int = NOT_FOUND_POLLS) -> IncidentStatus:
         check_incident_id(incident_id, "status")
         handle = self._handle(incident_id)
-        try:
-            description = await handle.describe()
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                raise UnknownIncident(f"no incident {incident_id}") from None
-            raise
+        description = await self._described(incident_id, handle, patience)
         if description.workflow_type != INCIDENT_WORKFLOW:
             raise UnknownIncident(f"no incident {incident_id}: it is a {description.workflow_type}")
         if description.status is not WorkflowExecutionStatus.RUNNING:
