@@ -156,9 +156,12 @@ def test_an_operator_learns_a_candidate_from_a_districts_export(tmp_path, monkey
 
 
 def test_the_desks_decisions_are_exported_for_learn(tmp_path, monkeypatch, capsys):
+    from sqlmodel import Session
+
     from linkage.domain.units import load_register
     from linkage.records.audit import AuditLog
     from linkage.records.store import Store
+    from linkage.records.tables import Incident
     from linkage.trust.principals import make_principal
     from linkage.trust.tokens import issue_token
     from tests.test_triage_model import desk_decision
@@ -167,7 +170,13 @@ def test_the_desks_decisions_are_exported_for_learn(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("LINKAGE_DATABASE_URL", url)
     monkeypatch.setenv("LINKAGE_STATE_DIR", str(tmp_path / "state"))
     store = Store(url)
-    desk_decision(store, "police-1", "楼道冒烟，回拨13812012345", "police", "P04.05", "override")
+    text = "楼道冒烟，王小明说回拨13812012345"
+    desk_decision(store, "police-1", text, "police", "P04.05", "override")
+    with Session(store.engine) as session:  # the caller's name, sealed in its own column
+        row = session.get(Incident, "police-1")
+        row.caller_name = "王小明"
+        session.add(row)
+        session.commit()
     desk_decision(store, "police-2", "小区门口垃圾没人清运", "hotline", "H02.02", "confirm")
     register = load_register()
     operator = make_principal(register, name="值班运维", role="operator", unit="")
@@ -179,7 +188,8 @@ def test_the_desks_decisions_are_exported_for_learn(tmp_path, monkeypatch, capsy
     assert cli.run(["triage", "export", "--out", str(out)]) == 0
     assert "2 desk decisions" in capsys.readouterr().out
     assert out.stat().st_mode & 0o077 == 0  # the callers' words: the owner's only
-    assert "13812012345" not in out.read_text(encoding="utf-8")  # numbers set aside
+    exported = out.read_text(encoding="utf-8")
+    assert "13812012345" not in exported and "王小明" not in exported  # no caller data
     rows = data_rows(out, categories=set(load_catalogue().categories))
     assert [(r.direction, r.category, r.safety) for r in rows] == [
         ("police", "P04", True),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from linkage.settings.logs import mask_known_names
 from linkage.settings.paths import PROJECT_ROOT
 from linkage.triage.corpus import own_rows
 from linkage.triage.evaluate import FOLDS, Figures, cross_validate
@@ -60,9 +61,11 @@ def desk_rows(store, catalogue) -> list[Row]:
         if not incident.direction or not incident.description:
             continue
         danger = incident.direction != "hotline" and incident.subcategory in floor
+        # the caller's name is no evidence, and stays out of training and of exported files
+        text = mask_known_names(incident.description, (incident.caller_name,))
         rows.append(
             Row(
-                incident.description,
+                text,
                 incident.township,
                 incident.direction,
                 incident.category_code or "-",
