@@ -20,6 +20,3 @@ class Evidence:
     notice_words: dict[str, list[str]] = field(default_factory=dict)  # unit → evidence words
     urgent: list[str] = field(default_factory=list)  # danger words said to happen this moment
     is_complaint: bool = False
-
-    def score(self, sub: str) -> float:
-        return sum(self.subs.get(sub, {}).values())
