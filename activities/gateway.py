@@ -92,9 +92,20 @@ class GatewayActivities:
 
     def _taken(self, message: Outgoing, receipts: list[DeliveryReceipt]) -> DeliveryReceipt:
         """Write the workflow's timeline step for a message that was taken."""
+        receipt, step = self.sent(message, receipts)
+        if step is not None:
+            self.store.record_steps(RecordStepInput(steps=[step]))
+        return receipt
+
+    @staticmethod
+    def sent(
+        message: Outgoing, receipts: list[DeliveryReceipt]
+    ) -> tuple[DeliveryReceipt, StepRecord | None]:
+        """The receipt of a message taken, and the timeline step that says where it went."""
         note = "；".join(f"{r.key} → {r.target} ({r.channel}, {r.status})" for r in receipts)
         at = activity.info().current_attempt_scheduled_time if activity.in_activity() else None
         at = at or datetime.now(UTC)
+        step = None
         if message.step_id:
             step = StepRecord(
                 id=message.step_id,
@@ -106,8 +117,7 @@ class GatewayActivities:
                 actor="system",
                 note=note,
             )
-            self.store.record_steps(RecordStepInput(steps=[step]))
-        return receipts[0].model_copy(update={"note": note, "at": at})
+        return receipts[0].model_copy(update={"note": note, "at": at}), step
 
     # --- the rows a message makes -----------------------------------------------------------
 
@@ -153,13 +163,14 @@ class GatewayActivities:
             )
         ]
 
-    def put_in_outbox(self, message: Outgoing) -> DeliveryReceipt:
-        """Called by the record write: a message whose targets all read the outbox is put
-        there with its step; one with an HTTP endpoint comes back `queued` for an activity."""
+    def for_the_outbox(self, message: Outgoing) -> list[OutboxEntry] | None:
+        """The rows a message makes, when its targets all read the outbox: the record write
+        puts them there with its steps. None when one has an HTTP endpoint: an activity posts
+        that message."""
         entries = self.entries(message)
         if any(self.config.endpoints.get(e.target) for e in entries):
-            return DeliveryReceipt(key=message.key, target="", channel="http", status="queued")
-        return self._taken(message, [self._deliver(e) for e in entries])
+            return None
+        return entries
 
     # --- the activities ---------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway import GatewayActivities
-from linkage.domain.record_inputs import RecordStepInput, RecordStepResult
+from linkage.domain.record_inputs import DeliveryReceipt, RecordStepInput, RecordStepResult
 from linkage.records.store import Store
 from linkage.records.tables import Incident
 from linkage.settings.logs import get_logger, tell_names
@@ -52,14 +52,20 @@ class RecordActivities:
 
     @activity.defn
     def record_steps(self, input: RecordStepInput) -> RecordStepResult:
-        """The steps and their snapshot; then each queued message, into the outbox where its
-        target reads it (idempotent by key, so a retried write adds nothing)."""
+        """The steps, their snapshot, and each queued message whose targets read the outbox,
+        with the step that says so, in one transaction (idempotent by key, so a retried write
+        adds nothing); a message for an HTTP endpoint comes back `queued` for an activity."""
         try:
-            if input.steps or input.incident or input.case or input.order or input.work:
-                self.store.record_steps(input.model_copy(update={"outgoing": []}))
-            receipts = [self.gateway.put_in_outbox(m) for m in input.outgoing]
+            planned = [(m, self.gateway.for_the_outbox(m)) for m in input.outgoing]
+            outbox = [e for _, entries in planned for e in entries or ()]
+            statuses = self.store.record_steps(
+                input.model_copy(update={"outgoing": []}),
+                outbox,
+                lambda statuses: [s for _, s in self._sent(planned, statuses) if s],
+            )
         except REFUSED as err:
             raise refused(err) from None
+        receipts = [receipt for receipt, _ in self._sent(planned, statuses)]
         for incident_id in {step.incident_id for step in input.steps} - self.named:
             self._tell_caller(incident_id)
         for step in input.steps:
@@ -71,4 +77,28 @@ class RecordActivities:
                 actor=step.actor,
                 note=step.note,
             )
+        for entry in outbox:
+            get_logger(incident_id=entry.incident_id, key=entry.key, target=entry.target).info(
+                "message in outbox", kind=entry.kind
+            )
         return RecordStepResult(receipts=receipts)
+
+    def _sent(self, planned: list, statuses: dict[str, str]) -> list:
+        """Per message: its receipt and the step that says where it went (None for a message
+        an activity posts)."""
+        out = []
+        for message, entries in planned:
+            if entries is None:
+                queued = DeliveryReceipt(
+                    key=message.key, target="", channel="http", status="queued"
+                )
+                out.append((queued, None))
+                continue
+            receipts = [
+                DeliveryReceipt(
+                    key=e.key, target=e.target, channel="outbox", status=statuses[e.key]
+                )
+                for e in entries
+            ]
+            out.append(self.gateway.sent(message, receipts))
+        return out

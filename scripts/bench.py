@@ -37,11 +37,11 @@ import signal
 import sys
 import tempfile
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bench_shapes as shapes
 import bench_support as support
+import bench_workers as workers
 from bench_commands import cli_burst, cli_env, cli_phase
 from bench_open import open_phase
 from bench_phases import (
@@ -56,8 +56,6 @@ from bench_support import QUEUE, RAW_QUEUE, DevServer, credentials, problem, pro
 from bench_table import table
 
 from linkage.client import LinkageClient
-from linkage.records.store import Store
-from workers.main import build_worker
 
 
 async def guarded(name: str, phase) -> dict:
@@ -73,7 +71,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
     env = await DevServer(workdir).start()
     address = f"localhost:{env.port}"
     client = LinkageClient(env.client, QUEUE)
-    store = Store(f"sqlite:///{workdir / 'records.db'}")
     results: dict = {
         "settings": {
             "incidents": args.incidents,
@@ -99,40 +96,49 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
     async def raw_count(iid: str) -> int:
         return await raw_events(client, iid)
 
+    cli = cli_env(address, env.client.namespace, QUEUE, workdir)
+    worker = workers.project_worker(cli, workdir, QUEUE)
+    raw_worker = workers.raw_worker(address, env.client.namespace, RAW_QUEUE, workdir)
     try:
-        with ThreadPoolExecutor(16) as executor, ThreadPoolExecutor(16) as raw_executor:
-            async with (
-                build_worker(env.client, store, QUEUE, executor),
-                shapes.raw_worker(env.client, RAW_QUEUE, raw_executor),
-            ):
-                for name, flow, count in (
-                    ("warm-up raw", raw, raw_count),
-                    ("warm-up", p2h, project),
-                ):
-                    await guarded(name, throughput(name, flow, count, 2, min(timeout, 60)))
-                phases = (
-                    ("raw", "raw shape", raw, raw_count),
-                    ("police_to_hotline", "110 → 12345", p2h, project),
-                    ("hotline_to_police", "12345 → 110", h2p, project),
-                )
-                for key, name, flow, count in phases:
+        await raw_worker.start(env.client)
+        await worker.start(env.client)
+        results["worker_pid"] = worker.pid
+        for name, flow, count in (("warm-up raw", raw, raw_count), ("warm-up", p2h, project)):
+            await guarded(name, throughput(name, flow, count, 2, min(timeout, 60)))
+        phases = (
+            ("raw", "raw shape", raw, raw_count),
+            ("police_to_hotline", "110 → 12345", p2h, project),
+            ("hotline_to_police", "12345 → 110", h2p, project),
+        )
+        pids = {"worker": worker.pid, "raw worker": raw_worker.pid}
+        pids |= {"Temporal": env.process.pid, "bench (clients)": os.getpid()}
+        for key, name, flow, count in phases:
+            wanted = key != "raw" and not args.no_profile
+            sampled = workers.Profile(worker.pid, workdir / f"profile-{key}.txt", on=wanted)
+            async with sampled as profile:
+                with workers.CpuUse(pids) as cpu:
                     results[key] = await guarded(name, throughput(name, flow, count, n, timeout))
-                raw_rate = results["raw"].get("incidents_per_s") or 0
-                for key in ("police_to_hotline", "hotline_to_police"):
-                    rate = results[key].get("incidents_per_s")
-                    if raw_rate and results[key].get("completed"):
-                        results[key]["ratio_to_raw"] = round(rate / raw_rate, 2)
-                results["burst"] = await guarded("burst", burst(client, timeout))
-                cli = cli_env(address, env.client.namespace, QUEUE, workdir)
-                results["cli_burst"] = await guarded("cli burst", cli_burst(cli, workdir))
-                closed_id = results["police_to_hotline"].get("sample_id")
-                open_id = results["burst"].get("open_id")
-                results["cli"] = await guarded("cli", cli_phase(cli, closed_id, open_id))
-                if not args.skip_open:
-                    budget = max(timeout, args.open / 5)
-                    phase = open_phase(env, address, workdir, args.open, budget)
-                    results["open"] = await guarded("open", phase)
+            results[key]["cpu_s"] = cpu.used
+            if wanted:
+                results[key]["profile"] = profile.top()
+        raw_rate = results["raw"].get("incidents_per_s") or 0
+        for key in ("police_to_hotline", "hotline_to_police"):
+            rate = results[key].get("incidents_per_s")
+            if raw_rate and results[key].get("completed"):
+                results[key]["ratio_to_raw"] = round(rate / raw_rate, 2)
+        if args.throughput_only:
+            return results
+        results["burst"] = await guarded("burst", burst(client, timeout))
+        results["cli_burst"] = await guarded("cli burst", cli_burst(cli, workdir))
+        closed_id = results["police_to_hotline"].get("sample_id")
+        open_id = results["burst"].get("open_id")
+        results["cli"] = await guarded("cli", cli_phase(cli, closed_id, open_id))
+        if not args.skip_open:
+            budget = max(timeout, args.open / 5)
+            phase = open_phase(env, address, workdir, args.open, budget)
+            results["open"] = await guarded("open", phase)
     finally:
+        await asyncio.gather(worker.stop(), raw_worker.stop())
         progress("stopping the dev server")
         await env.shutdown()
         for database in workdir.glob("*.db*"):
@@ -147,6 +153,10 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=10000, help="open incidents left waiting")
     parser.add_argument("--skip-open", action="store_true", help="leave out the open phase")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a phase may take")
+    parser.add_argument(
+        "--throughput-only", action="store_true", help="the throughput phases alone"
+    )
+    parser.add_argument("--no-profile", action="store_true", help="leave the worker unsampled")
     parser.add_argument("--json", action="store_true", help="the figures as JSON")
     args = parser.parse_args()
     os.environ.setdefault("LINKAGE_LOG_LEVEL", "WARNING")  # the project's info lines, left out

@@ -49,12 +49,12 @@ class Outage(Store):
 
     down = False
 
-    def record_steps(self, input):
+    def record_steps(self, input, *more):
         if self.down:
             from sqlalchemy.exc import OperationalError
 
             raise OperationalError("INSERT", {}, Exception("could not connect to server"))
-        return super().record_steps(input)
+        return super().record_steps(input, *more)
 
 
 async def cost(client: LinkageClient, incident_id: str) -> dict:

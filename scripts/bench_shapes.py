@@ -87,12 +87,17 @@ class RawIncident:
 
 
 def raw_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
-    """Built like the project's worker: sandboxed workflows, sync activities in a thread pool."""
+    """Built like the project's worker: sandboxed workflows on the same runner (its code
+    compiled once: workers.compiled), sync activities in a thread pool."""
+    from workers.compiled import KeptSandboxRunner, keep_compiled
+
+    keep_compiled("bench_shapes")
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[RawIncident, RawLoop],
         activities=[raw_step],
+        workflow_runner=KeptSandboxRunner(),
         activity_executor=executor,
         max_concurrent_activities=16,
     )
@@ -176,3 +181,30 @@ def burst_reports(
     burst = originals + repeats
     rng.shuffle(burst)
     return burst
+
+
+async def serve(address: str, namespace: str, task_queue: str) -> None:
+    """The raw shape's worker in a process of its own, until SIGTERM (scripts/bench_workers)."""
+    import asyncio
+    import signal
+
+    from linkage.trust.temporal import DATA_CONVERTER
+
+    client = await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    with ThreadPoolExecutor(16) as executor:
+        async with raw_worker(client, task_queue, executor):
+            await stop.wait()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    import bench_shapes  # the workflows by their module's name, not __main__'s
+
+    if sys.argv[1:2] != ["worker"] or len(sys.argv) != 5:
+        sys.exit("usage: bench_shapes.py worker ADDRESS NAMESPACE TASK_QUEUE")
+    asyncio.run(bench_shapes.serve(*sys.argv[2:]))

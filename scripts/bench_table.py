@@ -12,6 +12,50 @@ def failure_lines(row: dict, indent: str = "    ") -> list[str]:
     return lines
 
 
+def cpu_lines(results: dict) -> list[str]:
+    """CPU seconds per incident in each process, phase by phase."""
+    rows = [
+        (name, results[key])
+        for key, name in (
+            ("raw", "raw shape"),
+            ("police_to_hotline", "110 → 12345"),
+            ("hotline_to_police", "12345 → 110"),
+        )
+        if results.get(key, {}).get("cpu_s") and results[key].get("completed")
+    ]
+    if not rows:
+        return []
+    names = list(rows[0][1]["cpu_s"])
+    lines = [
+        "",
+        "CPU ms per incident, by process",
+        "  " + " " * 14 + "".join(f"{n:>17}" for n in names),
+    ]
+    for label, row in rows:
+        used = [row["cpu_s"].get(n) for n in names]
+        cells = "".join(
+            f"{'—' if u is None else round(1000 * u / row['completed']):>17}" for u in used
+        )
+        lines.append(f"  {label:<14}{cells}")
+    return lines
+
+
+def profile_lines(name: str, profile: dict | None, rows: int = 10) -> list[str]:
+    """The top of the worker's profile during a phase (scripts/bench_workers.Profile)."""
+    if not profile:
+        return []
+    if "error" in profile:
+        return ["", f"worker profile, {name}: {profile['error']}"]
+    lines = ["", f"worker profile, {name} ({profile['samples']} samples): % of samples"]
+    for title, key in (
+        ("held the CPU", "self"),
+        ("project's, with what they call", "project_inclusive"),
+    ):
+        lines.append(f"  {title}:")
+        lines += [f"    {share:5.1f}%  {frame}" for frame, share in profile[key][:rows]]
+    return lines
+
+
 def seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}s"
 
@@ -38,10 +82,17 @@ def table(results: dict) -> str:
                 f"{row['seconds']:>8.1f}s{ratio:>8}"
             )
         lines += [f"  {name}:"] * bool(failure_lines(row)) + failure_lines(row)
-    ratio = results.get("police_to_hotline", {}).get("ratio_to_raw")
-    if ratio is not None:
-        verdict = "meets" if ratio >= 0.8 else "below"
-        lines.append(f"  project/raw, 110 → 12345: {ratio:.2f} ({verdict} the target of 0.8)")
+    for key, name, target in (
+        ("police_to_hotline", "110 → 12345", 0.8),
+        ("hotline_to_police", "12345 → 110", 0.9),
+    ):
+        ratio = results.get(key, {}).get("ratio_to_raw")
+        if ratio is not None:
+            verdict = "meets" if ratio >= target else "below"
+            lines.append(f"  project/raw, {name}: {ratio:.2f} ({verdict} the target of {target})")
+    lines += cpu_lines(results)
+    for key, name in (("police_to_hotline", "110 → 12345"), ("hotline_to_police", "12345 → 110")):
+        lines += profile_lines(name, results.get(key, {}).get("profile"))
 
     row = results.get("burst", {})
     lines.append("")

@@ -26,12 +26,12 @@ class Outage(Store):
     down = False
     refusing = ""  # a step action whose write the database refuses for its data
 
-    def record_steps(self, input):
+    def record_steps(self, input, *more):
         if self.down:
             raise OperationalError("INSERT", {}, Exception("could not connect to server"))
         if self.refusing and any(step.action == self.refusing for step in input.steps):
             raise IntegrityError("INSERT", {}, Exception("value violates a constraint"))
-        return super().record_steps(input)
+        return super().record_steps(input, *more)
 
     def take_report(self, input):
         if self.down:

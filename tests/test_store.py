@@ -175,6 +175,37 @@ def test_outbox_keeps_each_message_once_until_it_is_taken(any_store):
     assert any_store.outbox(status="delivered")[0].delivered_at is not None
 
 
+def test_messages_and_the_steps_saying_where_they_went_are_written_together(any_store):
+    record = report_record()
+    any_store.take_report(take_input(record))
+    entry = OutboxEntry(
+        key=f"{record.id}:result",
+        target="police",
+        kind="result",
+        incident_id=record.id,
+        payload={"owner": "hotline"},
+    )
+    progress = IncidentProgress(stage="handling", owner="hotline", pushes=1, overdue=False)
+    write = RecordStepInput(steps=[step(record.id, 1)], incident=progress)
+
+    def sent_but_broken(statuses):
+        raise ValueError("the step saying where it went could not be made")
+
+    with pytest.raises(ValueError):
+        any_store.record_steps(write, [entry], sent_but_broken)
+    assert any_store.outbox(target="police") == [] and any_store.timeline(record.id) == []
+
+    def sent(statuses):
+        return [step(record.id, 2, f"sent {statuses[entry.key]}")]
+
+    for _ in range(2):  # retried: the same rows, the status as it stands
+        assert any_store.record_steps(write, [entry], sent) == {entry.key: "pending"}
+    assert [e.action for e in any_store.timeline(record.id)] == ["dispatch", "sent pending"]
+    any_store.acknowledge(entry.key)
+    assert any_store.record_steps(write, [entry], sent) == {entry.key: "delivered"}
+    assert [m.id for m in any_store.outbox(status="delivered")] == [entry.key]
+
+
 def test_a_message_that_can_never_be_delivered_fails_and_says_why(any_store):
     entry = OutboxEntry(
         key="hotline-GD1:incident",

@@ -29,6 +29,7 @@ from linkage.settings.tracing import configure_tracing
 from linkage.triage.triager import Triager, load_triager
 from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import address, connect
+from workers.compiled import KeptSandboxRunner, keep_compiled
 from workers.health import WorkerHealth, health_address
 from workers.versioning import deployment_config, first_version_current
 from workflows.contracts import slow_queue
@@ -63,11 +64,13 @@ PASSED_THROUGH = (
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
+    keep_compiled(*SANDBOXED)  # the sandbox imports them for every run: compiled once
+    return KeptSandboxRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
     )
 
 
+SANDBOXED = ("workflows", "linkage", "activities")  # the packages imported into the sandbox
 WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkage, PeriodicReport]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime, Index, delete, func, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -174,9 +175,10 @@ def watch_caller(session: Session, input: TakeReportInput) -> str:
     return input.harassment_case_id
 
 
-def release(session: Session, incident_id: str) -> None:
+def release(conn: Session | Connection, incident_id: str) -> None:
     """An incident closed: later reports about its caller or place open a new one."""
-    session.execute(delete(IntakeClaim).where(IntakeClaim.incident_id == incident_id))
+    claims = IntakeClaim.__table__
+    conn.execute(delete(claims).where(claims.c.incident_id == incident_id))
 
 
 def forget(session: Session, report_id: str, joined: str) -> None:

@@ -11,30 +11,31 @@ importing this module registers every one of them, as the migrations expect."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from linkage.domain.record_inputs import (
     OutboxEntry,
     RecordStepInput,
+    StepRecord,
     TakeReportInput,
     TakeReportResult,
 )
 from linkage.records import audit as _audit  # noqa: F401  (its table is part of the schema)
 from linkage.records import intake as intake
-from linkage.records import migrations, writer
+from linkage.records import migrations, steps, writer
 from linkage.records import tokens as _auth_store  # noqa: F401  (its table is part of the schema)
 from linkage.records import work as work
 from linkage.records.engine import make_engine
 from linkage.records.intake import IntakeClaim
 from linkage.records.keycheck import check_keyring
-from linkage.records.tables import Incident, OutboxMessage, PoliceCase, StepEvent, WorkOrder
+from linkage.records.tables import Incident, OutboxMessage, StepEvent
 from linkage.records.work import WorkRow
 
 T = TypeVar("T")
@@ -120,63 +121,32 @@ class Store:
 
     # --- steps and snapshots ------------------------------------------------------------------
 
-    def record_steps(self, input: RecordStepInput) -> None:
-        """Write step events and the snapshots they changed, in one transaction; on close, the
-        incident's intake claims are released in the same transaction.
+    def record_steps(
+        self,
+        input: RecordStepInput,
+        outbox: Sequence[OutboxEntry] = (),
+        sent: Callable[[dict[str, str]], list[StepRecord]] | None = None,
+    ) -> dict[str, str]:
+        """Write step events, the snapshots they changed and the messages for the outbox, in
+        one transaction; on close, the incident's intake claims are released in it too.
+        `sent(statuses)` names the steps that say where each message went, from the outbox's
+        status of each key (which it returns).
 
         Snapshots carry their step's sequence number as their version: writes from steps that
         ran at the same moment may land in any order, and an older one never overwrites a newer.
         The report count (pushes) is the intake's: a snapshot never lowers it.
         """
-        incident_id = next(
-            (
-                x.incident_id
-                for x in (*input.steps, input.case, input.order, input.work)
-                if x is not None
-            ),
-            None,
-        )
-        if incident_id is None and (input.incident is not None or input.close):
-            raise ValueError("record_steps needs a step (or a case or order) to name its incident")
 
-        def steps(session: Session) -> None:
-            if input.steps:
-                rows = [step.model_dump() for step in input.steps]
-                session.execute(self._insert(StepEvent).values(rows).on_conflict_do_nothing())
-            for table, key, snapshot in (
-                (Incident, incident_id, input.incident),
-                (PoliceCase, input.case and input.case.case_no, input.case),
-                (WorkOrder, input.order and input.order.order_no, input.order),
-            ):
-                if snapshot is not None:
-                    self._snapshot(session, table, key, snapshot.model_dump())
-            if input.work is not None:
-                work.replace(session, input.work)
-            if input.close:
-                intake.release(session, incident_id)
+        def all_of_it(conn: Connection) -> dict[str, str]:
+            statuses = steps.put_in_outbox(conn, outbox)
+            steps.write(conn, input, sent(statuses) if sent else ())
+            return statuses
 
-        self.write(steps)
+        return writer.write_plain(self.engine, all_of_it)
 
     def _insert(self, table: type[SQLModel]):
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
-
-    def _snapshot(self, session: Session, table: type[SQLModel], key: str, values: dict) -> None:
-        """Apply a snapshot unless a newer one is there already (one UPDATE, which locks the
-        row on PostgreSQL); a case's or order's first snapshot makes its row."""
-        column = table.__table__.c
-        primary = next(iter(table.__table__.primary_key.columns))
-        values = values | {"updated_at": _now()}
-        if table is Incident:  # the report count is the intake's: never lowered
-            pushes = values["pushes"]
-            values["pushes"] = case((column.pushes > pushes, column.pushes), else_=pushes)
-        changed = session.execute(
-            update(table)
-            .where(primary == key, column.version <= values["version"])
-            .values(**values)
-        )
-        if changed.rowcount == 0 and table is not Incident:
-            session.execute(self._insert(table).values(**values).on_conflict_do_nothing())
 
     def incidents(self, ids: list[str]) -> list[Incident]:
         with Session(self.engine) as session:

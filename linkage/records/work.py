@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal
+from sqlalchemy import String, bindparam, delete, func, insert, literal
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, select
 
 from linkage.domain.record_inputs import WorkList
@@ -36,51 +37,58 @@ class WorkRow(SQLModel, table=True):
     version: int = 0
 
 
-def replace(session: Session, work: WorkList) -> None:
+_ROWS = WorkRow.__table__
+_MINE = _ROWS.c.workflow_id == bindparam("workflow_id")
+_TAKE_TURNS = select(
+    func.pg_advisory_xact_lock(
+        func.hashtext(literal("linkage workitem ") + bindparam("workflow_id", type_=String))
+    )
+)
+_NEWEST = select(func.max(_ROWS.c.version)).where(_MINE)
+_FORGET = delete(_ROWS).where(_MINE)
+_ADD = insert(_ROWS)  # the statements of `replace`, built once
+
+
+def replace(conn: Connection | Session, work: WorkList) -> None:
     """What the workflow waits on now replaces what it waited on, unless a newer list is there.
 
     Two writes of one workflow's list can meet (an attempt that timed out still running on one
     worker while its retry runs on another): on PostgreSQL the second waits for the first on a
     lock of the workflow's, then reads what the first wrote, instead of inserting the same rows
-    beside it and failing. SQLite's writers take turns already."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = func.hashtext(literal("linkage workitem ") + work.workflow_id)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
-    newest = session.exec(
-        select(func.max(WorkRow.version)).where(WorkRow.workflow_id == work.workflow_id)
-    ).one()
+    beside it and failing. SQLite's writers take turns already. Plain statements on the table
+    (linkage.records.steps says why)."""
+    mine = {"workflow_id": work.workflow_id}
+    if dialect_name(conn) == "postgresql":
+        conn.execute(_TAKE_TURNS, mine)
+    newest = conn.execute(_NEWEST, mine).scalar()
     if newest is not None and newest > work.version:
         return
-    session.execute(delete(WorkRow).where(WorkRow.workflow_id == work.workflow_id))
-    rows = [
-        WorkRow(
-            workflow_id=work.workflow_id,
-            position=-1,
-            incident_id=work.incident_id,
-            unit="",
-            loop="",
-            step="",
-            version=work.version,
-        )
-    ]
+    conn.execute(_FORGET, mine)
+    first = {"workflow_id": work.workflow_id, "incident_id": work.incident_id}
+    first |= {"version": work.version, "label": "", "due": None, "missed": False}
+    first |= {"supervisions": 0}
+    rows = [{**first, "position": -1, "unit": "", "loop": "", "step": ""}]
     for item in work.items:
         for unit in item.units:
             rows.append(
-                WorkRow(
-                    workflow_id=work.workflow_id,
-                    position=len(rows) - 1,
-                    incident_id=work.incident_id,
-                    unit=unit,
-                    loop=item.loop,
-                    step=item.step,
-                    label=item.label,
-                    due=item.due,
-                    missed=item.missed,
-                    supervisions=item.supervisions,
-                    version=work.version,
-                )
+                {
+                    **first,
+                    "position": len(rows) - 1,
+                    "unit": unit,
+                    "loop": item.loop,
+                    "step": item.step,
+                    "label": item.label,
+                    "due": item.due,
+                    "missed": item.missed,
+                    "supervisions": item.supervisions,
+                }
             )
-    session.add_all(rows)
+    conn.execute(_ADD, rows)
+
+
+def dialect_name(conn: Connection | Session) -> str:
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    return bind.dialect.name
 
 
 def waiting(

@@ -15,9 +15,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -77,14 +78,22 @@ def write(engine: Engine, work: Callable[[Session], T]) -> T:
     lock = turns(engine)
 
     def attempt() -> T:
-        with Session(writer, expire_on_commit=False) as session:
-            if lock is None:
-                result = work(session)
-                session.commit()
-                return result
-            with lock:
-                result = work(session)
-                session.commit()
-                return result
+        with Session(writer, expire_on_commit=False) as session, lock or nullcontext():
+            result = work(session)
+            session.commit()
+            return result
+
+    return waiting_out_locks(attempt, engine)
+
+
+def write_plain(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """As `write`, on a bare connection (no ORM session): for statements on the tables
+    themselves (linkage.records.steps)."""
+    writer = engine.execution_options(**{IMMEDIATE: True})
+    lock = turns(engine)
+
+    def attempt() -> T:
+        with lock or nullcontext(), writer.begin() as conn:
+            return work(conn)
 
     return waiting_out_locks(attempt, engine)
