@@ -88,8 +88,8 @@ class RawIncident:
 
 def raw_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
     """Built like the project's worker: sandboxed workflows on the same runner (its code
-    compiled once: workers.compiled), sync activities in a thread pool."""
-    from workers.compiled import KeptSandboxRunner, keep_compiled
+    compiled once: workers.sandbox), sync activities in a thread pool."""
+    from workers.sandbox import KeptSandboxRunner, ignores_context, keep_compiled
 
     keep_compiled("bench_shapes")
     return Worker(
@@ -97,7 +97,7 @@ def raw_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) ->
         task_queue=task_queue,
         workflows=[RawIncident, RawLoop],
         activities=[raw_step],
-        workflow_runner=KeptSandboxRunner(),
+        workflow_runner=KeptSandboxRunner(context_free=ignores_context(client.data_converter)),
         activity_executor=executor,
         max_concurrent_activities=16,
     )

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -29,8 +30,8 @@ from linkage.settings.tracing import configure_tracing
 from linkage.triage.triager import Triager, load_triager
 from linkage.trust.signing import CommandGuard
 from linkage.trust.temporal import address, connect
-from workers.compiled import KeptSandboxRunner, keep_compiled
 from workers.health import WorkerHealth, health_address
+from workers.sandbox import KeptSandboxRunner, ignores_context, keep_compiled
 from workers.versioning import deployment_config, first_version_current
 from workflows.contracts import slow_queue
 from workflows.emergency import EmergencyLinkage
@@ -63,10 +64,13 @@ PASSED_THROUGH = (
 )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(converter: DataConverter | None = None) -> SandboxedWorkflowRunner:
+    """The sandbox (workers.sandbox); `converter`, the worker's data converter: when it ignores
+    serialization contexts, no payload asks the sandbox for one."""
     keep_compiled(*SANDBOXED)  # the sandbox imports them for every run: compiled once
     return KeptSandboxRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH),
+        context_free=converter is not None and ignores_context(converter),
     )
 
 
@@ -143,7 +147,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(client.data_converter),
         activities=[opening.open_incident, records.record_steps, triage.override],
         activity_executor=executor,
         max_concurrent_activities=16,

@@ -1,20 +1,24 @@
-"""The worker compiles what the sandbox imports once per process (workers.compiled): a module's
-code is compiled once per version of its file and executed afresh for every import, and the
-SDK's glue snippets are compiled once."""
+"""The sandbox without the costs it need not have (workers.sandbox): a module's code is compiled
+once per version of its file and executed afresh for every import, the SDK's glue snippets are
+compiled once, and a converter that takes no context is not given one."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import os
 import sys
 
 import pytest
+from temporalio.converter import DataConverter, PayloadCodec, WithSerializationContext
+from temporalio.worker import _workflow
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
-from workers import compiled
-from workers.compiled import KeptCode, keep_compiled
+from linkage.trust.temporal import DATA_CONVERTER
+from workers import sandbox as compiled
 from workers.main import SANDBOXED, workflow_runner
+from workers.sandbox import KeptCode, ignores_context, keep_compiled
 
 
 @pytest.fixture
@@ -80,3 +84,38 @@ def test_the_sdk_still_runs_its_glue_the_way_the_kept_runner_expects():
     assert [p.name for p in parameters[:2]] == ["self", "code"]
     assert parameters[2].kind is inspect.Parameter.VAR_KEYWORD
     assert "exec(code" in inspect.getsource(_Instance._run_code)
+
+
+class ContextAwareCodec(PayloadCodec, WithSerializationContext):
+    """A codec that would encrypt per workflow: it must be given each payload's context."""
+
+    def __init__(self, context=None) -> None:
+        self.context = context
+
+    async def encode(self, payloads):
+        return list(payloads)
+
+    async def decode(self, payloads):
+        return list(payloads)
+
+    def with_context(self, context):
+        return ContextAwareCodec(context)
+
+
+def test_the_sandbox_is_asked_for_contexts_only_when_the_converter_takes_them():
+    assert ignores_context(DATA_CONVERTER)  # the project's: no part takes a context
+    aware = dataclasses.replace(DATA_CONVERTER, payload_codec=ContextAwareCodec())
+    assert not ignores_context(aware)
+    assert workflow_runner(DATA_CONVERTER).context_free
+    assert not workflow_runner(aware).context_free
+    assert not workflow_runner().context_free  # (a replayer's, told nothing)
+
+
+def test_the_sdk_still_asks_the_instance_for_contexts_the_way_the_kept_runner_expects():
+    """The kept runner answers the SDK's private `get_serialization_context` and
+    `get_external_store_context` itself; the SDK's data converter must still treat None as
+    'no context' and skip external storage when there is none."""
+    source = inspect.getsource(_workflow._CommandAwareDataConverter._get_current_dc)
+    assert "if context is None:" in source and "_ca_context_free_dc" in source
+    store = inspect.getsource(DataConverter._external_store_payload_sequence)
+    assert "if self.external_storage:" in store

@@ -1,4 +1,6 @@
-"""The workflow modules' compiled code, kept in memory for the sandbox.
+"""The sandbox the workflows run in, without the costs it need not have.
+
+Kept per process, in memory: the workflow modules' compiled code, and the SDK's glue.
 
 The sandbox imports a workflow's modules afresh for every workflow run it starts (and again for
 a run evicted from the cache), so that no run sees another's module state. Reading and
@@ -18,6 +20,8 @@ import threading
 from dataclasses import dataclass
 from types import CodeType
 
+from temporalio.converter import DataConverter, WorkflowSerializationContext
+from temporalio.converter._extstore import StorageDriverStoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._runner import _Instance
@@ -64,8 +68,14 @@ def keep_compiled(*packages: str) -> None:
 
 
 class _KeptInstance(_Instance):
-    """The SDK's sandboxed instance, its few snippets of glue compiled once per process: it
-    runs one (`exec` of a string) for every activation and every payload's context."""
+    """The SDK's sandboxed instance, with its glue snippets compiled once per process (it
+    runs one, an `exec` of a string, for every activation and for every payload of it); and,
+    for a data converter that ignores serialization contexts, no entry into the sandbox to
+    ask for a payload's context (several entries per activation)."""
+
+    def __init__(self, *args, context_free: bool = False) -> None:
+        self._context_free = context_free
+        super().__init__(*args)
 
     def _run_code(self, code, **extra_globals) -> None:
         if isinstance(code, str):
@@ -75,13 +85,35 @@ class _KeptInstance(_Instance):
             code = kept
         super()._run_code(code, **extra_globals)
 
+    def get_serialization_context(self, command_info):
+        if self._context_free:  # the converter is the same with any context, or none
+            return None
+        return super().get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info) -> StorageDriverStoreContext:
+        if self._context_free:  # no external storage to give it to
+            return StorageDriverStoreContext(target=None)
+        return super().get_external_store_context(command_info)
+
 
 _snippets: dict[str, CodeType] = {}
 
 
+def ignores_context(converter: DataConverter) -> bool:
+    """A converter that is the very same with a serialization context (none of its parts takes
+    one, as the SDK itself decides) and stores nothing externally."""
+    probe = WorkflowSerializationContext(namespace="probe", workflow_id="probe")
+    return converter.external_storage is None and converter.with_context(probe) is converter
+
+
 @dataclass(frozen=True)
 class KeptSandboxRunner(SandboxedWorkflowRunner):
-    """The SDK's sandboxed runner, its instances `_KeptInstance`."""
+    """The SDK's sandboxed runner, its instances `_KeptInstance`. `context_free`: the worker's
+    data converter ignores serialization contexts (`ignores_context`)."""
+
+    context_free: bool = False
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _KeptInstance(det, self.runner_class, self.restrictions)
+        return _KeptInstance(
+            det, self.runner_class, self.restrictions, context_free=self.context_free
+        )
