@@ -61,6 +61,7 @@ PASSED_THROUGH = (
     "linkage.domain",  # contracts and models: no I/O, no workflow code
     "workflows.contracts",
     "workflows.loop_contracts",
+    "workflows.plain",  # plain data of the workflows' state: no workflow code
 )
 
 

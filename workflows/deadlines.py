@@ -5,7 +5,6 @@ what no rule settles is supervised at the table's interval, a bounded number of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -15,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from linkage.domain.periods import DISTRICT_TZ
     from linkage.domain.search_attributes import OVERDUE
     from linkage.domain.workdays import WorkCalendar, span
+    from workflows.plain import Deadline
 
 
 def hours(value: float) -> timedelta:
@@ -31,26 +31,6 @@ def _calendar(flow) -> WorkCalendar | None:
     keeps it with its time-limit table."""
     found = getattr(getattr(flow, "input", None), "calendar", None)
     return found or getattr(getattr(flow, "limits", None), "calendar", None)
-
-
-@dataclass
-class Deadline:
-    """A feedback deadline with its reminder points and the supervisions after it."""
-
-    name: str
-    label: str  # shown on the timer in the Web UI
-    at: datetime
-    reminders: list[datetime] = field(default_factory=list)
-    missed: bool = False
-    supervisions: int = 0
-    next_supervision: datetime | None = None
-
-    def next_point(self) -> datetime | None:
-        if self.reminders:
-            return self.reminders[0]
-        if not self.missed:
-            return self.at
-        return self.next_supervision
 
 
 class Deadlines:

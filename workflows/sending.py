@@ -12,8 +12,6 @@ unit's notices) go out in the order they were made.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -25,7 +23,8 @@ from workflows.contracts import slow_queue
 with workflow.unsafe.imports_passed_through():
     from activities.gateway import GatewayActivities
     from linkage.domain.models import TimelineEntry
-    from linkage.domain.record_inputs import DeliveryReceipt, EmergencyNotice, PushInput, ReplyInput
+    from linkage.domain.record_inputs import DeliveryReceipt, EmergencyNotice, ReplyInput
+    from workflows.plain import Failed, Outgoing, Queued, Then
 
 GATEWAY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -34,18 +33,6 @@ GATEWAY_RETRY = RetryPolicy(
     non_retryable_error_types=["DeliveryRefused"],
 )
 GATEWAY_GIVE_UP = timedelta(days=3)  # an endpoint down this long: failed, and a person told
-
-Outgoing = PushInput | ReplyInput | EmergencyNotice
-Then = Callable[[DeliveryReceipt], Awaitable[None]] | None
-Failed = Callable[[str], Awaitable[None]] | None
-
-
-@dataclass
-class Queued:
-    message: Outgoing
-    summary: str
-    then: Then
-    failed: Failed
 
 
 def _chain(message: Outgoing) -> str:

@@ -8,20 +8,8 @@ first receiver handles it, the push counts as accepted …); an empty one means 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from linkage.domain.models import Urgency
-from linkage.domain.time_limits import ReviewLimits, by_urgency
-
-
-@dataclass(frozen=True)
-class StageDeadline:
-    label: str
-    # hours, or working days ("1wd"), for an incident of this urgency
-    limit_hours: Callable[[ReviewLimits, Urgency], float | str]
-    missed: str = ""
-
+from linkage.domain.time_limits import by_urgency
+from workflows.plain import StageDeadline
 
 STAGE_DEADLINES: dict[str, StageDeadline] = {
     "triage_review": StageDeadline(
