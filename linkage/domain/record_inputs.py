@@ -162,6 +162,7 @@ class RecordStepInput(Contract):
     outgoing: list[
         Annotated[PushInput | ReplyInput | EmergencyNotice, Field(discriminator="type")]
     ] = Field(default_factory=list)
+    incident_id: str = ""  # whose write it is, should it carry no step (older writes: none)
 
 
 class RecordStepResult(Contract):

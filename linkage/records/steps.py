@@ -59,7 +59,10 @@ _OUTBOX_STATUS = select(OUTBOX.c.id, OUTBOX.c.status).where(
 
 
 def incident_of(input: RecordStepInput) -> str | None:
-    """The incident a write belongs to, from its first step, case, order or work list."""
+    """The incident a write belongs to: as it says, else from its first step, case, order or
+    work list."""
+    if input.incident_id:
+        return input.incident_id
     for x in (*input.steps, input.case, input.order, input.work):
         if x is not None:
             return x.incident_id
