@@ -1,5 +1,6 @@
 """The cluster benchmark: both happy paths' incidents/s on the multi-service cluster with 1, 2
-and 3 of the project's workers, and a 500-report burst, all landed; beside each, what an
+and 3 of the project's workers, each beside the raw Temporal shape (bench_shapes) on as many
+raw workers, run before and after; and a 500-report burst, all landed; beside each, what an
 incident costs (history bytes, CPU seconds by part, PostgreSQL bytes: bench_sizing).
 
     .venv/bin/python scripts/bench_cluster.py [--incidents 30] [--keep]
@@ -15,11 +16,15 @@ import argparse
 import asyncio
 import json
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import bench_phases as phases
 import bench_shapes as shapes
 import bench_sizing as sizing
+import bench_workers as workers
+from bench_support import RAW_QUEUE
 
 from linkage.ops.cluster.cluster import Cluster
 from linkage.ops.cluster.config import Database, Ports
@@ -27,43 +32,80 @@ from linkage.ops.cluster.database import drop_all
 from linkage.settings.paths import state_dir
 
 
-async def measure(cluster: Cluster, incidents: int, timeout: float) -> dict:
+async def measure(cluster: Cluster, incidents: int, timeout: float, workdir: Path) -> dict:
     os.environ.update(cluster.env("writer"))
     from linkage.client import LinkageClient
 
     client = await LinkageClient.connect()
     results: dict = {"throughput": {}}
-    for workers in (1, 2, 3):
-        for i in range(1, 4):  # the first `workers` run, the others are stopped
-            part = cluster.processes.part(f"worker-{i}")
-            if i <= workers:
-                cluster.processes.start(part, wait=120)
-            else:
-                cluster.processes.stop(part.name)
-        await asyncio.sleep(3)  # the pollers of a stopped worker are gone from matching
-        row = {}
-        cpu, stored = sizing.cpu_seconds(cluster), sizing.database_bytes(cluster)
-        for name, run_one in (
-            ("110→12345", lambda: phases.police_to_hotline(client)),
-            ("12345→110", lambda: phases.hotline_to_police(client)),
-        ):
-            row[name] = await phases.throughput(
-                f"{name} with {workers} worker(s)",
-                run_one,
-                lambda iid: phases.project_events(client, iid),
-                incidents,
-                timeout,
-            )
-            sample_id = row[name]["sample_id"]
-            row[name].update(await sizing.sample(client, [sample_id] if sample_id else []))
-        closed = sum(r["completed"] for r in row.values())
-        row["cpu_s_per_incident"] = sizing.per_incident(cpu, sizing.cpu_seconds(cluster), closed)
-        row["db_bytes_per_incident"] = sizing.per_incident(
-            stored, sizing.database_bytes(cluster), closed
-        )
-        results["throughput"][workers] = row
+    raw_workers = [
+        workers.raw_worker(cluster.env("writer"), RAW_QUEUE, workdir, f"raw worker {i}")
+        for i in (1, 2, 3)
+    ]
+    try:
+        for count in (1, 2, 3):
+            for i in range(1, 4):  # the first `count` run, the others are stopped
+                part = cluster.processes.part(f"worker-{i}")
+                if i <= count:
+                    cluster.processes.start(part, wait=120)
+                else:
+                    cluster.processes.stop(part.name)
+            for raw in raw_workers[:count]:
+                if raw.process is None or raw.process.returncode is not None:
+                    await raw.start(client.client)
+            for raw in raw_workers[count:]:
+                await raw.stop()
+            await asyncio.sleep(3)  # the pollers of a stopped worker are gone from matching
+            results["throughput"][count] = await with_workers(cluster, client, incidents, timeout)
+    finally:
+        await asyncio.gather(*(raw.stop() for raw in raw_workers))
     results["burst"] = await landed_burst(client, cluster, timeout)
     return results
+
+
+async def with_workers(cluster: Cluster, client, incidents: int, timeout: float) -> dict:
+    """The raw shape, both paths, the raw shape again, on the workers running now; each path's
+    rate over the mean of the raw shape's two."""
+    row = {}
+    cpu, stored = sizing.cpu_seconds(cluster), sizing.database_bytes(cluster)
+
+    def raw() -> object:
+        return shapes.raw_incident(client.client, RAW_QUEUE)
+
+    async def raw_events(iid: str) -> int:
+        return await phases.raw_events(client, iid)
+
+    async def project_events(iid: str) -> int:
+        return await phases.project_events(client, iid)
+
+    names = cluster.processes.names()
+    count = sum(1 for n in names if n.startswith("worker-") and cluster.processes.alive(n))
+    for name, run_one, events in (
+        ("raw", raw, raw_events),
+        ("110→12345", lambda: phases.police_to_hotline(client), project_events),
+        ("12345→110", lambda: phases.hotline_to_police(client), project_events),
+        ("raw again", raw, raw_events),
+    ):
+        row[name] = await phases.throughput(
+            f"{name} with {count} worker(s)", run_one, events, incidents, timeout
+        )
+        sample_id = row[name]["sample_id"]
+        if not name.startswith("raw"):
+            row[name].update(await sizing.sample(client, [sample_id] if sample_id else []))
+    raws = [row[k]["incidents_per_s"] for k in ("raw", "raw again") if row[k]["completed"]]
+    if raws:
+        row["raw_mean_per_s"] = round(sum(raws) / len(raws), 2)
+        for name in ("110→12345", "12345→110"):
+            if row[name]["completed"]:
+                row[name]["ratio_to_raw"] = round(
+                    row[name]["incidents_per_s"] / row["raw_mean_per_s"], 2
+                )
+    closed = sum(row[k]["completed"] for k in ("110→12345", "12345→110"))
+    row["cpu_s_per_incident"] = sizing.per_incident(cpu, sizing.cpu_seconds(cluster), closed)
+    row["db_bytes_per_incident"] = sizing.per_incident(
+        stored, sizing.database_bytes(cluster), closed
+    )
+    return row
 
 
 async def landed_burst(client, cluster: Cluster, timeout: float) -> dict:
@@ -126,11 +168,16 @@ async def landed_burst(client, cluster: Cluster, timeout: float) -> dict:
 
 
 def table(results: dict) -> str:
-    lines = ["workers  110→12345/s  12345→110/s  events (110→12345, 12345→110)"]
-    for workers, row in results["throughput"].items():
+    lines = [
+        "workers  raw/s (before, after)  110→12345/s (vs raw)  12345→110/s (vs raw)  "
+        "events (110→12345, 12345→110)"
+    ]
+    for count, row in results["throughput"].items():
         a, b = row["110→12345"], row["12345→110"]
+        raw = f"{row['raw']['incidents_per_s']}, {row['raw again']['incidents_per_s']}"
         lines.append(
-            f"{workers:>7}  {a['incidents_per_s']:>11}  {b['incidents_per_s']:>11}  "
+            f"{count:>7}  {raw:>21}  {a['incidents_per_s']:>11} ({a.get('ratio_to_raw', '—')})"
+            f"  {b['incidents_per_s']:>11} ({b.get('ratio_to_raw', '—')})  "
             f"{a['events_per_incident']}, {b['events_per_incident']}  "
             f"(completed {a['completed']}/{a['incidents']}, {b['completed']}/{b['incidents']})"
         )
@@ -139,6 +186,7 @@ def table(results: dict) -> str:
             f"CPU s/incident {row['cpu_s_per_incident']}; "
             f"PostgreSQL bytes/incident {row['db_bytes_per_incident']}"
         )
+    lines.append("targets: 110→12345 ≥ 0.8 × raw, 12345→110 ≥ 0.9 × raw (with 2 workers)")
     b = results["burst"]
     lines.append(
         f"burst: {b['answered']}/{b['reports']} answered in {b['answered_s']}s "
@@ -168,7 +216,8 @@ def main() -> None:
     cluster.up()
     print(f"cluster up in {time.monotonic() - started:.0f}s")
     try:
-        results = asyncio.run(measure(cluster, args.incidents, args.timeout))
+        workdir = Path(tempfile.mkdtemp(prefix="linkage-bench-cluster-"))
+        results = asyncio.run(measure(cluster, args.incidents, args.timeout, workdir))
     finally:
         if not args.keep:
             cluster.down()

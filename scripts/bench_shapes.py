@@ -183,14 +183,16 @@ def burst_reports(
     return burst
 
 
-async def serve(address: str, namespace: str, task_queue: str) -> None:
-    """The raw shape's worker in a process of its own, until SIGTERM (scripts/bench_workers)."""
+async def serve(task_queue: str) -> None:
+    """The raw shape's worker in a process of its own, until SIGTERM (scripts/bench_workers),
+    connected as the project's worker is (linkage.trust.temporal.connect: the dev server's
+    address, or a cluster's TLS and token from TEMPORAL_* in the environment)."""
     import asyncio
     import signal
 
-    from linkage.trust.temporal import DATA_CONVERTER
+    from linkage.trust.temporal import connect
 
-    client = await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+    client = await connect()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
@@ -205,6 +207,6 @@ if __name__ == "__main__":
 
     import bench_shapes  # the workflows by their module's name, not __main__'s
 
-    if sys.argv[1:2] != ["worker"] or len(sys.argv) != 5:
-        sys.exit("usage: bench_shapes.py worker ADDRESS NAMESPACE TASK_QUEUE")
-    asyncio.run(bench_shapes.serve(*sys.argv[2:]))
+    if sys.argv[1:2] != ["worker"] or len(sys.argv) != 3:
+        sys.exit("usage: bench_shapes.py worker TASK_QUEUE  (Temporal from the environment)")
+    asyncio.run(bench_shapes.serve(sys.argv[2]))

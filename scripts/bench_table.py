@@ -72,6 +72,7 @@ def table(results: dict) -> str:
         ("raw", "raw Temporal shape"),
         ("police_to_hotline", "project 110 → 12345"),
         ("hotline_to_police", "project 12345 → 110"),
+        ("raw_again", "raw shape, again"),
     ):
         row = results.get(key, {})
         if "incidents" in row:
@@ -82,6 +83,10 @@ def table(results: dict) -> str:
                 f"{row['seconds']:>8.1f}s{ratio:>8}"
             )
         lines += [f"  {name}:"] * bool(failure_lines(row)) + failure_lines(row)
+    if "raw_mean_per_s" in results:
+        lines.append(
+            f"  vs raw: over the mean of the raw shape's two runs, {results['raw_mean_per_s']}/s"
+        )
     for key, name, target in (
         ("police_to_hotline", "110 → 12345", 0.8),
         ("hotline_to_police", "12345 → 110", 0.9),

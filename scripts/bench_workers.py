@@ -85,11 +85,13 @@ def project_worker(env: dict, workdir: Path, queue: str, name: str = "worker") -
     return WorkerProcess(name, [LINKAGE, "worker"], env, workdir / f"{name}.log", queue)
 
 
-def raw_worker(address: str, namespace: str, queue: str, workdir: Path) -> WorkerProcess:
-    """The raw shape's worker (bench_shapes.py), likewise a process of its own."""
-    command = [sys.executable, str(HERE / "bench_shapes.py"), "worker", address, namespace, queue]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(PROJECT)])}
-    return WorkerProcess("raw worker", command, env, workdir / "raw-worker.log", queue)
+def raw_worker(env: dict, queue: str, workdir: Path, name: str = "raw worker") -> WorkerProcess:
+    """The raw shape's worker (bench_shapes.py), likewise a process of its own, connected as
+    the project's worker is (its Temporal address or TEMPORAL_* in `env`)."""
+    command = [sys.executable, str(HERE / "bench_shapes.py"), "worker", queue]
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(HERE), str(PROJECT)])}
+    log = workdir / f"{name.replace(' ', '-')}.log"
+    return WorkerProcess(name, command, env, log, queue)
 
 
 class Profile:
