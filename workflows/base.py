@@ -64,6 +64,7 @@ class LinkageWorkflow(Writing, Deadlines, Sending):
     """Base of the incident, its loops, whistles and emergency linkages."""
 
     loop = "incident"
+    writes_with_next = False  # run_until: see there
 
     def _init_base(self, incident_id: str, supervision: SupervisionLimits | None) -> None:
         """`supervision` may come later (the incident loads it when it opens)."""
@@ -203,12 +204,13 @@ class LinkageWorkflow(Writing, Deadlines, Sending):
 
     async def run_until(self, done: Callable[[], bool]) -> None:
         """Act on passed time points, write what was recorded, settle, and wait for a change.
-        Once `done`, what was recorded is left to the caller's next wait (or `close_out`), which
-        writes it with the next stage's steps before any action answers: one write, not two."""
+        Once `done`, a workflow that `writes_with_next` leaves what was recorded to its next wait
+        (or `close_out`), which writes it with the next stage's steps before any action answers:
+        one write, not two. (A loop ends where its wait does: nothing to gain, a patch to pay.)"""
         while True:
             seen = self._changes
             await self._time_points()
-            if done() and workflow.patched(WRITE_WITH_NEXT):
+            if done() and self.writes_with_next and workflow.patched(WRITE_WITH_NEXT):
                 return
             await self.write()
             if done():

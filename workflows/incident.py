@@ -46,6 +46,8 @@ ENDED = (Stage.closed, Stage.withdrawn, Stage.merged)
 class DivertedIncident(
     Intake, TriageReview, ReviewStages, Handling, Escalations, Views, LinkageWorkflow
 ):
+    writes_with_next = True  # its stages follow one another: a stage's write carries the last's
+
     @workflow.init
     def __init__(self, input: IncidentInput) -> None:
         self.report = input.report
