@@ -4,6 +4,9 @@ failure beside the phase it belongs to (--json prints the same figures as they a
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def failure_lines(row: dict, indent: str = "    ") -> list[str]:
     lines = [f"{indent}FAILED: {row['error']}"] if row.get("error") else []
@@ -58,6 +61,49 @@ def profile_lines(name: str, profile: dict | None, rows: int = 10) -> list[str]:
 
 def seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}s"
+
+
+BEFORE = Path(__file__).with_name("bench_before.json")
+
+
+def shown(value) -> str:
+    """A figure as the targets' table shows it: yes/no, a number, a range of runs, or —."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        low, high = min(value), max(value)
+        return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+    return f"{value:g}"
+
+
+def targets(results: dict) -> list[str]:
+    """Each figure the throughput work aims at: before it (bench_before.json), now, the aim."""
+    before = json.loads(BEFORE.read_text(encoding="utf-8")) if BEFORE.exists() else {}
+    cli, open_, burst = results.get("cli", {}), results.get("open") or {}, results.get("burst")
+    rows = [
+        ("110 → 12345 ÷ raw", before.get("police_to_hotline_ratio"),
+         results.get("police_to_hotline", {}).get("ratio_to_raw"), "≥ 0.8"),
+        ("12345 → 110 ÷ raw", before.get("hotline_to_police_ratio"),
+         results.get("hotline_to_police", {}).get("ratio_to_raw"), "≥ 0.9"),
+        ("linkage status, s", before.get("status_s"),
+         (cli.get("status_closed") or {}).get("median_s"), "≤ 0.5"),
+        ("linkage list --overdue, s", before.get("list_overdue_s"),
+         (cli.get("list_overdue") or {}).get("median_s"), "—"),
+        (f"list --overdue, {open_.get('incidents', '—')} open, s",
+         before.get("open_list_overdue_s"),
+         (open_.get("list_overdue") or {}).get("median_s"), "≤ 1 (10,000 open)"),
+        (f"worker RSS, {open_.get('incidents', '—')} open, MB", before.get("open_rss_mb"),
+         (open_.get("after") or {}).get("rss_mb"), "≤ 300 MiB (10,000 open)"),
+        ("burst of 500 all in place", before.get("burst_ok"),
+         burst.get("ok") if burst else None, "yes"),
+    ]  # fmt: skip
+    lines = ["", f"targets (before: {before.get('measured', 'not recorded')})"]
+    lines.append(f"  {'':<34}{'before':>12}{'now':>10}  target")
+    for label, was, now, aim in rows:
+        lines.append(f"  {label:<34}{shown(was):>12}{shown(now):>10}  {aim}")
+    return lines
 
 
 def table(results: dict) -> str:
@@ -170,4 +216,5 @@ def table(results: dict) -> str:
         )
         lines += cli_line("linkage status (overdue)", row.get("status_overdue"))
         lines += failure_lines(row, "  ")
+    lines += targets(results)
     return "\n".join(lines)
