@@ -29,7 +29,6 @@ from linkage.domain.record_inputs import (
     StepRecord,
 )
 from linkage.records.store import Store
-from linkage.records.tables import Incident
 from linkage.settings.gateway import GatewayConfig
 from linkage.settings.logs import get_logger
 
@@ -138,8 +137,8 @@ class GatewayActivities:
                 )
             ]
         if isinstance(message, ReplyInput):
-            incident = self.store.get(Incident, message.incident_id)
-            if incident is None:
+            caller = self.store.caller(message.incident_id)
+            if caller is None:
                 raise ApplicationError(
                     f"no record of incident {message.incident_id}: cannot find the caller's number",
                     non_retryable=True,
@@ -149,7 +148,7 @@ class GatewayActivities:
                 target="sms",
                 kind="reply",
                 incident_id=message.incident_id,
-                payload={"phone": incident.caller_phone, "message": message.message},
+                payload={"phone": caller[1], "message": message.message},
             )
             copy = [self.entries(message.police_copy)] if message.police_copy else []
             return [sms, *[e for group in copy for e in group]]

@@ -17,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 from activities.gateway import GatewayActivities
 from linkage.domain.record_inputs import DeliveryReceipt, RecordStepInput, RecordStepResult
 from linkage.records.store import Store
-from linkage.records.tables import Incident
 from linkage.settings.logs import get_logger, tell_names
 
 REFUSED = (DataError, IntegrityError, ValueError)  # the data itself: never an outage
@@ -41,11 +40,11 @@ class RecordActivities:
     def _tell_caller(self, incident_id: str) -> None:
         """A step's note may name the caller (已电话联系王小明): the logs mask that name."""
         try:
-            row = self.store.get(Incident, incident_id)
+            caller = self.store.caller(incident_id)
         except Exception:  # noqa: BLE001 - a log's masking never fails the write
             return
-        if row is not None and row.caller_name:
-            tell_names(row.caller_name)
+        if caller is not None and caller[0]:
+            tell_names(caller[0])
             if len(self.named) > 10_000:
                 self.named.clear()
             self.named.add(incident_id)

@@ -44,7 +44,7 @@ def test_the_step_log_masks_the_caller_the_records_name(capsys):
     configure()
     store = SimpleNamespace(
         record_steps=lambda _input, _outbox=(), _sent=None: {},
-        get=lambda _table, _key: SimpleNamespace(caller_name="诸葛孔亮"),
+        caller=lambda _incident_id: ("诸葛孔亮", "13800000000"),
     )
     activities = RecordActivities(store, gateway=None)
     step = StepRecord(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -163,6 +164,18 @@ class Store:
         with Session(self.engine) as session:
             query = select(StepEvent).where(StepEvent.incident_id == incident_id)
             return list(session.exec(query.order_by(StepEvent.at, StepEvent.id)))
+
+    def caller(self, incident_id: str) -> tuple[str, str] | None:
+        """An incident's caller (name, phone), or None when it has no record: the two columns
+        alone, so only they are unsealed (a record write tells the logs the name; a reply
+        needs the number)."""
+        table = Incident.__table__
+        query = sa_select(table.c.caller_name, table.c.caller_phone).where(
+            table.c.id == incident_id
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else (row[0], row[1])
 
     def get(self, table: type[SQLModel], key: str):
         with Session(self.engine) as session:
