@@ -67,7 +67,6 @@ async def with_workers(cluster: Cluster, client, incidents: int, timeout: float)
     """The raw shape, both paths, the raw shape again, on the workers running now; each path's
     rate over the mean of the raw shape's two."""
     row = {}
-    cpu, stored = sizing.cpu_seconds(cluster), sizing.database_bytes(cluster)
 
     def raw() -> object:
         return shapes.raw_incident(client.client, RAW_QUEUE)
@@ -80,12 +79,17 @@ async def with_workers(cluster: Cluster, client, incidents: int, timeout: float)
 
     names = cluster.processes.names()
     count = sum(1 for n in names if n.startswith("worker-") and cluster.processes.alive(n))
+    sized = {}  # what the project's two paths cost, the raw shape's runs left out
     for name, run_one, events in (
         ("raw", raw, raw_events),
         ("110→12345", lambda: phases.police_to_hotline(client), project_events),
         ("12345→110", lambda: phases.hotline_to_police(client), project_events),
         ("raw again", raw, raw_events),
     ):
+        if name == "110→12345":
+            sized["cpu"], sized["stored"] = cpu_and_bytes(cluster)
+        if name == "raw again":
+            sized["cpu_after"], sized["stored_after"] = cpu_and_bytes(cluster)
         row[name] = await phases.throughput(
             f"{name} with {count} worker(s)", run_one, events, incidents, timeout
         )
@@ -101,11 +105,15 @@ async def with_workers(cluster: Cluster, client, incidents: int, timeout: float)
                     row[name]["incidents_per_s"] / row["raw_mean_per_s"], 2
                 )
     closed = sum(row[k]["completed"] for k in ("110→12345", "12345→110"))
-    row["cpu_s_per_incident"] = sizing.per_incident(cpu, sizing.cpu_seconds(cluster), closed)
+    row["cpu_s_per_incident"] = sizing.per_incident(sized["cpu"], sized["cpu_after"], closed)
     row["db_bytes_per_incident"] = sizing.per_incident(
-        stored, sizing.database_bytes(cluster), closed
+        sized["stored"], sized["stored_after"], closed
     )
     return row
+
+
+def cpu_and_bytes(cluster: Cluster) -> tuple[dict, dict]:
+    return sizing.cpu_seconds(cluster), sizing.database_bytes(cluster)
 
 
 async def landed_burst(client, cluster: Cluster, timeout: float) -> dict:
