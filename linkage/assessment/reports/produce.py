@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from linkage.assessment.reports.builders import BUILDERS
-from linkage.assessment.reports.excel import write_excel
 from linkage.assessment.reports.html import render_html
 from linkage.assessment.reports.model import Report
 from linkage.assessment.reports.sections import Builder
@@ -72,6 +71,8 @@ def produce(
         "json": private_file(out / f"{stem}.json"),
     }
     files["html"].write_text(render_html(report), encoding="utf-8")
+    from linkage.assessment.reports.excel import write_excel  # openpyxl: 26 MiB, when used
+
     write_excel(report, files["xlsx"])
     files["json"].write_text(
         json.dumps(report.to_json(), ensure_ascii=False, indent=1, default=_local),
