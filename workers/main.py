@@ -82,14 +82,17 @@ WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkag
 SHUTDOWN_GRACE = timedelta(seconds=30)  # running activities finish before the worker stops
 
 
-CACHED_RUNS = 300  # about 150 MB for the worker plus 0.43 MB a cached run: within 300 MiB
+# A worker holds about 230 MiB before it caches a run (the libraries, jieba's dictionary and
+# the triage model) and 0.33 MiB more for each run it caches (its sandbox and the SDK core's
+# state): 150 runs keep it under 300 MiB however many incidents are open.
+CACHED_RUNS = 150
 
 
 def workflow_cache() -> int:
-    """How many workflow runs a worker keeps in memory (LINKAGE_WORKFLOW_CACHE, default 300):
-    each cached run holds its own sandbox and the SDK core's state of it (about 0.43 MB in
-    all); one evicted is rebuilt from its history when next touched. The knob for a worker's
-    memory: 1000 cached runs took a worker to 590 MB, past the chart's 512 MiB limit."""
+    """How many workflow runs a worker keeps in memory (LINKAGE_WORKFLOW_CACHE, default 150):
+    one evicted is rebuilt from its history when next touched, which costs a replay. The knob
+    for a worker's memory: 1000 cached runs took a worker to 590 MiB, past the chart's limit
+    of 512 MiB; raise it with the limit, by 0.33 MiB a run."""
     try:
         return max(0, int(os.environ.get("LINKAGE_WORKFLOW_CACHE", CACHED_RUNS)))
     except ValueError:
