@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, select
@@ -145,10 +144,6 @@ class Store:
 
         return writer.write_plain(self.engine, all_of_it)
 
-    def _insert(self, table: type[SQLModel]):
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
-
     def incidents(self, ids: list[str]) -> list[Incident]:
         with Session(self.engine) as session:
             return list(session.exec(select(Incident).where(Incident.id.in_(ids))))
@@ -192,16 +187,9 @@ class Store:
     def enqueue(self, entry: OutboxEntry) -> OutboxMessage:
         """Add a message once; a retry with the same key returns the row already there, even
         one another worker's attempt is adding at this moment (it waits for that one)."""
-        values = {
-            "id": entry.key,
-            "target": entry.target,
-            "kind": entry.kind,
-            "incident_id": entry.incident_id,
-            "payload": entry.payload,
-        }
 
         def add(session: Session) -> OutboxMessage:
-            session.execute(self._insert(OutboxMessage).values(**values).on_conflict_do_nothing())
+            steps.put_in_outbox(session.connection(), [entry])  # the record write's own insert
             return session.get_one(OutboxMessage, entry.key)
 
         return self.write(add)
