@@ -62,7 +62,13 @@ def main() -> None:
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as state:
         env = {**os.environ, "LINKAGE_STATE_DIR": state}
-        for name in ("LINKAGE_TEMPORAL_ADDRESS", "LINKAGE_DATABASE_URL", "LINKAGE_TOKEN"):
+        for name in (
+            "LINKAGE_TEMPORAL_ADDRESS",
+            "LINKAGE_DATABASE_URL",
+            "LINKAGE_TOKEN",
+            "LINKAGE_API_URL",
+            "LINKAGE_PROFILE",
+        ):
             env.pop(name, None)
         ports = {name: free_port() for name in ("port", "ui-port", "api-port", "codec-port")}
         flags = [f"--{name}={port}" for name, port in ports.items()]
@@ -85,10 +91,14 @@ def main() -> None:
                 ("import sqlalchemy", [*python, "import sqlalchemy"], None),
                 ("linkage --help", [LINKAGE, "--help"], 0.3),
                 (f"linkage status {incident}", [LINKAGE, "status", incident], 0.5),
+                ("linkage list --overdue", [LINKAGE, "list", "--overdue"], 1.0),
+                ("  direct (LINKAGE_API_URL=none): status", [LINKAGE, "status", incident], None),
+                ("  direct (LINKAGE_API_URL=none): list", [LINKAGE, "list", "--overdue"], None),
             ]
             print(f"{'command':<44} {'median':>8} {'fastest':>8}  target")
+            direct = {**env, "LINKAGE_API_URL": "none"}
             for label, command, target in rows:
-                median, fastest, code = timed(command, env, runs)
+                median, fastest, code = timed(command, direct if "direct" in label else env, runs)
                 aim = f"<= {target:g} s" if target else ""
                 failed = f"  (exit {code})" if code else ""
                 print(f"{label:<44} {median:>7.2f}s {fastest:>7.2f}s  {aim}{failed}")

@@ -110,6 +110,7 @@ def host_key(tmp_path_factory):
     home = tmp_path_factory.mktemp("host")
     os.environ.pop("LINKAGE_TOKEN", None)
     os.environ.pop("LINKAGE_PROFILE", None)
+    os.environ.pop("LINKAGE_API_URL", None)
     os.environ["LINKAGE_PROFILES"] = str(home / "profiles.toml")
     os.environ["LINKAGE_TOKEN_KEY"] = str(create_key(home / "token-key"))
     return home

@@ -10,13 +10,12 @@ Two sources, each for what it answers best:
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, time, timedelta
-
-from pydantic import BaseModel
+from datetime import UTC, datetime
 
 from linkage.client.base import ClientBase
 from linkage.client.errors import LinkageError
+from linkage.client.shapes import IncidentListing as IncidentListing
+from linkage.client.shapes import parse_when as parse_when
 from linkage.domain import edge_checks as edge
 from linkage.domain.models import Stage
 from linkage.domain.search_attributes import (
@@ -37,45 +36,6 @@ from linkage.records.work import WorkRow
 from workflows.contracts import INCIDENT_WORKFLOW
 
 ENDED = {Stage.closed.value, Stage.withdrawn.value, Stage.merged.value}
-
-
-class IncidentListing(BaseModel):
-    incident_id: str
-    status: str
-    stage: str
-    owner: str
-    origin: str
-    township: str
-    category: str
-    overdue: bool
-    whistled: bool = False
-    reports: int = 1
-    started: datetime | None = None
-    step: str = ""  # what waits now: the deadline's label (签收时限 …)
-    loop: str = ""  # incident | police | hotline | whistle | emergency
-    waiting_on: list[str] = []  # the units that owe it, by full name
-    due: datetime | None = None
-    supervisions: int = 0
-
-
-def parse_when(value: str, zone, what: str) -> datetime:
-    """A date (the day's start in the district's zone) or an ISO time; else a clear error."""
-    value = value.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            at = datetime.combine(date.fromisoformat(value), time(), zone)
-        else:
-            at = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            f"{what}: {value!r} is not a date (2026-12-01) or a time (2026-12-01T08:00)"
-        ) from None
-    at = at if at.tzinfo else at.replace(tzinfo=zone)
-    try:  # searched in UTC, and an end date taken to the end of its day
-        (at + timedelta(days=1)).astimezone(UTC), (at - timedelta(days=1)).astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"{what}: {value!r} is too near the year 1 or 9999") from None
-    return at
 
 
 def category_clause(value: str) -> str:

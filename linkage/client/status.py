@@ -11,32 +11,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from linkage.client.base import ClientBase
 from linkage.client.errors import LinkageError, NoAnswer, UnknownIncident, answer_within
+from linkage.client.shapes import IncidentStatus as IncidentStatus
 from linkage.domain.edge_checks import incident_id_problem
-from linkage.domain.models import Stage, TimelineEntry
+from linkage.domain.models import Stage
 from linkage.records.tables import Incident
 from workflows.contracts import INCIDENT_WORKFLOW, IncidentState, IncidentSummary
 from workflows.loop_contracts import EmergencyState, HotlineLoopState, PoliceLoopState, WhistleState
-
-
-class IncidentStatus(BaseModel):
-    incident_id: str
-    running: bool
-    stage: Stage
-    incident: IncidentState | None = None
-    police: PoliceLoopState | None = None
-    hotline: HotlineLoopState | None = None
-    whistles: list[WhistleState] = []
-    emergencies: list[EmergencyState] = []
-    summary: IncidentSummary | None = None
-
-    def timeline(self) -> list[TimelineEntry]:
-        if self.summary is not None:
-            return self.summary.timeline
-        entries = list(self.incident.timeline if self.incident else [])
-        for loop in (self.police, self.hotline, *self.whistles, *self.emergencies):
-            if loop is not None:
-                entries += loop.timeline
-        return sorted(entries, key=lambda e: e.at)
 
 
 def check_incident_id(incident_id: str, what: str) -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from linkage.client.status import IncidentStatus
 from linkage.records.tables import Incident
-from linkage.settings.logs import mask_known_names, mask_text
+from linkage.settings.masking import mask_known_names, mask_text
 from linkage.trust.principals import SEES_PERSONAL_DATA, Principal, PrincipalRole
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from linkage.settings.logs import mask_name, mask_text
+from linkage.settings.masking import mask_name, mask_text
 
 WIDTH = 60
 KIND_LABELS = {

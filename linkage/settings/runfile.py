@@ -100,3 +100,12 @@ def ui_url() -> str | None:
     if not running(int(data.get("pid") or 0), up.get("command") or []):
         return None
     return data.get("ui")
+
+
+def api_url() -> str | None:
+    """The HTTP API's address, when a `linkage up` of this state directory runs."""
+    data = read()
+    up = data.get("up") or {}
+    if not running(int(data.get("pid") or 0), up.get("command") or []):
+        return None
+    return (data.get("api") or {}).get("url")

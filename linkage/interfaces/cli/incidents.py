@@ -4,7 +4,6 @@ duty officer's whistle, and the list and the work queues."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +24,15 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    if args.command in ("status", "list"):
+        from linkage.interfaces.cli.through_api import read_through_api
+
+        read = status_from if args.command == "status" else listing_from
+        done = read_through_api(args, lambda api: read(args, api))
+        if done is not None:
+            return done
+    import asyncio
+
     handler = {"status": cmd_status, "act": cmd_act, "whistle": cmd_whistle, "list": cmd_list}
     return asyncio.run(with_client(handler[args.command], args))
 
@@ -90,9 +98,22 @@ def _list_arguments(p: argparse.ArgumentParser) -> None:
 
 async def cmd_status(args, client) -> int:
     from linkage.client.views import status_as_seen
+
+    return show_status(
+        args, status_as_seen(client.party, await client.status(args.id), client.client.store)
+    )
+
+
+def status_from(args, api) -> int:
+    """The status as the API answers it (linkage.interfaces.cli.through_api)."""
+    from linkage.client.shapes import IncidentStatus
+
+    return show_status(args, IncidentStatus.model_validate(api.status(args.id)))
+
+
+def show_status(args, status) -> int:
     from linkage.interfaces.cli.display import render_status
 
-    status = status_as_seen(client.party, await client.status(args.id), client.client.store)
     if args.json:
         print_json(status)
     else:
@@ -166,9 +187,10 @@ async def cmd_whistle(args, client) -> int:
     return 0
 
 
-async def cmd_list(args, client) -> int:
-    from linkage.client.listing import parse_when
-    from linkage.interfaces.cli.display import render_listing
+def list_filters(args) -> dict[str, Any]:
+    """The list's filters as LinkageClient.list takes them; --since and --until read as the
+    district's dates or times, each refusal naming its flag."""
+    from linkage.client.shapes import parse_when
 
     zone = district_zone()
     try:
@@ -178,7 +200,7 @@ async def cmd_list(args, client) -> int:
         raise LinkageError(str(err)) from None
     if until is not None and args.until and len(args.until.strip()) == 10:
         until += timedelta(days=1)  # --until 2026-12-01 takes in the whole day
-    rows = await client.list(
+    return dict(
         stage=args.stage,
         owner=args.owner,
         township=args.township,
@@ -192,6 +214,22 @@ async def cmd_list(args, client) -> int:
         since=since,
         until=until,
     )
+
+
+async def cmd_list(args, client) -> int:
+    return show_listing(args, await client.list(**list_filters(args)))
+
+
+def listing_from(args, api) -> int:
+    from linkage.client.shapes import IncidentListing
+
+    rows = api.list(**list_filters(args))
+    return show_listing(args, [IncidentListing.model_validate(row) for row in rows])
+
+
+def show_listing(args, rows) -> int:
+    from linkage.interfaces.cli.display import render_listing
+
     if args.json:
         print_json([jsonable(r.model_dump()) for r in rows])
     else:

@@ -12,53 +12,19 @@ import json
 import os
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from linkage.client import LinkageError
 from linkage.domain.timefmt import jsonable
 from linkage.domain.units import load_register
+from linkage.interfaces.cli.credentials import profile_token, profiles_path
 from linkage.records.audit import AuditLog, render_audit
 from linkage.records.store import Store
 from linkage.records.tokens import TokenRecords
-from linkage.settings.config import ConfigError, Settings, read_toml
+from linkage.settings.config import Settings
 from linkage.trust.auth_config import key_path, load_auth_config, operator_token_path
 from linkage.trust.policy import authorize
 from linkage.trust.principals import InvalidPrincipal, Principal, make_principal
 from linkage.trust.tokens import TokenVerifier, Unauthenticated, host_operator, issue_token
-
-
-def profiles_path() -> Path:
-    given = os.environ.get("LINKAGE_PROFILES")
-    if given:
-        return Path(given)
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "linkage" / "profiles.toml"
-
-
-def profile_token(name: str | None) -> str | None:
-    """The token of a profile: `[profiles.NAME] token = "…"` or `token_file = "…"`."""
-    path = profiles_path()
-    if not path.exists():
-        if name:
-            raise LinkageError(f"--profile {name}: no profiles file at {path}")
-        return None
-    data = read_toml(path)
-    name = name or data.get("default")
-    if not name:
-        return None
-    profile = (data.get("profiles") or {}).get(name)
-    if not isinstance(profile, dict):
-        known = ", ".join(sorted(data.get("profiles") or {})) or "none"
-        raise ConfigError(f"{path.name}: profiles.{name}: no such profile (profiles: {known})")
-    if profile.get("token"):
-        return str(profile["token"]).strip()
-    if profile.get("token_file"):
-        file = Path(str(profile["token_file"])).expanduser()
-        try:
-            return file.read_text(encoding="utf-8").strip()
-        except OSError as err:
-            raise ConfigError(f"{path.name}: profiles.{name}.token_file: {err}") from None
-    raise ConfigError(f"{path.name}: profiles.{name}: needs token or token_file")
 
 
 def verifier(
