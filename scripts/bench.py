@@ -142,7 +142,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
         results["cli_burst"] = await guarded("cli burst", cli_burst(cli, workdir))
         closed_id = results["police_to_hotline"].get("sample_id")
         open_id = results["burst"].get("open_id")
-        results["cli"] = await guarded("cli", cli_phase(cli, closed_id, open_id))
+        results["cli"] = await guarded("cli", cli_phase(cli, workdir, closed_id, open_id))
         if not args.skip_open:
             budget = max(timeout, args.open / 5)
             phase = open_phase(env, address, workdir, args.open, budget)

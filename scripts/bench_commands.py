@@ -1,8 +1,9 @@
 """The CLI phases of scripts/bench.py: `linkage` commands as subprocesses, as a principal.
 
 cli burst: 60 `linkage divert` processes at once on the embedded SQLite records; cli: how long
-`linkage status ID` and `linkage list --overdue` take, median of 5. bench_open.py times the
-same commands against many open incidents.
+`linkage status ID` and `linkage list --overdue` take, median of 5, read through the API (as a
+desk does, `linkage serve` in a process of its own) and directly (LINKAGE_API_URL=none).
+bench_open.py times the same commands against many open incidents.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from bench_support import LINKAGE, failures, progress
 
 def cli_env(address: str, namespace: str, queue: str, workdir: Path, **more: str) -> dict:
     """The CLI as a principal of its own (LINKAGE_TOKEN, set by bench.py), with the bench's
-    keyring, against the worker's records database."""
+    keyring, against the worker's records database; reading directly unless `more` names an
+    API (LINKAGE_API_URL)."""
     return {
         **os.environ,
         "LINKAGE_TEMPORAL_ADDRESS": address,
@@ -28,6 +30,7 @@ def cli_env(address: str, namespace: str, queue: str, workdir: Path, **more: str
         "LINKAGE_TASK_QUEUE": queue,
         "LINKAGE_STATE_DIR": str(workdir),
         "LINKAGE_DATABASE_URL": f"sqlite:///{workdir / 'records.db'}",
+        "LINKAGE_API_URL": "none",
         **more,
     }
 
@@ -88,12 +91,18 @@ async def cli_burst(env: dict, workdir: Path, count: int = 60) -> dict:
     return row
 
 
-async def cli_phase(env: dict, closed_id: str | None, open_id: str | None) -> dict:
+async def cli_phase(env: dict, workdir: Path, closed_id: str | None, open_id: str | None) -> dict:
+    """Each command read directly, then through the API (the rows ending `_api`)."""
+    from bench_workers import ApiProcess
+
     rows = {}
-    for label, iid in (("status_closed", closed_id), ("status_open", open_id)):
-        if iid:
-            progress(f"cli: linkage status {iid} x5")
-            rows[label] = await cli_time(env, "status", iid)
-    progress("cli: linkage list --overdue x5")
-    rows["list_overdue"] = await cli_time(env, "list", "--overdue", "--json")
+    async with ApiProcess(env, workdir / "api.log") as api:
+        for suffix, how in (("", env), ("_api", {**env, "LINKAGE_API_URL": api.url})):
+            way = "through the API" if suffix else "directly"
+            for label, iid in (("status_closed", closed_id), ("status_open", open_id)):
+                if iid:
+                    progress(f"cli: linkage status {iid} x5, {way}")
+                    rows[label + suffix] = await cli_time(how, "status", iid)
+            progress(f"cli: linkage list --overdue x5, {way}")
+            rows["list_overdue" + suffix] = await cli_time(how, "list", "--overdue", "--json")
     return rows

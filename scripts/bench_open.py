@@ -17,6 +17,7 @@ from pathlib import Path
 import bench_shapes as shapes
 from bench_commands import cli_env, cli_time
 from bench_support import LINKAGE, OPEN_QUEUE, dies_with_the_bench, failures, problem, progress
+from bench_workers import ApiProcess
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -140,11 +141,15 @@ async def open_phase(env, address: str, workdir: Path, count: int, timeout: floa
         if first and len(ids) > first["diverted"]:  # past the first tenth: the start-up is paid
             grown = row["after"]["rss_mb"] - first["rss_mb"]
             row["kb_per_incident"] = round(grown * 1024 / (len(ids) - first["diverted"]), 1)
-        progress("open: linkage list --overdue x5")
-        row["list_overdue"] = await cli_time(cli, "list", "--overdue", "--json")
-        if ids:
-            progress(f"open: linkage status {ids[0]} x5")
-            row["status_overdue"] = await cli_time(cli, "status", ids[0])
+        async with ApiProcess(cli, workdir / "open-api.log") as api:
+            through = {**cli, "LINKAGE_API_URL": api.url}
+            for suffix, how in (("", cli), ("_api", through)):
+                way = "through the API" if suffix else "directly"
+                progress(f"open: linkage list --overdue x5, {way}")
+                row["list_overdue" + suffix] = await cli_time(how, "list", "--overdue", "--json")
+                if ids:
+                    progress(f"open: linkage status {ids[0]} x5, {way}")
+                    row["status_overdue" + suffix] = await cli_time(how, "status", ids[0])
     except Exception as err:
         row["error"] = problem(err)
     finally:

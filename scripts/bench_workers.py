@@ -202,3 +202,48 @@ class CpuUse:
                 self.used[name] = round(cpu_seconds(pid) - self.start[name], 2)
             except OSError:  # it ended meanwhile
                 self.used[name] = None
+
+
+class ApiProcess:
+    """`linkage serve` in a process of its own, on the bench's Temporal and records: the API
+    `linkage status` and `list` read through (LINKAGE_API_URL), as a desk's CLI does."""
+
+    def __init__(self, env: dict, log: Path) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.env, self.log = {**env, "LINKAGE_LOG_LEVEL": "WARNING"}, log
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> ApiProcess:
+        import urllib.request
+
+        with self.log.open("ab") as out:
+            self.process = await asyncio.create_subprocess_exec(
+                LINKAGE, "serve", "--port", str(self.port), env=self.env, stdout=out,
+                stderr=out, preexec_fn=dies_with_the_bench,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=2).close()
+                break
+            except OSError:
+                if self.process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the API did not start; see {self.log}") from None
+                await asyncio.sleep(0.3)
+        progress(f"api: pid {self.process.pid}, {self.url}")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 20)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()

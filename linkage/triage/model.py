@@ -187,8 +187,11 @@ class TriageModel:
                 at += head.coef.shape[0]
             stacked = np.vstack([h.coef for h in self.heads.values()])
             self._weights = np.ascontiguousarray(stacked.T)
+            del stacked
             self._intercepts = np.concatenate([h.intercept for h in self.heads.values()])
             self._rows = rows
+            for name, head in self.heads.items():  # one copy of the weights, not two (7 MB)
+                head.coef = self._weights[:, rows[name]].T
         return self._weights, self._rows
 
     def read(self, text: str, facts: dict[str, float], tokens: list[str] | None = None) -> Reading:

@@ -11,9 +11,7 @@ then it is a hazard noted for the department, and the text is weighed as a whole
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 import unicodedata
 
 from linkage.domain.catalogue import Catalogue
@@ -43,12 +41,7 @@ class RuleReader:
     """Built once per worker (loading the dictionary takes about a second), then shared."""
 
     def __init__(self, catalogue: Catalogue, extra_words: list[str]) -> None:
-        import jieba  # here, so that workflow code importing the result models never loads it
-
-        jieba.setLogLevel(logging.WARNING)
         self.catalogue = catalogue
-        self._tokenizer = jieba.Tokenizer()
-        self._lock = threading.Lock()
         # term → [(kind, key, weight)]: kind is "sub" or "safety"
         self._index: dict[str, list[tuple[str, str, float]]] = {}
         self._danger_subs, lasting_subs = set(), set()
@@ -121,9 +114,10 @@ class RuleReader:
         words = {*self._index, *self._negations, *self._hypotheticals, *self._markers}
         words.update(extra_words)
         self.numbers = NumberReader(words)  # its words written with digits are read as written
-        self._tokenizer.initialize()
-        for word in sorted(words):
-            self._tokenizer.add_word(word, freq=TERM_FREQ)
+        # here, so that workflow code importing the result models never loads the dictionary
+        from linkage.triage.lexicon import Lexicon
+
+        self._lexicon = Lexicon(words, TERM_FREQ)  # jieba's dictionary and these words
 
     def _add(self, term: str, entry: tuple[str, str, float]) -> None:
         self._index.setdefault(term, []).append(entry)
@@ -135,13 +129,11 @@ class RuleReader:
         """The tokenizer's path through the text (jieba's cut without HMM) and its word
         lattice, from one lattice: the same path as jieba.lcut(HMM=False) takes, at half its
         cost, since the lattice is needed anyway."""
-        with self._lock:  # jieba's tokenizer is not documented as thread-safe
-            lattice = self._tokenizer.get_DAG(text)
-            route: dict = {}
-            self._tokenizer.calc(text, lattice, route)
+        lattice, weights = self._lexicon.lattice(text)
+        route = self._lexicon.path(text, lattice, weights)
         tokens, x, n, letters = [], 0, len(text), ""
         while x < n:
-            y = route[x][1] + 1
+            y = route[x] + 1
             word = text[x:y]
             if y - x == 1 and _ASCII_ALNUM(word):
                 letters += word  # a run of letters and digits is one word, as jieba makes it
@@ -192,8 +184,7 @@ class RuleReader:
             position += size
         ends = starts | {position}
         if lattice is None:
-            with self._lock:
-                lattice = self._tokenizer.get_DAG(text)
+            lattice = self._lexicon.lattice(text)[0]
         hits, markers = [], []  # (start, end) of every catalogue term / marker in the lattice
         wanted, index, marker_words = self._wanted, self._index, self._markers
         for start, word_ends in lattice.items():
