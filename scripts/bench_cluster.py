@@ -63,6 +63,9 @@ async def measure(cluster: Cluster, incidents: int, timeout: float, workdir: Pat
     return results
 
 
+SETTLE_S = 8  # seconds for the cluster to finish a phase's trailing work
+
+
 async def with_workers(cluster: Cluster, client, incidents: int, timeout: float) -> dict:
     """The raw shape, both paths, the raw shape again, on the workers running now; each path's
     rate over the mean of the raw shape's two."""
@@ -86,9 +89,13 @@ async def with_workers(cluster: Cluster, client, incidents: int, timeout: float)
         ("12345→110", lambda: phases.hotline_to_police(client), project_events),
         ("raw again", raw, raw_events),
     ):
+        # Temporal writes visibility and moves timers after a workflow's last event: the window
+        # opens once the raw shape's trailing work is done and closes once the paths' is.
         if name == "110→12345":
+            await asyncio.sleep(SETTLE_S)
             sized["cpu"], sized["stored"] = cpu_and_bytes(cluster)
         if name == "raw again":
+            await asyncio.sleep(SETTLE_S)
             sized["cpu_after"], sized["stored_after"] = cpu_and_bytes(cluster)
         row[name] = await phases.throughput(
             f"{name} with {count} worker(s)", run_one, events, incidents, timeout
