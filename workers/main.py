@@ -82,10 +82,11 @@ WORKFLOWS = [DivertedIncident, PoliceLoop, HotlineLoop, Whistle, EmergencyLinkag
 SHUTDOWN_GRACE = timedelta(seconds=30)  # running activities finish before the worker stops
 
 
-# A worker holds about 235 MiB before it caches a run (the libraries, jieba's dictionary and
-# the triage model) and some 0.4 MiB more for each run it caches (its sandbox and the SDK
-# core's state). Measured with 10,000 open incidents: 300 runs, 363 MiB; 150 runs, 308 MiB
-# but the happy paths 5-10% slower (runs evicted under load are replayed).
+# A worker holds about 190 MiB before it caches a run (the libraries, the triage's dictionary
+# and model) and some 0.35 MiB more for each run it caches (its sandbox and the SDK core's
+# state). Measured with 10,000 open incidents and 300 runs: 294 MiB (363 MiB while the triage
+# read jieba's own dictionary); fewer runs cost throughput (150: the happy paths 5-10% slower,
+# since runs evicted under load are replayed).
 CACHED_RUNS = 300
 
 
