@@ -6,6 +6,8 @@ then measures:
 
   throughput   N raw incidents, then N happy-path incidents each way, all at once: incidents/s
                and history events per incident (the incident and its loops); project/raw.
+               --rounds R runs both paths R times, each round between two runs of the raw
+               shape, and reads the targets against the median of the rounds' ratios.
   burst        500 reports at once, 100 of them repeats (50 the same report again, 50 another
                report from an earlier caller): every call answered, 400 incidents, each repeat
                in its original's incident, the wall time.
@@ -24,7 +26,8 @@ The phases are in bench_phases.py (throughput, burst), bench_commands.py (the CL
 bench_open.py; what they share (progress, the dev server, credentials) in bench_support.py;
 the table in bench_table.py.
 
-    .venv/bin/python scripts/bench.py [--incidents 40] [--open 10000 | --skip-open] [--json]
+    .venv/bin/python scripts/bench.py [--incidents 40] [--rounds 1] [--open 10000 | --skip-open]
+                                      [--throughput-only] [--no-profile] [--json]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import asyncio
 import json
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import traceback
@@ -77,6 +81,39 @@ def add_ratios(results: dict) -> None:
         if results[key].get("completed"):
             ratio = results[key]["incidents_per_s"] / results["raw_mean_per_s"]
             results[key]["ratio_to_raw"] = round(ratio, 2)
+
+
+async def more_rounds(count: int, first: dict, flows, counts, n: int, timeout: float) -> dict:
+    """`count` more rounds of both paths, each after the raw shape's last run and before its
+    next: a ratio per round over the raw runs on either side, and the median of every round's
+    (the first round's too). The machine's speed drifts within minutes; the median of several
+    rounds is what a target is read against."""
+    raw, p2h, h2p = flows
+    raw_count, project = counts
+    ratios = {"police_to_hotline": [], "hotline_to_police": []}
+    for key in ratios:
+        if "ratio_to_raw" in first.get(key, {}):
+            ratios[key].append(first[key]["ratio_to_raw"])
+    before = first.get("raw_again", {}).get("incidents_per_s")
+    for number in range(2, count + 2):
+        rates = {}
+        for key, name, flow, events in (
+            ("police_to_hotline", f"110 → 12345, round {number}", p2h, project),
+            ("hotline_to_police", f"12345 → 110, round {number}", h2p, project),
+            ("raw", f"raw shape, after round {number}", raw, raw_count),
+        ):
+            row = await guarded(name, throughput(name, flow, events, n, timeout))
+            rates[key] = row.get("incidents_per_s") if row.get("completed") == n else None
+        after = rates.pop("raw")
+        if before and after:
+            for key, rate in rates.items():
+                if rate:
+                    ratios[key].append(round(rate / ((before + after) / 2), 2))
+        before = after
+    return {
+        "ratios": ratios,
+        "median": {k: statistics.median(v) for k, v in ratios.items() if v},
+    }
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict:
@@ -136,6 +173,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
             if wanted:
                 results[key]["profile"] = profile.top()
         add_ratios(results)
+        if args.rounds > 1:
+            flows, counts = (raw, p2h, h2p), (raw_count, project)
+            results["rounds"] = await more_rounds(
+                args.rounds - 1, results, flows, counts, n, timeout
+            )
         if args.throughput_only:
             return results
         results["burst"] = await guarded("burst", burst(client, timeout))
@@ -167,6 +209,9 @@ def main() -> None:
         "--throughput-only", action="store_true", help="the throughput phases alone"
     )
     parser.add_argument("--no-profile", action="store_true", help="leave the worker unsampled")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds of both paths, each between raw runs"
+    )
     parser.add_argument("--json", action="store_true", help="the figures as JSON")
     args = parser.parse_args()
     os.environ.setdefault("LINKAGE_LOG_LEVEL", "WARNING")  # the project's info lines, left out

@@ -186,3 +186,35 @@ async def test_a_stopped_up_is_read_around_and_none_reads_directly(
     await status()
     reads = AuditLog(store.engine).list(incident_id=iid, action="status")
     assert [entry.via for entry in reads[:3]] == ["cli", "cli", "cli"]
+
+
+def test_a_redirect_is_refused_and_the_token_goes_nowhere_else():
+    """An API address that redirects (to a sign-in page, another host) is an error naming
+    where it pointed; the token is not sent on."""
+    import http.server
+    import threading
+
+    from linkage.client.errors import LinkageError
+    from linkage.client.remote import ApiClient
+
+    seen: list[str | None] = []
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(302)
+            self.send_header("Location", "http://elsewhere.example/incidents")
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = ApiClient(f"http://127.0.0.1:{server.server_port}", "secret-token", timeout=5)
+        with pytest.raises(LinkageError, match="a redirect to http://elsewhere.example"):
+            api.status("police-JJ20261129001")
+    finally:
+        server.shutdown()
+    assert seen == ["Bearer secret-token"]  # asked once, at the address named

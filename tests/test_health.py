@@ -22,7 +22,7 @@ from linkage.interfaces.api.app import make_app
 from linkage.interfaces.codec_server import make_codec_app
 from linkage.records.audit import AuditLog
 from linkage.trust.codec import CODEC
-from tests.conftest import TASK_QUEUE
+from tests.conftest import TASK_QUEUE, eventually
 from tests.tokens import Tokens
 from workers.health import WorkerHealth
 from workers.main import build_worker
@@ -139,8 +139,13 @@ async def test_the_workers_readiness_follows_its_workers(env, store):
         with ThreadPoolExecutor(max_workers=16) as executor:
             async with build_worker(env.client, store, "linkage-health", executor) as workers:
                 health.running(workers)
-                ready = await probe.get("/readyz")
-                assert ready.status_code == 200, ready.text
+
+                async def ready_now():
+                    answer = await probe.get("/readyz")
+                    assert answer.status_code == 200, answer.text  # once both have started
+                    return answer
+
+                ready = await eventually(ready_now)
                 assert set(ready.json()["checks"]) == {"temporal", "database"}
                 health.stopping()
                 stopping = await probe.get("/readyz")

@@ -52,8 +52,11 @@ class WorkerHealth:
         """Why the process is not ready, or "" when it is."""
         if self.phase != "running":
             return self.phase
-        if not (self.workers.main.is_running and self.workers.slow.is_running):
+        workers = (self.workers.main, self.workers.slow)
+        if any(w.is_shutdown for w in workers):
             return "workers stopped"
+        if not all(w.is_running for w in workers):  # still checking in with the server
+            return "starting"
         return ""
 
     async def temporal(self) -> Client | None:

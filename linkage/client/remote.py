@@ -31,6 +31,16 @@ class ApiUnreachable(LinkageError):
     """Nothing answers at the API's address (connection refused, no such host, timed out)."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as an error: followed, it would carry the token elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ARG002
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class ApiClient:
     """GET requests to the API with a bearer token; each error as the CLI says it."""
 
@@ -61,10 +71,16 @@ class ApiClient:
             url, headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as answer:
                 return self._json(answer.read(MAX_ANSWER_BYTES + 1))
         except urllib.error.HTTPError as err:
             with err:
+                if 300 <= err.code < 400:
+                    raise LinkageError(
+                        f"the API at {self.base_url} answered {err.code}, a redirect to "
+                        f"{err.headers.get('Location', '?')}: name that address instead (a "
+                        "token is never sent on to another address)"
+                    ) from None
                 raise self._error(err.code, err.read(MAX_ANSWER_BYTES + 1)) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             reason = getattr(err, "reason", err)
