@@ -31,6 +31,18 @@ OWN = ("workflows/", "activities/", "linkage/")  # the project's frames
 ENTRY = ("linkage/interfaces/cli/", "linkage/settings/")  # the process's start: in every sample
 
 
+async def ended(process: asyncio.subprocess.Process | None, seconds: float) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within `seconds`."""
+    if process is None or process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 async def pollers(client: Client, queue: str) -> int:
     reply = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
@@ -69,14 +81,7 @@ class WorkerProcess:
         return self
 
     async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 40)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await ended(self.process, 40)
 
 
 def project_worker(env: dict, workdir: Path, queue: str, name: str = "worker") -> WorkerProcess:
@@ -239,11 +244,4 @@ class ApiProcess:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 20)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await ended(self.process, 20)

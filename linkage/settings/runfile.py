@@ -85,27 +85,22 @@ def stop(pid: int, recorded: list[str], seconds: float = 15) -> bool:
     return True
 
 
-def temporal_address() -> str | None:
-    """The dev server's address, when a `linkage up` of this state directory runs."""
+def running_record() -> dict:
+    """What a running `linkage up` of this state directory recorded; {} when none runs."""
     data = read()
     up = data.get("up") or {}
-    if not running(int(data.get("pid") or 0), up.get("command") or []):
-        return None
-    return (data.get("temporal") or {}).get("address")
+    return data if running(int(data.get("pid") or 0), up.get("command") or []) else {}
+
+
+def temporal_address() -> str | None:
+    """The dev server's address, when a `linkage up` of this state directory runs."""
+    return (running_record().get("temporal") or {}).get("address")
 
 
 def ui_url() -> str | None:
-    data = read()
-    up = data.get("up") or {}
-    if not running(int(data.get("pid") or 0), up.get("command") or []):
-        return None
-    return data.get("ui")
+    return running_record().get("ui")
 
 
 def api_url() -> str | None:
     """The HTTP API's address, when a `linkage up` of this state directory runs."""
-    data = read()
-    up = data.get("up") or {}
-    if not running(int(data.get("pid") or 0), up.get("command") or []):
-        return None
-    return (data.get("api") or {}).get("url")
+    return (running_record().get("api") or {}).get("url")
