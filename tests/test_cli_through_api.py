@@ -120,6 +120,8 @@ async def test_what_goes_wrong_through_the_api_is_said_plainly(
     assert code == 1 and "no incident police-JJ19990101999" in err
     code, _, err = await run_cli("list", "--since", "yesterday")
     assert code == 1 and "--since" in err  # refused before anything is sent
+    code, _, err = await run_cli("list", "--limit", "5000")
+    assert code == 1 and "--limit: at most 1000 through the API (got 5000)" in err
 
     monkeypatch.setenv("LINKAGE_TOKEN", "not-a-token")
     code, _, err = await run_cli("status", iid)

@@ -220,9 +220,17 @@ async def cmd_list(args, client) -> int:
     return show_listing(args, await client.list(**list_filters(args)))
 
 
+API_LIST_LIMIT = 1000  # the API's own bound on one page (linkage.interfaces.api.app)
+
+
 def listing_from(args, api) -> int:
     from linkage.client.shapes import IncidentListing
 
+    if args.limit > API_LIST_LIMIT:
+        raise LinkageError(
+            f"--limit: at most {API_LIST_LIMIT} through the API (got {args.limit}); narrow the "
+            "list, or read directly with LINKAGE_API_URL=none"
+        )
     rows = api.list(**list_filters(args))
     return show_listing(args, [IncidentListing.model_validate(row) for row in rows])
 
